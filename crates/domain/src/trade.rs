@@ -1,0 +1,143 @@
+//! Orders and contracts: what participants offer, and what the exchange binds them to.
+
+use serde::{Deserialize, Serialize};
+
+use crate::{ContractId, Kwh, OrderId, ParticipantId, Period, Price, SessionId};
+
+/// Which way an order trades.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Side {
+    /// Buys energy.
+    Buy,
+    /// Sells energy.
+    Sell,
+}
+
+impl Side {
+    /// The other side.
+    pub fn opposite(self) -> Side {
+        match self {
+            Side::Buy => Side::Sell,
+            Side::Sell => Side::Buy,
+        }
+    }
+
+    /// `buy` or `sell`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Side::Buy => "buy",
+            Side::Sell => "sell",
+        }
+    }
+
+    /// Parses `buy` or `sell`.
+    pub fn parse(text: &str) -> Option<Side> {
+        match text {
+            "buy" => Some(Side::Buy),
+            "sell" => Some(Side::Sell),
+            _ => None,
+        }
+    }
+}
+
+/// A two-part green power price (spec §3): the energy price (电能量价格) and the environmental
+/// value (绿色环境价值), always stated separately.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct TwoPartPrice {
+    /// 电能量价格, fen/MWh.
+    pub energy: Price,
+    /// 绿色环境价值, fen/MWh.
+    pub environment: Price,
+}
+
+impl TwoPartPrice {
+    /// Energy plus environment.
+    pub fn total(self) -> Price {
+        self.energy + self.environment
+    }
+}
+
+/// How long an order lives (spec §3.4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TimeInForce {
+    /// What does not match rests in the book.
+    Limit,
+    /// Immediate or cancel: what does not match at once is cancelled.
+    Ioc,
+}
+
+/// An order as a session holds it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Order {
+    /// Its id (the session's sequence number).
+    pub id: OrderId,
+    /// Who submitted it.
+    pub participant: ParticipantId,
+    /// Buy or sell.
+    pub side: Side,
+    /// The delivery period it is for.
+    pub period: Period,
+    /// Its volume, always positive.
+    pub volume: Kwh,
+    /// Its limit price, in two parts.
+    pub price: TwoPartPrice,
+    /// Limit or IOC (rolling matching only; call auctions treat every order as a limit).
+    pub time_in_force: TimeInForce,
+    /// When the session accepted it, in the caller's clock (ms since the Unix epoch).
+    pub submitted_at_ms: i64,
+}
+
+/// The life of a contract (spec §4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ContractStatus {
+    /// Signed, delivery not started.
+    Effective,
+    /// In delivery.
+    Executing,
+    /// Settled for every month.
+    Settled,
+    /// Done.
+    Closed,
+}
+
+/// Energy of one period in a contract.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct PeriodVolume {
+    /// The period.
+    pub period: Period,
+    /// The energy, positive.
+    pub volume: Kwh,
+}
+
+/// A green power contract (合同): seller, buyer, per-period volumes and two-part price.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Contract {
+    /// Its id, given by the session in creation order.
+    pub id: ContractId,
+    /// The session that made it.
+    pub session: SessionId,
+    /// Who delivers.
+    pub seller: ParticipantId,
+    /// Who takes.
+    pub buyer: ParticipantId,
+    /// Volumes per period, sorted by period, each positive.
+    pub volumes: Vec<PeriodVolume>,
+    /// The price of energy and of the environmental value.
+    pub price: TwoPartPrice,
+    /// 偏差补偿价格: compensation per MWh of environmental shortfall.
+    pub compensation: Price,
+    /// Where it is in its life.
+    pub status: ContractStatus,
+    /// When it was made, in the caller's clock (ms since the Unix epoch).
+    pub created_at_ms: i64,
+}
+
+impl Contract {
+    /// The contract's total volume.
+    pub fn total_volume(&self) -> Kwh {
+        self.volumes.iter().map(|v| v.volume).sum()
+    }
+}
