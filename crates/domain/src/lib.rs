@@ -13,6 +13,7 @@
 
 mod party;
 mod period;
+mod share;
 mod trade;
 mod units;
 
@@ -21,6 +22,7 @@ pub use party::{
     SessionId, Technology,
 };
 pub use period::{Period, PeriodLabel, PeriodTemplate, TouBand, TouTemplate};
+pub use share::pro_rata;
 pub use trade::{
     Contract, ContractStatus, Order, PeriodVolume, Side, TimeInForce, TwoPartPrice,
 };
