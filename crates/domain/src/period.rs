@@ -138,7 +138,11 @@ impl PeriodTemplate {
         let unknown = || DomainError::UnknownPeriod(label.to_owned());
         match self {
             PeriodTemplate::QuarterHours | PeriodTemplate::Hours => {
-                let prefix = if matches!(self, PeriodTemplate::Hours) { 'h' } else { 'q' };
+                let prefix = if matches!(self, PeriodTemplate::Hours) {
+                    'h'
+                } else {
+                    'q'
+                };
                 let digits = label.strip_prefix(prefix).ok_or_else(unknown)?;
                 if digits.len() != 2 || !digits.bytes().all(|b| b.is_ascii_digit()) {
                     return Err(unknown());
@@ -166,7 +170,11 @@ impl PeriodTemplate {
             PeriodTemplate::Hours => Period((quarter / 4) as u16),
             PeriodTemplate::TimeOfUse(t) => {
                 let band = t.hours[quarter / 4];
-                let index = t.bands.iter().position(|b| *b == band).expect("band listed");
+                let index = t
+                    .bands
+                    .iter()
+                    .position(|b| *b == band)
+                    .expect("band listed");
                 Period(index as u16)
             }
         }
@@ -208,14 +216,19 @@ mod tests {
             }
         }
         assert_eq!(PeriodTemplate::Hours.label(Period(0)).to_string(), "h01");
-        assert_eq!(PeriodTemplate::QuarterHours.label(Period(95)).to_string(), "q96");
+        assert_eq!(
+            PeriodTemplate::QuarterHours.label(Period(95)).to_string(),
+            "q96"
+        );
     }
 
     #[test]
     fn unknown_labels_are_refused() {
         for bad in ["h00", "h25", "h1", "q97", "x01", "h001", ""] {
             assert_eq!(
-                PeriodTemplate::Hours.parse(bad).or(PeriodTemplate::QuarterHours.parse(bad)),
+                PeriodTemplate::Hours
+                    .parse(bad)
+                    .or(PeriodTemplate::QuarterHours.parse(bad)),
                 Err(DomainError::UnknownPeriod(bad.into()))
             );
         }

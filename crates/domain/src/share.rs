@@ -11,7 +11,10 @@ pub fn pro_rata(total: i64, weights: &[i64]) -> Vec<i64> {
     assert!(total >= 0, "negative total {total}");
     assert!(weights.iter().all(|&w| w > 0), "weights must be positive");
     let sum: i128 = weights.iter().map(|&w| i128::from(w)).sum();
-    assert!(i128::from(total) <= sum, "total {total} above the weights' sum {sum}");
+    assert!(
+        i128::from(total) <= sum,
+        "total {total} above the weights' sum {sum}"
+    );
     if total == 0 || weights.is_empty() {
         return vec![0; weights.len()];
     }

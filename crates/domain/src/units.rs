@@ -64,7 +64,10 @@ fn parse_scaled(text: &str, scale: u32, signed: bool) -> Result<i64, UnitError> 
             .ok_or_else(out_of_range)?;
     }
     for i in 0..scale as usize {
-        let digit = fraction.as_bytes().get(i).map_or(0, |b| i64::from(b - b'0'));
+        let digit = fraction
+            .as_bytes()
+            .get(i)
+            .map_or(0, |b| i64::from(b - b'0'));
         value = value
             .checked_mul(10)
             .and_then(|v| v.checked_add(digit))

@@ -29,7 +29,11 @@ fn book(orders: usize) -> Vec<AuctionOrder> {
                 period: (next() % 24) as u32,
                 side: if buy { Side::Buy } else { Side::Sell },
                 volume: Kwh(1 + (next() % 10_000) as i64),
-                price: Price(if buy { 35_000 + offset } else { 45_000 - offset }),
+                price: Price(if buy {
+                    35_000 + offset
+                } else {
+                    45_000 - offset
+                }),
             }
         })
         .collect()

@@ -79,7 +79,8 @@ pub fn clear(orders: &[AuctionOrder], periods: usize, method: Method) -> Vec<Per
     (0..periods)
         .map(|period| {
             let buys = &ranked.entries[ranked.bounds[2 * period]..ranked.bounds[2 * period + 1]];
-            let sells = &ranked.entries[ranked.bounds[2 * period + 1]..ranked.bounds[2 * period + 2]];
+            let sells =
+                &ranked.entries[ranked.bounds[2 * period + 1]..ranked.bounds[2 * period + 2]];
             clear_period(buys, sells, method)
         })
         .collect()
@@ -104,7 +105,10 @@ struct RankedBook {
 fn rank(orders: &[AuctionOrder], periods: usize) -> RankedBook {
     let bucket_of = |o: &AuctionOrder| {
         let period = o.period as usize;
-        assert!(period < periods, "order period {period} out of {periods} periods");
+        assert!(
+            period < periods,
+            "order period {period} out of {periods} periods"
+        );
         2 * period + usize::from(o.side == Side::Sell)
     };
     let mut bounds = vec![0usize; 2 * periods + 1];
@@ -123,7 +127,11 @@ fn rank(orders: &[AuctionOrder], periods: usize) -> RankedBook {
     for (index, o) in orders.iter().enumerate() {
         let bucket = bucket_of(o);
         let ascending = (o.price.0 as u64) ^ (1 << 63);
-        let key = if o.side == Side::Buy { !ascending } else { ascending };
+        let key = if o.side == Side::Buy {
+            !ascending
+        } else {
+            ascending
+        };
         keys[next[bucket]] = (u128::from(key) << 64) | index as u128;
         next[bucket] += 1;
     }
@@ -187,7 +195,10 @@ fn clear_period(buys: &[Ranked], sells: &[Ranked], method: Method) -> PeriodClea
         b += usize::from(buy_rest[b].2 == 0);
         s += usize::from(sell_rest[s].2 == 0);
     }
-    debug_assert!(b == buy_rest.len() && s == sell_rest.len(), "both sides fully paired");
+    debug_assert!(
+        b == buy_rest.len() && s == sell_rest.len(),
+        "both sides fully paired"
+    );
 
     let mut fills: Vec<Fill> = match method {
         Method::Uniform => buys

@@ -49,19 +49,27 @@ pub fn run(text: &str) -> Result<String, InputError> {
         location: format!("line {} column {}", e.line(), e.column()),
         reason: format!("not valid JSON: {e}"),
     })?;
-    let file = value
-        .as_object()
-        .ok_or_else(|| top("(file)", "the file must be a JSON object with `method` and `orders`"))?;
+    let file = value.as_object().ok_or_else(|| {
+        top(
+            "(file)",
+            "the file must be a JSON object with `method` and `orders`",
+        )
+    })?;
     if let Some(unknown) = file
         .keys()
         .find(|k| !["method", "orders", "corridors"].contains(&k.as_str()))
     {
-        return Err(top(unknown, "unknown field (expected `method`, `orders`, `corridors`)"));
+        return Err(top(
+            unknown,
+            "unknown field (expected `method`, `orders`, `corridors`)",
+        ));
     }
-    let method_name = file
-        .get("method")
-        .and_then(Value::as_str)
-        .ok_or_else(|| top("method", "missing, or not a string: use \"uniform\" or \"high_low\""))?;
+    let method_name = file.get("method").and_then(Value::as_str).ok_or_else(|| {
+        top(
+            "method",
+            "missing, or not a string: use \"uniform\" or \"high_low\"",
+        )
+    })?;
     let method = match method_name {
         "uniform" => Method::Uniform,
         "high_low" => Method::HighLow,
@@ -110,7 +118,15 @@ fn order_location(position: usize, id: Option<&str>) -> String {
     }
 }
 
-const ORDER_FIELDS: [&str; 7] = ["id", "participant", "side", "period", "mwh", "price", "province"];
+const ORDER_FIELDS: [&str; 7] = [
+    "id",
+    "participant",
+    "side",
+    "period",
+    "mwh",
+    "price",
+    "province",
+];
 
 fn parse_order(position: usize, raw: &Value) -> Result<FileOrder, InputError> {
     let id = raw.get("id").and_then(Value::as_str);
@@ -234,18 +250,42 @@ mod tests {
         let at = r#"orders[0] (id "b1"): field "#;
         let cases = [
             ("mwh", json!("-1.000"), "`mwh`: `-1.000` is negative"),
-            ("mwh", json!("1.0001"), "`mwh`: `1.0001` has more than 3 decimals"),
-            ("mwh", json!(10.5), r#"`mwh`: must be a decimal string such as "10.5", not a JSON number"#),
+            (
+                "mwh",
+                json!("1.0001"),
+                "`mwh`: `1.0001` has more than 3 decimals",
+            ),
+            (
+                "mwh",
+                json!(10.5),
+                r#"`mwh`: must be a decimal string such as "10.5", not a JSON number"#,
+            ),
             ("mwh", json!("0.000"), "`mwh`: must be positive"),
             ("mwh", json!("1e3"), "`mwh`: `1e3` is not a decimal number"),
-            ("price", json!("420.505"), "`price`: `420.505` has more than 2 decimals"),
-            ("side", json!("bid"), r#"`side`: `bid` is not "buy" or "sell""#),
+            (
+                "price",
+                json!("420.505"),
+                "`price`: `420.505` has more than 2 decimals",
+            ),
+            (
+                "side",
+                json!("bid"),
+                r#"`side`: `bid` is not "buy" or "sell""#,
+            ),
             ("period", json!(""), "`period`: is empty"),
-            ("participant", json!(null), "`participant`: must be a string, not null"),
+            (
+                "participant",
+                json!(null),
+                "`participant`: must be a string, not null",
+            ),
             ("colour", json!("green"), "`colour`: unknown field"),
         ];
         for (field, value, expected) in cases {
-            assert_eq!(error_of(&with(field, value)), format!("{at}{expected}"), "{field}");
+            assert_eq!(
+                error_of(&with(field, value)),
+                format!("{at}{expected}"),
+                "{field}"
+            );
         }
     }
 
@@ -264,13 +304,18 @@ mod tests {
             "orders[0]: field `id`: must be a string, not 7"
         );
         assert_eq!(
-            error_of(r#"{"method": "coupled", "orders": []}"#).split(':').next(),
+            error_of(r#"{"method": "coupled", "orders": []}"#)
+                .split(':')
+                .next(),
             Some("field `method`")
         );
         assert_eq!(
             error_of(r#"{"method": "pay_as_bid", "orders": []}"#),
             r#"field `method`: unknown method `pay_as_bid`: use "uniform" or "high_low""#
         );
-        assert!(error_of("{\"method\": \"uniform\",\n \"orders\": [}").starts_with("line 2 column 13: not valid JSON"));
+        assert!(
+            error_of("{\"method\": \"uniform\",\n \"orders\": [}")
+                .starts_with("line 2 column 13: not valid JSON")
+        );
     }
 }

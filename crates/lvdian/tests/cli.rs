@@ -22,7 +22,11 @@ fn write_temp(name: &str, text: &str) -> PathBuf {
 fn clear_prints_the_formats_example() {
     let example = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/auction.json");
     let out = lvdian(&["clear", example]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert_eq!(
         String::from_utf8(out.stdout).unwrap(),
         r#"{

@@ -39,7 +39,12 @@ fn fills(list: &[(usize, &str, &str)]) -> Vec<Fill> {
 }
 
 /// Checks one period's `Q*`, `P*` and fills.
-fn check(result: &PeriodClearing, volume: &str, price: Option<&str>, expected: &[(usize, &str, &str)]) {
+fn check(
+    result: &PeriodClearing,
+    volume: &str,
+    price: Option<&str>,
+    expected: &[(usize, &str, &str)],
+) {
     assert_eq!(result.volume, kwh(volume), "Q*");
     assert_eq!(result.price, price.map(p), "P*");
     assert_eq!(result.fills, fills(expected), "fills");
@@ -66,22 +71,40 @@ fn formats_example_uniform() {
     // formats.md: buy 10 MWh at 420.50, sell 6.5 MWh at 380.00 -> 6.5 MWh at 400.25.
     let book = orders(&[(B, 0, "10.000", "420.50"), (S, 0, "6.500", "380.00")]);
     let result = clear(&book, 1, Method::Uniform);
-    check(&result[0], "6.500", Some("400.25"), &[(0, "6.500", "400.25"), (1, "6.500", "400.25")]);
+    check(
+        &result[0],
+        "6.500",
+        Some("400.25"),
+        &[(0, "6.500", "400.25"), (1, "6.500", "400.25")],
+    );
     assert_eq!(
         result[0].slices,
-        vec![Slice { buy: 0, sell: 1, volume: kwh("6.500"), price: p("400.25") }]
+        vec![Slice {
+            buy: 0,
+            sell: 1,
+            volume: kwh("6.500"),
+            price: p("400.25")
+        }]
     );
 }
 
 #[test]
 fn exact_crossing_at_one_price() {
     // Both sides at 400.00 with equal volume: everything trades at 400.00.
-    let book = orders(&[(S, 0, "3.000", "400.00"), (B, 0, "5.000", "400.00"), (S, 0, "2.000", "400.00")]);
+    let book = orders(&[
+        (S, 0, "3.000", "400.00"),
+        (B, 0, "5.000", "400.00"),
+        (S, 0, "2.000", "400.00"),
+    ]);
     for method in [Method::Uniform, Method::HighLow] {
         let result = clear(&book, 1, method);
         let price = (method == Method::Uniform).then_some("400.00");
         let expected: &[(usize, &str, &str)] = match method {
-            Method::Uniform => &[(0, "3.000", "400.00"), (1, "5.000", "400.00"), (2, "2.000", "400.00")],
+            Method::Uniform => &[
+                (0, "3.000", "400.00"),
+                (1, "5.000", "400.00"),
+                (2, "2.000", "400.00"),
+            ],
             // The buy is paired with s0 then s2: two slices.
             Method::HighLow => &[
                 (0, "3.000", "400.00"),
@@ -110,7 +133,12 @@ fn equal_marginal_prices_trade_the_largest_volume() {
         &result[0],
         "5.000",
         Some("400.00"),
-        &[(0, "4.000", "400.00"), (1, "1.000", "400.00"), (2, "4.000", "400.00"), (3, "1.000", "400.00")],
+        &[
+            (0, "4.000", "400.00"),
+            (1, "1.000", "400.00"),
+            (2, "4.000", "400.00"),
+            (3, "1.000", "400.00"),
+        ],
     );
 }
 
@@ -217,7 +245,12 @@ fn several_periods_clear_independently() {
     let uniform = clear(&book, 4, Method::Uniform);
     assert_eq!(uniform.len(), 4);
     // Period 0: 1.5 MWh at midpoint(310.00, 300.00) = 305.00.
-    check(&uniform[0], "1.500", Some("305.00"), &[(1, "1.500", "305.00"), (3, "1.500", "305.00")]);
+    check(
+        &uniform[0],
+        "1.500",
+        Some("305.00"),
+        &[(1, "1.500", "305.00"), (3, "1.500", "305.00")],
+    );
     check(&uniform[1], "0.000", None, &[]);
     check(&uniform[2], "0.000", None, &[]);
     // Period 3: two equal buys at the margin split 6 MWh: 3 each, at midpoint(500, 400) = 450.
@@ -225,15 +258,29 @@ fn several_periods_clear_independently() {
         &uniform[3],
         "6.000",
         Some("450.00"),
-        &[(0, "3.000", "450.00"), (5, "3.000", "450.00"), (6, "6.000", "450.00")],
+        &[
+            (0, "3.000", "450.00"),
+            (5, "3.000", "450.00"),
+            (6, "6.000", "450.00"),
+        ],
     );
     let high_low = clear(&book, 4, Method::HighLow);
-    check(&high_low[0], "1.500", None, &[(1, "1.500", "305.00"), (3, "1.500", "305.00")]);
+    check(
+        &high_low[0],
+        "1.500",
+        None,
+        &[(1, "1.500", "305.00"), (3, "1.500", "305.00")],
+    );
     check(
         &high_low[3],
         "6.000",
         None,
-        &[(0, "3.000", "450.00"), (5, "3.000", "450.00"), (6, "3.000", "450.00"), (6, "3.000", "450.00")],
+        &[
+            (0, "3.000", "450.00"),
+            (5, "3.000", "450.00"),
+            (6, "3.000", "450.00"),
+            (6, "3.000", "450.00"),
+        ],
     );
 }
 
@@ -251,7 +298,12 @@ fn equal_prices_keep_submission_order() {
         (S, 0, "3.000", "320.00"),
     ]);
     let result = clear(&book, 1, Method::HighLow);
-    let slice = |buy, sell, mwh, price| Slice { buy, sell, volume: kwh(mwh), price: p(price) };
+    let slice = |buy, sell, mwh, price| Slice {
+        buy,
+        sell,
+        volume: kwh(mwh),
+        price: p(price),
+    };
     assert_eq!(
         result[0].slices,
         vec![
@@ -272,7 +324,11 @@ fn equal_prices_keep_submission_order() {
         &clear(&short, 1, Method::Uniform)[0],
         "0.003",
         Some("375.00"),
-        &[(0, "0.002", "375.00"), (1, "0.001", "375.00"), (2, "0.003", "375.00")],
+        &[
+            (0, "0.002", "375.00"),
+            (1, "0.001", "375.00"),
+            (2, "0.003", "375.00"),
+        ],
     );
 }
 
@@ -307,12 +363,21 @@ fn marginal_prices_are_those_of_the_last_steps_that_trade() {
 fn negative_prices_round_half_away_from_zero() {
     // Midpoint of -0.01 and -0.02 yuan/MWh is -0.015 -> -0.02.
     let book = orders(&[(B, 0, "1.000", "-0.01"), (S, 0, "1.000", "-0.02")]);
-    check(&clear(&book, 1, Method::Uniform)[0], "1.000", Some("-0.02"), &[(0, "1.000", "-0.02"), (1, "1.000", "-0.02")]);
+    check(
+        &clear(&book, 1, Method::Uniform)[0],
+        "1.000",
+        Some("-0.02"),
+        &[(0, "1.000", "-0.02"), (1, "1.000", "-0.02")],
+    );
 }
 
 // ---- properties ----
 
-fn small_book(max_orders: usize, max_kwh: i64, periods: u32) -> impl Strategy<Value = Vec<AuctionOrder>> {
+fn small_book(
+    max_orders: usize,
+    max_kwh: i64,
+    periods: u32,
+) -> impl Strategy<Value = Vec<AuctionOrder>> {
     proptest::collection::vec(
         (0..periods, any::<bool>(), 1..=max_kwh, 90i64..=110),
         0..=max_orders,

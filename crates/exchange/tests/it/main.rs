@@ -1,5 +1,7 @@
 //! The exchange crate's integration tests, one module per part of the engine.
 
 mod auction;
+mod bilateral;
+mod listing;
 mod rolling;
 mod session;
