@@ -211,3 +211,37 @@ pub enum ExchangeError {
         remaining: Kwh,
     },
 }
+
+impl ExchangeError {
+    /// A stable snake_case code for the kind of refusal (`energy_price_out_of_bounds`), for
+    /// APIs and reports; the message says the rest.
+    pub fn code(&self) -> &'static str {
+        match self {
+            ExchangeError::InvalidSettings { .. } => "invalid_settings",
+            ExchangeError::SequenceNotIncreasing { .. } => "sequence_not_increasing",
+            ExchangeError::WrongState { .. } => "wrong_state",
+            ExchangeError::WrongMode { .. } => "wrong_mode",
+            ExchangeError::RoleMayNotTrade { .. } => "role_may_not_trade",
+            ExchangeError::ProvinceOutOfScope { .. } => "province_out_of_scope",
+            ExchangeError::UnknownPeriod { .. } => "unknown_period",
+            ExchangeError::DuplicatePeriod { .. } => "duplicate_period",
+            ExchangeError::NoVolume => "no_volume",
+            ExchangeError::VolumeNotPositive { .. } => "volume_not_positive",
+            ExchangeError::VolumeNotLotMultiple { .. } => "volume_not_lot_multiple",
+            ExchangeError::EnergyPriceOutOfBounds { .. } => "energy_price_out_of_bounds",
+            ExchangeError::EnergyPriceNotFixed { .. } => "energy_price_not_fixed",
+            ExchangeError::EnvironmentNegative { .. } => "environment_negative",
+            ExchangeError::EnvironmentAboveCap { .. } => "environment_above_cap",
+            ExchangeError::CompensationNegative { .. } => "compensation_negative",
+            ExchangeError::Unknown(_) => "unknown",
+            ExchangeError::NotOwner { .. } => "not_owner",
+            ExchangeError::OrderNotLive { .. } => "order_not_live",
+            ExchangeError::ListingNotOpen { .. } => "listing_not_open",
+            ExchangeError::ProposalNotPending { .. } => "proposal_not_pending",
+            ExchangeError::NotCounterparty { .. } => "not_counterparty",
+            ExchangeError::NotABuyerSellerPair { .. } => "not_a_buyer_seller_pair",
+            ExchangeError::SelfTrade { .. } => "self_trade",
+            ExchangeError::ExceedsRemaining { .. } => "exceeds_remaining",
+        }
+    }
+}

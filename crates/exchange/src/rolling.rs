@@ -33,6 +33,9 @@
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
+/// A map keyed by order id with [`IdHasher`]; only ever looked up, never iterated for results.
+pub(crate) type IdMap<V> = HashMap<u64, V, BuildHasherDefault<IdHasher>>;
+
 use domain::{Kwh, OrderId, ParticipantId, Price, Side, TimeInForce};
 use serde::{Deserialize, Serialize};
 
@@ -138,7 +141,7 @@ fn key_mask(side: Side) -> i64 {
 /// adversary (they are the session's sequence numbers), so this needs spread, not DoS resistance;
 /// folding the high half in spreads strided ids (one period of many) as well as consecutive ones.
 #[derive(Debug, Default, Clone, Copy)]
-struct IdHasher(u64);
+pub(crate) struct IdHasher(u64);
 
 const FOLD_MULTIPLIER: u64 = 0x9E37_79B9_7F4A_7C15;
 
@@ -170,7 +173,7 @@ pub struct Book {
     /// Slots free for reuse, a stack.
     free: Vec<u32>,
     /// Resting order id → slot. Only looked up, never iterated.
-    index: HashMap<u64, u32, BuildHasherDefault<IdHasher>>,
+    index: IdMap<u32>,
     /// The last id submitted, to check that ids increase.
     last_id: Option<u64>,
 }

@@ -1,6 +1,7 @@
 //! `lvdian`: the command-line entry to the green power market engine.
 
 mod clear;
+mod demo;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -28,12 +29,45 @@ enum Command {
         /// The order file (see formats.md); `-` reads standard input.
         file: PathBuf,
     },
+    /// Run one month of a Zhejiang-style green power market through all four trading modes —
+    /// 集中竞价, 滚动撮合, 挂牌/摘牌, 双边协商 — and print what each made.
+    ///
+    /// The scenario is generated from a seed: the same seed prints the same report (apart from
+    /// the timing lines).
+    Demo {
+        /// The scenario's seed.
+        #[arg(long, default_value_t = 2023)]
+        seed: u64,
+        /// Sellers: offshore wind generators and distributed-PV aggregators.
+        #[arg(long, default_value_t = 60)]
+        sellers: usize,
+        /// Buyers: wholesale users and retailers.
+        #[arg(long, default_value_t = 1_000)]
+        buyers: usize,
+        /// Commands sent to the rolling-matching session.
+        #[arg(long, default_value_t = 1_000_000)]
+        rolling_orders: usize,
+    },
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Clear { file } => clear_command(&file),
+        Command::Demo {
+            seed,
+            sellers,
+            buyers,
+            rolling_orders,
+        } => {
+            demo::run(&demo::DemoSize {
+                seed,
+                sellers,
+                buyers,
+                rolling_orders,
+            });
+            ExitCode::SUCCESS
+        }
     }
 }
 
