@@ -66,19 +66,20 @@ pub struct Proposal {
 }
 
 impl Proposal {
-    /// Checks that `by` may confirm this proposal now (the session checks state and mode).
+    /// Checks that `by` may confirm this proposal now (the session checks state and mode). Who
+    /// asks is checked before the proposal's status, so a third party learns nothing of it.
     pub(crate) fn check_confirm(&self, by: ParticipantId) -> Result<(), ExchangeError> {
-        if self.status != ProposalStatus::Pending {
-            return Err(ExchangeError::ProposalNotPending {
-                proposal: self.id,
-                status: self.status,
-            });
-        }
         if by != self.counterparty {
             return Err(ExchangeError::NotCounterparty {
                 participant: by,
                 proposal: self.id,
                 counterparty: self.counterparty,
+            });
+        }
+        if self.status != ProposalStatus::Pending {
+            return Err(ExchangeError::ProposalNotPending {
+                proposal: self.id,
+                status: self.status,
             });
         }
         Ok(())

@@ -2,7 +2,9 @@
 
 mod clear;
 mod demo;
+mod server;
 
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -48,6 +50,49 @@ enum Command {
         #[arg(long, default_value_t = 1_000_000)]
         rolling_orders: usize,
     },
+    /// Serve the exchange over HTTP (JSON API under /api/v1, OpenAPI at /api/v1/openapi.json).
+    ///
+    /// With no flags it uses an SQLite file ./lvdian.db (created, WAL mode). Every session is
+    /// rebuilt from its journal at start, so a restart continues open sessions. Register the
+    /// first operator with `lvdian admin create-operator`.
+    Serve {
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: SocketAddr,
+        /// sqlite:PATH or postgres://user@host/db.
+        #[arg(long, env = "LVDIAN_DATABASE_URL", default_value = server::DEFAULT_DATABASE_URL)]
+        database_url: String,
+        /// Log JSON lines instead of text (RUST_LOG filters either way).
+        #[arg(long)]
+        log_json: bool,
+    },
+    /// Create the database if needed and apply its migrations.
+    Migrate {
+        /// sqlite:PATH or postgres://user@host/db.
+        #[arg(long, env = "LVDIAN_DATABASE_URL", default_value = server::DEFAULT_DATABASE_URL)]
+        database_url: String,
+    },
+    /// Administration that needs no running server.
+    Admin {
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum AdminCommand {
+    /// Register an exchange operator (交易中心) and print its first API token on stdout.
+    CreateOperator {
+        /// The operator's registered name.
+        #[arg(long, default_value = "交易中心")]
+        name: String,
+        /// Its province code.
+        #[arg(long, default_value = "ZJ")]
+        province: String,
+        /// sqlite:PATH or postgres://user@host/db.
+        #[arg(long, env = "LVDIAN_DATABASE_URL", default_value = server::DEFAULT_DATABASE_URL)]
+        database_url: String,
+    },
 }
 
 fn main() -> ExitCode {
@@ -67,6 +112,33 @@ fn main() -> ExitCode {
                 rolling_orders,
             });
             ExitCode::SUCCESS
+        }
+        Command::Serve {
+            listen,
+            database_url,
+            log_json,
+        } => {
+            server::init_logging(log_json);
+            report(server::serve(listen, &database_url))
+        }
+        Command::Migrate { database_url } => report(server::migrate(&database_url)),
+        Command::Admin {
+            command:
+                AdminCommand::CreateOperator {
+                    name,
+                    province,
+                    database_url,
+                },
+        } => report(server::create_operator(&database_url, &name, &province)),
+    }
+}
+
+fn report(result: anyhow::Result<()>) -> ExitCode {
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
         }
     }
 }

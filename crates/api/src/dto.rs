@@ -1,0 +1,818 @@
+//! What goes over the wire. Quantities are decimal strings, as in the offline formats: energy in
+//! MWh with up to 3 decimals (`"10.000"`), prices in yuan/MWh with up to 2 (`"420.50"`). Periods
+//! are labels of the session's template (`"h01"`). Requests are parsed here into engine commands,
+//! and every error names its field.
+
+use domain::{
+    Contract, Kwh, Order, Participant, PeriodTemplate, PeriodVolume, Price, Project, ProjectCode,
+    Province, Role, Side, Technology, TimeInForce, TwoPartPrice,
+};
+use exchange::auction::Method;
+use exchange::bilateral::Proposal;
+use exchange::listing::Listing;
+use exchange::session::{
+    BidOn, DeliveryWindow, Horizon, Mode, Scope, Session, SessionSettings, YearMonth,
+};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::error::ApiError;
+
+/// Parses MWh (≤ 3 decimals), positive.
+pub fn parse_mwh(field: &str, text: &str) -> Result<Kwh, ApiError> {
+    let kwh = Kwh::parse_mwh(text).map_err(|e| ApiError::field(field, e))?;
+    if kwh == Kwh::ZERO {
+        return Err(ApiError::field(field, "must be positive"));
+    }
+    Ok(kwh)
+}
+
+/// Parses yuan/MWh (≤ 2 decimals).
+pub fn parse_price(field: &str, text: &str) -> Result<Price, ApiError> {
+    Price::parse_yuan_per_mwh(text).map_err(|e| ApiError::field(field, e))
+}
+
+fn parse_enum<T: for<'de> Deserialize<'de>>(field: &str, text: &str, allowed: &str) -> Result<T, ApiError> {
+    serde_json::from_value(serde_json::Value::String(text.to_owned()))
+        .map_err(|_| ApiError::field(field, format!("`{text}` is not one of {allowed}")))
+}
+
+fn parse_side(field: &str, text: &str) -> Result<Side, ApiError> {
+    Side::parse(text).ok_or_else(|| ApiError::field(field, format!("`{text}` is not \"buy\" or \"sell\"")))
+}
+
+fn parse_period(field: &str, template: &PeriodTemplate, label: &str) -> Result<domain::Period, ApiError> {
+    template.parse(label).map_err(|e| ApiError::field(field, e))
+}
+
+/// A period label of the session's template with a volume.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PeriodMwh {
+    /// Period label, e.g. `h01`.
+    pub period: String,
+    /// MWh, up to 3 decimals.
+    pub mwh: String,
+}
+
+fn parse_volumes(field: &str, template: &PeriodTemplate, list: &[PeriodMwh]) -> Result<Vec<PeriodVolume>, ApiError> {
+    let mut volumes: Vec<PeriodVolume> = list
+        .iter()
+        .enumerate()
+        .map(|(i, v)| {
+            Ok(PeriodVolume {
+                period: parse_period(&format!("{field}[{i}].period"), template, &v.period)?,
+                volume: parse_mwh(&format!("{field}[{i}].mwh"), &v.mwh)?,
+            })
+        })
+        .collect::<Result<_, ApiError>>()?;
+    volumes.sort_by_key(|v| v.period);
+    Ok(volumes)
+}
+
+fn volumes_view(template: &PeriodTemplate, volumes: &[PeriodVolume]) -> Vec<PeriodMwh> {
+    volumes
+        .iter()
+        .map(|v| PeriodMwh {
+            period: template.label(v.period).to_string(),
+            mwh: v.volume.mwh().to_string(),
+        })
+        .collect()
+}
+
+// ---------------------------------------------------------------- participants and projects
+
+/// Registers a participant.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewParticipantRequest {
+    /// Unique registered name.
+    pub name: String,
+    /// generator, aggregator, user, retail_user, retailer, grid, operator or regulator.
+    pub role: String,
+    /// Province code, e.g. `ZJ`.
+    pub province: String,
+}
+
+impl NewParticipantRequest {
+    /// Checks the request.
+    pub fn parse(&self) -> Result<store::NewParticipant, ApiError> {
+        if self.name.trim().is_empty() {
+            return Err(ApiError::field("name", "is empty"));
+        }
+        Ok(store::NewParticipant {
+            name: self.name.trim().to_owned(),
+            role: self.role.parse::<Role>().map_err(|_| {
+                ApiError::field("role", format!("`{}` is not a role (generator, aggregator, user, retail_user, retailer, grid, operator, regulator)", self.role))
+            })?,
+            province: Province::parse(&self.province).map_err(|e| ApiError::field("province", e))?,
+        })
+    }
+}
+
+/// A participant.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ParticipantView {
+    /// Its id.
+    pub id: u64,
+    /// Its name.
+    pub name: String,
+    /// Its role.
+    pub role: String,
+    /// Its province.
+    pub province: String,
+}
+
+impl From<&Participant> for ParticipantView {
+    fn from(p: &Participant) -> ParticipantView {
+        ParticipantView {
+            id: p.id.0,
+            name: p.name.clone(),
+            role: p.role.as_str().to_owned(),
+            province: p.province.to_string(),
+        }
+    }
+}
+
+/// A participant with a new API token, shown only in this response.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ParticipantWithToken {
+    /// The participant.
+    pub participant: ParticipantView,
+    /// Its API token: send it as `Authorization: Bearer <token>`. Stored only as a hash.
+    pub token: String,
+}
+
+/// A new token.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct TokenView {
+    /// The token, shown once.
+    pub token: String,
+}
+
+/// Registers a project (a generating unit).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewProjectRequest {
+    /// 17-digit filing code.
+    pub code: String,
+    /// wind_onshore, wind_offshore, pv_central, pv_distributed, hydro, biomass or other.
+    pub technology: String,
+    /// Installed capacity, kW.
+    pub capacity_kw: u64,
+    /// Province code.
+    pub province: String,
+    /// The owning generator or aggregator.
+    pub owner: u64,
+    /// Whether it is subsidised.
+    #[serde(default)]
+    pub subsidised: bool,
+    /// Its meter ids.
+    #[serde(default)]
+    pub meters: Vec<String>,
+}
+
+impl NewProjectRequest {
+    /// Checks the request (the owner's role is checked by the route).
+    pub fn parse(&self) -> Result<Project, ApiError> {
+        if self.capacity_kw == 0 {
+            return Err(ApiError::field("capacity_kw", "must be positive"));
+        }
+        Ok(Project {
+            code: ProjectCode::parse(&self.code).map_err(|e| ApiError::field("code", e))?,
+            technology: parse_enum::<Technology>("technology", &self.technology, "wind_onshore, wind_offshore, pv_central, pv_distributed, hydro, biomass, other")?,
+            capacity_kw: self.capacity_kw,
+            province: Province::parse(&self.province).map_err(|e| ApiError::field("province", e))?,
+            owner: domain::ParticipantId(self.owner),
+            subsidised: self.subsidised,
+            meters: self.meters.clone(),
+        })
+    }
+}
+
+/// A project.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ProjectView {
+    /// Filing code.
+    pub code: String,
+    /// Technology.
+    pub technology: String,
+    /// kW.
+    pub capacity_kw: u64,
+    /// Province.
+    pub province: String,
+    /// Owner id.
+    pub owner: u64,
+    /// Subsidised.
+    pub subsidised: bool,
+    /// Meter ids.
+    pub meters: Vec<String>,
+}
+
+impl From<&Project> for ProjectView {
+    fn from(p: &Project) -> ProjectView {
+        ProjectView {
+            code: p.code.to_string(),
+            technology: serde_json::to_value(p.technology)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .unwrap_or_default(),
+            capacity_kw: p.capacity_kw,
+            province: p.province.to_string(),
+            owner: p.owner.0,
+            subsidised: p.subsidised,
+            meters: p.meters.clone(),
+        }
+    }
+}
+
+// ---------------------------------------------------------------- sessions
+
+/// Creates a session (交易场次) in `draft`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewSessionRequest {
+    /// A name, e.g. "2024年3月浙江绿电集中竞价".
+    pub name: String,
+    /// `intra` (省内, one province) or `inter` (省间).
+    pub scope: String,
+    /// The provinces: exactly one for `intra`, two or more for `inter`.
+    pub provinces: Vec<String>,
+    /// multi_year, year, month or intra_month.
+    pub horizon: String,
+    /// bilateral, listing, call_auction or rolling.
+    pub mode: String,
+    /// For call_auction: uniform (边际统一出清, default) or high_low (高低匹配).
+    #[serde(default)]
+    pub method: Option<String>,
+    /// First delivery month, YYYY-MM.
+    pub first_month: String,
+    /// Last delivery month, YYYY-MM.
+    pub last_month: String,
+    /// hours (24, default) or quarter_hours (96).
+    #[serde(default)]
+    pub periods: Option<String>,
+    /// Lowest energy price, yuan/MWh.
+    pub energy_price_min: String,
+    /// Highest energy price, yuan/MWh.
+    pub energy_price_max: String,
+    /// Cap on the environmental value, yuan/MWh, if any.
+    #[serde(default)]
+    pub env_price_cap: Option<String>,
+    /// Lot size, MWh.
+    pub lot_mwh: String,
+    /// total (default) or environment.
+    #[serde(default)]
+    pub bid_on: Option<String>,
+    /// With bid_on = environment: the energy price fixed by the session.
+    #[serde(default)]
+    pub fixed_energy_price: Option<String>,
+    /// Compensation price for environmental shortfall, yuan/MWh.
+    pub compensation: String,
+}
+
+impl NewSessionRequest {
+    /// Checks the request and builds the settings (which the engine validates again).
+    pub fn parse(&self) -> Result<SessionSettings, ApiError> {
+        if self.name.trim().is_empty() {
+            return Err(ApiError::field("name", "is empty"));
+        }
+        let provinces = self
+            .provinces
+            .iter()
+            .enumerate()
+            .map(|(i, p)| Province::parse(p).map_err(|e| ApiError::field(&format!("provinces[{i}]"), e)))
+            .collect::<Result<Vec<_>, _>>()?;
+        let scope = match (self.scope.as_str(), provinces.as_slice()) {
+            ("intra", [one]) => Scope::Intra(one.clone()),
+            ("intra", _) => return Err(ApiError::field("provinces", "an intra session names exactly one province")),
+            ("inter", _) => Scope::Inter(provinces),
+            (other, _) => return Err(ApiError::field("scope", format!("`{other}` is not \"intra\" or \"inter\""))),
+        };
+        let method = match self.method.as_deref() {
+            None | Some("uniform") => Method::Uniform,
+            Some("high_low") => Method::HighLow,
+            Some(other) => return Err(ApiError::field("method", format!("`{other}` is not \"uniform\" or \"high_low\""))),
+        };
+        let mode = match self.mode.as_str() {
+            "bilateral" => Mode::Bilateral,
+            "listing" => Mode::Listing,
+            "call_auction" => Mode::CallAuction(method),
+            "rolling" => Mode::Rolling,
+            other => return Err(ApiError::field("mode", format!("`{other}` is not bilateral, listing, call_auction or rolling"))),
+        };
+        let month = |field: &str, text: &str| text.parse::<YearMonth>().map_err(|e| ApiError::field(field, e));
+        let template = match self.periods.as_deref() {
+            None | Some("hours") => PeriodTemplate::Hours,
+            Some("quarter_hours") => PeriodTemplate::QuarterHours,
+            Some(other) => return Err(ApiError::field("periods", format!("`{other}` is not \"hours\" or \"quarter_hours\""))),
+        };
+        let bid_on = match self.bid_on.as_deref() {
+            None | Some("total") => BidOn::Total,
+            Some("environment") => BidOn::Environment {
+                energy_price: parse_price(
+                    "fixed_energy_price",
+                    self.fixed_energy_price
+                        .as_deref()
+                        .ok_or_else(|| ApiError::field("fixed_energy_price", "is required with bid_on = environment"))?,
+                )?,
+            },
+            Some(other) => return Err(ApiError::field("bid_on", format!("`{other}` is not \"total\" or \"environment\""))),
+        };
+        let settings = SessionSettings {
+            scope,
+            horizon: parse_enum::<Horizon>("horizon", &self.horizon, "multi_year, year, month, intra_month")?,
+            mode,
+            delivery: DeliveryWindow {
+                first_month: month("first_month", &self.first_month)?,
+                last_month: month("last_month", &self.last_month)?,
+            },
+            template,
+            energy_price_min: parse_price("energy_price_min", &self.energy_price_min)?,
+            energy_price_max: parse_price("energy_price_max", &self.energy_price_max)?,
+            env_price_cap: self.env_price_cap.as_deref().map(|p| parse_price("env_price_cap", p)).transpose()?,
+            lot: parse_mwh("lot_mwh", &self.lot_mwh)?,
+            bid_on,
+            compensation: parse_price("compensation", &self.compensation)?,
+        };
+        settings.validate()?;
+        Ok(settings)
+    }
+}
+
+/// A session as the public sees it.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct SessionView {
+    /// Its id.
+    pub id: u64,
+    /// Its name.
+    pub name: String,
+    /// draft, announced, open, closed, cleared, published or cancelled.
+    pub state: String,
+    /// Its settings, as created.
+    pub settings: NewSessionRequest,
+}
+
+/// The settings of a session written back in request form.
+pub fn settings_view(name: &str, s: &SessionSettings) -> NewSessionRequest {
+    let (scope, provinces) = match &s.scope {
+        Scope::Intra(p) => ("intra", vec![p.to_string()]),
+        Scope::Inter(list) => ("inter", list.iter().map(ToString::to_string).collect()),
+    };
+    let (mode, method) = match s.mode {
+        Mode::Bilateral => ("bilateral", None),
+        Mode::Listing => ("listing", None),
+        Mode::CallAuction(Method::Uniform) => ("call_auction", Some("uniform".to_owned())),
+        Mode::CallAuction(Method::HighLow) => ("call_auction", Some("high_low".to_owned())),
+        Mode::Rolling => ("rolling", None),
+    };
+    let (bid_on, fixed) = match s.bid_on {
+        BidOn::Total => ("total", None),
+        BidOn::Environment { energy_price } => ("environment", Some(energy_price.to_string())),
+    };
+    NewSessionRequest {
+        name: name.to_owned(),
+        scope: scope.to_owned(),
+        provinces,
+        horizon: serde_json::to_value(s.horizon).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default(),
+        mode: mode.to_owned(),
+        method,
+        first_month: s.delivery.first_month.to_string(),
+        last_month: s.delivery.last_month.to_string(),
+        periods: Some(match s.template {
+            PeriodTemplate::QuarterHours => "quarter_hours".to_owned(),
+            PeriodTemplate::Hours => "hours".to_owned(),
+            PeriodTemplate::TimeOfUse(ref t) => t.name().to_owned(),
+        }),
+        energy_price_min: s.energy_price_min.to_string(),
+        energy_price_max: s.energy_price_max.to_string(),
+        env_price_cap: s.env_price_cap.map(|p| p.to_string()),
+        lot_mwh: s.lot.mwh().to_string(),
+        bid_on: Some(bid_on.to_owned()),
+        fixed_energy_price: fixed,
+        compensation: s.compensation.to_string(),
+    }
+}
+
+// ---------------------------------------------------------------- orders
+
+/// An order for a call auction (集中竞价) or rolling matching (滚动撮合).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OrderRequest {
+    /// buy or sell.
+    pub side: String,
+    /// Period label, e.g. `h01`.
+    pub period: String,
+    /// MWh, up to 3 decimals, a multiple of the session's lot.
+    pub mwh: String,
+    /// Energy price (电能量价格), yuan/MWh.
+    pub energy_price: String,
+    /// Environmental value (绿色环境价值), yuan/MWh.
+    pub env_price: String,
+    /// limit (default) or ioc (rolling matching only).
+    #[serde(default)]
+    pub time_in_force: Option<String>,
+}
+
+impl OrderRequest {
+    /// Parses into a command for `by`; `at` prefixes field names (`orders[3].`).
+    pub fn command(&self, at: &str, template: &PeriodTemplate, by: &Participant) -> Result<exchange::session::Command, ApiError> {
+        let f = |name: &str| format!("{at}{name}");
+        Ok(exchange::session::Command::SubmitOrder {
+            by: by.clone(),
+            side: parse_side(&f("side"), &self.side)?,
+            period: parse_period(&f("period"), template, &self.period)?,
+            volume: parse_mwh(&f("mwh"), &self.mwh)?,
+            price: TwoPartPrice {
+                energy: parse_price(&f("energy_price"), &self.energy_price)?,
+                environment: parse_price(&f("env_price"), &self.env_price)?,
+            },
+            time_in_force: match self.time_in_force.as_deref() {
+                None | Some("limit") => TimeInForce::Limit,
+                Some("ioc") => TimeInForce::Ioc,
+                Some(other) => return Err(ApiError::field(&f("time_in_force"), format!("`{other}` is not \"limit\" or \"ioc\""))),
+            },
+        })
+    }
+}
+
+/// Several orders at once; all are checked before any is submitted.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OrderBatchRequest {
+    /// The orders, in submission order (at most 10,000).
+    pub orders: Vec<OrderRequest>,
+}
+
+/// An order as its owner (or the operator, or the regulator) sees it.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct OrderView {
+    /// Its id (the session's sequence number).
+    pub id: u64,
+    /// The session.
+    pub session: u64,
+    /// Who submitted it.
+    pub participant: u64,
+    /// buy or sell.
+    pub side: String,
+    /// Period label.
+    pub period: String,
+    /// MWh.
+    pub mwh: String,
+    /// Energy price, yuan/MWh.
+    pub energy_price: String,
+    /// Environmental value, yuan/MWh.
+    pub env_price: String,
+    /// limit or ioc.
+    pub time_in_force: String,
+    /// When it was accepted (ms since the Unix epoch).
+    pub submitted_at_ms: i64,
+    /// What is still live (resting or waiting for the auction), if anything.
+    pub live_mwh: Option<String>,
+    /// What it received at clearing (call auctions), as fills.
+    pub fills: Vec<FillView>,
+}
+
+/// A fill at clearing.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct FillView {
+    /// MWh.
+    pub mwh: String,
+    /// Price, yuan/MWh.
+    pub price: String,
+}
+
+/// Renders an order with what the session knows of it now.
+pub fn order_view(session: &Session, order: &Order) -> OrderView {
+    let template = &session.settings().template;
+    let fills = session
+        .clearing()
+        .iter()
+        .filter(|c| c.period == order.period)
+        .flat_map(|c| c.fills.iter().filter(|f| f.order == order.id))
+        .map(|f| FillView {
+            mwh: f.volume.mwh().to_string(),
+            price: f.price.to_string(),
+        })
+        .collect();
+    OrderView {
+        id: order.id.0,
+        session: session.id().0,
+        participant: order.participant.0,
+        side: order.side.as_str().to_owned(),
+        period: template.label(order.period).to_string(),
+        mwh: order.volume.mwh().to_string(),
+        energy_price: order.price.energy.to_string(),
+        env_price: order.price.environment.to_string(),
+        time_in_force: match order.time_in_force {
+            TimeInForce::Limit => "limit".to_owned(),
+            TimeInForce::Ioc => "ioc".to_owned(),
+        },
+        submitted_at_ms: order.submitted_at_ms,
+        live_mwh: session.live_volume(order.id).map(|v| v.mwh().to_string()),
+        fills,
+    }
+}
+
+// ---------------------------------------------------------------- contracts
+
+/// A contract (合同).
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ContractView {
+    /// Its id within the session.
+    pub id: u64,
+    /// The session that made it.
+    pub session: u64,
+    /// Seller id.
+    pub seller: u64,
+    /// Buyer id.
+    pub buyer: u64,
+    /// Volumes per period.
+    pub volumes: Vec<PeriodMwh>,
+    /// Total MWh.
+    pub total_mwh: String,
+    /// Energy price, yuan/MWh.
+    pub energy_price: String,
+    /// Environmental value, yuan/MWh.
+    pub env_price: String,
+    /// Compensation price (偏差补偿价格), yuan/MWh.
+    pub compensation: String,
+    /// effective, executing, settled or closed.
+    pub status: String,
+    /// When it was made (ms since the Unix epoch).
+    pub created_at_ms: i64,
+}
+
+/// Renders a contract.
+pub fn contract_view(template: &PeriodTemplate, c: &Contract) -> ContractView {
+    ContractView {
+        id: c.id.0,
+        session: c.session.0,
+        seller: c.seller.0,
+        buyer: c.buyer.0,
+        volumes: volumes_view(template, &c.volumes),
+        total_mwh: c.total_volume().mwh().to_string(),
+        energy_price: c.price.energy.to_string(),
+        env_price: c.price.environment.to_string(),
+        compensation: c.compensation.to_string(),
+        status: serde_json::to_value(c.status).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default(),
+        created_at_ms: c.created_at_ms,
+    }
+}
+
+// ---------------------------------------------------------------- listings and proposals
+
+/// Lists a lot (挂牌).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ListingRequest {
+    /// sell to offer energy, buy to ask for it.
+    pub side: String,
+    /// Volumes per period.
+    pub volumes: Vec<PeriodMwh>,
+    /// Energy price, yuan/MWh.
+    pub energy_price: String,
+    /// Environmental value, yuan/MWh.
+    pub env_price: String,
+}
+
+impl ListingRequest {
+    /// Parses into a command.
+    pub fn command(&self, template: &PeriodTemplate, by: &Participant) -> Result<exchange::session::Command, ApiError> {
+        Ok(exchange::session::Command::List {
+            by: by.clone(),
+            side: parse_side("side", &self.side)?,
+            volumes: parse_volumes("volumes", template, &self.volumes)?,
+            price: TwoPartPrice {
+                energy: parse_price("energy_price", &self.energy_price)?,
+                environment: parse_price("env_price", &self.env_price)?,
+            },
+        })
+    }
+}
+
+/// Takes part of a listing (摘牌).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TakeRequest {
+    /// Volumes per period, lot multiples.
+    pub volumes: Vec<PeriodMwh>,
+}
+
+/// A listing.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ListingView {
+    /// Its id.
+    pub id: u64,
+    /// Who listed.
+    pub owner: u64,
+    /// buy or sell.
+    pub side: String,
+    /// Energy price.
+    pub energy_price: String,
+    /// Environmental value.
+    pub env_price: String,
+    /// As listed.
+    pub listed: Vec<PeriodMwh>,
+    /// Still available.
+    pub remaining: Vec<PeriodMwh>,
+    /// open, filled, withdrawn or lapsed.
+    pub status: String,
+}
+
+/// Renders a listing.
+pub fn listing_view(template: &PeriodTemplate, l: &Listing) -> ListingView {
+    ListingView {
+        id: l.id,
+        owner: l.owner.0,
+        side: l.side.as_str().to_owned(),
+        energy_price: l.price.energy.to_string(),
+        env_price: l.price.environment.to_string(),
+        listed: volumes_view(template, &l.listed),
+        remaining: volumes_view(template, &l.remaining),
+        status: l.status.to_string(),
+    }
+}
+
+/// Proposes a bilateral contract (双边协商).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProposalRequest {
+    /// The counterparty's participant id.
+    pub counterparty: u64,
+    /// Volumes per period.
+    pub volumes: Vec<PeriodMwh>,
+    /// Energy price.
+    pub energy_price: String,
+    /// Environmental value.
+    pub env_price: String,
+    /// Compensation price for environmental shortfall.
+    pub compensation: String,
+}
+
+/// A proposal.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ProposalView {
+    /// Its id.
+    pub id: u64,
+    /// Who proposed.
+    pub proposer: u64,
+    /// Who must confirm.
+    pub counterparty: u64,
+    /// Seller.
+    pub seller: u64,
+    /// Buyer.
+    pub buyer: u64,
+    /// Volumes.
+    pub volumes: Vec<PeriodMwh>,
+    /// Energy price.
+    pub energy_price: String,
+    /// Environmental value.
+    pub env_price: String,
+    /// Compensation price.
+    pub compensation: String,
+    /// pending, confirmed as C<n>, or lapsed.
+    pub status: String,
+}
+
+/// Renders a proposal.
+pub fn proposal_view(template: &PeriodTemplate, p: &Proposal) -> ProposalView {
+    ProposalView {
+        id: p.id,
+        proposer: p.proposer.0,
+        counterparty: p.counterparty.0,
+        seller: p.seller.0,
+        buyer: p.buyer.0,
+        volumes: volumes_view(template, &p.volumes),
+        energy_price: p.price.energy.to_string(),
+        env_price: p.price.environment.to_string(),
+        compensation: p.compensation.to_string(),
+        status: p.status.to_string(),
+    }
+}
+
+impl ProposalRequest {
+    /// Parses into a command (the counterparty is looked up by the route).
+    pub fn command(&self, template: &PeriodTemplate, by: &Participant, counterparty: Participant) -> Result<exchange::session::Command, ApiError> {
+        Ok(exchange::session::Command::Propose {
+            by: by.clone(),
+            counterparty,
+            volumes: parse_volumes("volumes", template, &self.volumes)?,
+            price: TwoPartPrice {
+                energy: parse_price("energy_price", &self.energy_price)?,
+                environment: parse_price("env_price", &self.env_price)?,
+            },
+            compensation: parse_price("compensation", &self.compensation)?,
+        })
+    }
+}
+
+impl TakeRequest {
+    /// Parses into a command.
+    pub fn command(&self, template: &PeriodTemplate, by: &Participant, listing: u64) -> Result<exchange::session::Command, ApiError> {
+        Ok(exchange::session::Command::Take {
+            by: by.clone(),
+            listing,
+            volumes: parse_volumes("volumes", template, &self.volumes)?,
+        })
+    }
+}
+
+// ---------------------------------------------------------------- public views
+
+/// One period of published results.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct PeriodResult {
+    /// Period label.
+    pub period: String,
+    /// Q*, MWh traded.
+    pub volume_mwh: String,
+    /// P*, yuan/MWh (uniform call auctions; null otherwise or with no trade).
+    pub price: Option<String>,
+}
+
+/// Published results of a session (public).
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ResultsView {
+    /// The session.
+    pub session: u64,
+    /// Per period.
+    pub periods: Vec<PeriodResult>,
+    /// How many distinct participants hold contracts from it.
+    pub participants: usize,
+    /// Contracts made.
+    pub contracts: usize,
+    /// Total MWh contracted.
+    pub total_mwh: String,
+}
+
+/// One level of public depth.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct LevelView {
+    /// Price, yuan/MWh.
+    pub price: String,
+    /// MWh resting at it.
+    pub mwh: String,
+    /// Orders resting at it.
+    pub orders: u32,
+}
+
+/// Public book depth of one period of a rolling session (no owners).
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct DepthView {
+    /// Period label.
+    pub period: String,
+    /// Bids, best first.
+    pub bids: Vec<LevelView>,
+    /// Asks, best first.
+    pub asks: Vec<LevelView>,
+}
+
+/// The outcome of a command sent to a session.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct CommandResult {
+    /// The session's state afterwards.
+    pub state: String,
+    /// The order accepted, if the command was an order.
+    pub order: Option<OrderView>,
+    /// The id of a listing or proposal created.
+    pub created: Option<u64>,
+    /// Contracts made by the command (rolling trades, takes, confirmations, clearing).
+    pub contracts: Vec<ContractView>,
+}
+
+/// The outcome of one order of a batch.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct BatchItem {
+    /// The order's index in the request.
+    pub index: usize,
+    /// The accepted order's id, or null if refused.
+    pub order: Option<u64>,
+    /// Contracts it made at once (rolling).
+    pub contracts: usize,
+    /// Why it was refused, if it was: `{"error", "message"}`.
+    pub error: Option<crate::error::ErrorBody>,
+}
+
+/// The outcome of a batch.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct BatchResult {
+    /// Orders accepted.
+    pub accepted: usize,
+    /// Orders refused by the engine (e.g. the session closed in between).
+    pub refused: usize,
+    /// One item per order, in request order.
+    pub items: Vec<BatchItem>,
+}
+
+/// A logged read of sealed data.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct AccessView {
+    /// Who read.
+    pub participant: u64,
+    /// When.
+    pub at_ms: i64,
+    /// What.
+    pub what: String,
+}

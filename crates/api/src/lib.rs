@@ -1,0 +1,141 @@
+//! lvdian's HTTP JSON API (axum) under `/api/v1`: the exchange as a service.
+//!
+//! - [`hub`]: one sequencer per session owns the deterministic engine and group-commits its
+//!   journal to the [`store::Store`]; an order is acknowledged only once committed.
+//! - [`auth`]: opaque bearer tokens per participant (stored as SHA-256), the [`auth::Caller`]
+//!   extractor, roles checked per route, ownership checked by the engine.
+//! - [`dto`]: the wire types — decimal strings for MWh and yuan/MWh, period labels — parsed into
+//!   engine commands with errors that name the field.
+//! - [`routes`]: the handlers; the OpenAPI document at `/api/v1/openapi.json` is generated from
+//!   their annotations.
+//!
+//! Architecture invariant: this crate holds no market rules. It authenticates, parses, routes a
+//! command to its session's sequencer and renders what the engine said.
+
+pub mod auth;
+pub mod dto;
+pub mod error;
+pub mod hub;
+pub mod metrics;
+pub mod routes;
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+use axum::Router;
+use domain::Participant;
+use store::Store;
+use utoipa::OpenApi;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa_axum::router::OpenApiRouter;
+
+use crate::error::ApiError;
+use crate::hub::{Clock, Hub};
+use crate::metrics::Metrics;
+
+/// Everything a handler needs. Cheap to clone.
+#[derive(Clone)]
+pub struct AppState(Arc<Inner>);
+
+/// The shared state behind [`AppState`].
+pub struct Inner {
+    /// The database.
+    pub store: Store,
+    /// Every session's sequencer.
+    pub hub: Hub,
+    /// The clock.
+    pub clock: Arc<dyn Clock>,
+    /// Counters.
+    pub metrics: Arc<Metrics>,
+    /// Token hash → participant, filled on first use (tokens are never revoked yet).
+    tokens: RwLock<HashMap<[u8; 32], Participant>>,
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Inner;
+    fn deref(&self) -> &Inner {
+        &self.0
+    }
+}
+
+impl AppState {
+    /// Loads the market from a migrated store: every session is rebuilt from its journal.
+    pub async fn load(store: Store, clock: Arc<dyn Clock>) -> Result<AppState, ApiError> {
+        let metrics = Arc::new(Metrics::default());
+        let hub = Hub::load(store.clone(), Arc::clone(&clock), Arc::clone(&metrics)).await?;
+        Ok(AppState(Arc::new(Inner {
+            store,
+            hub,
+            clock,
+            metrics,
+            tokens: RwLock::new(HashMap::new()),
+        })))
+    }
+
+    /// The participant a token belongs to, if any.
+    pub async fn authenticate(&self, token: &str) -> Result<Option<Participant>, ApiError> {
+        let hash = auth::token_hash(token);
+        if let Some(p) = self.tokens.read().expect("token cache poisoned").get(&hash) {
+            return Ok(Some(p.clone()));
+        }
+        let found = self.store.participant_by_token(&hash).await?;
+        if let Some(p) = &found {
+            self.tokens
+                .write()
+                .expect("token cache poisoned")
+                .insert(hash, p.clone());
+        }
+        Ok(found)
+    }
+
+    /// Milliseconds since the Unix epoch, by the state's clock.
+    pub fn now_ms(&self) -> i64 {
+        self.clock.now_ms()
+    }
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "lvdian",
+        description = "lvdian (绿电): a green electricity exchange. Quantities are decimal strings: MWh with up to 3 decimals, yuan/MWh with up to 2. Authenticate with `Authorization: Bearer <token>`; send `Idempotency-Key` to make a POST safe to retry."
+    ),
+    modifiers(&BearerAuth)
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+/// The whole application: API routes, the OpenAPI document, health and metrics.
+pub fn router(state: AppState) -> Router {
+    let (api, openapi) = routes::all(OpenApiRouter::with_openapi(ApiDoc::openapi())).split_for_parts();
+    let openapi = Arc::new(openapi);
+    api.route(
+        "/api/v1/openapi.json",
+        axum::routing::get(move || {
+            let openapi = Arc::clone(&openapi);
+            async move { axum::Json(openapi.as_ref().clone()) }
+        }),
+    )
+    .layer(axum::middleware::from_fn_with_state(state.clone(), count_requests))
+    .with_state(state)
+}
+
+async fn count_requests(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    Metrics::inc(&state.metrics.http_requests);
+    next.run(request).await
+}

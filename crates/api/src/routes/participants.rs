@@ -1,0 +1,146 @@
+//! Participants (市场主体), their tokens, projects, and the log of regulators' reads.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use domain::{ParticipantId, Role};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::{Body, json_reply, remembered};
+use crate::AppState;
+use crate::auth::{Caller, IdempotencyKey, new_token, token_hash};
+use crate::dto::{
+    AccessView, NewParticipantRequest, NewProjectRequest, ParticipantView, ParticipantWithToken,
+    ProjectView, TokenView,
+};
+use crate::error::{ApiError, ErrorBody};
+
+pub fn routes(router: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
+    router
+        .routes(routes!(create_participant, list_participants))
+        .routes(routes!(me))
+        .routes(routes!(create_token))
+        .routes(routes!(create_project, list_projects))
+        .routes(routes!(access_log))
+}
+
+/// Registers a participant and returns its first API token (shown only here). Operator only.
+#[utoipa::path(post, path = "/api/v1/participants", tag = "participants", request_body = NewParticipantRequest,
+    params(("Idempotency-Key" = Option<String>, Header, description = "Makes a retry return the first result")),
+    responses((status = 201, body = ParticipantWithToken), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)),
+    security(("bearer" = [])))]
+async fn create_participant(State(app): State<AppState>, caller: Caller, key: IdempotencyKey, Body(request): Body<NewParticipantRequest>) -> Result<Response, ApiError> {
+    caller.require(&[Role::Operator], "register participants")?;
+    let new = request.parse()?;
+    remembered(&app, &caller, key, async || {
+        let at = app.now_ms();
+        let participant = app.store.insert_participant(&new, at).await?;
+        let token = new_token();
+        app.store.insert_token(participant.id, &token_hash(&token), "first token", at).await?;
+        tracing::info!(participant = %participant.id, role = %participant.role, "participant registered");
+        Ok(json_reply(StatusCode::CREATED, &ParticipantWithToken { participant: (&participant).into(), token }))
+    })
+    .await
+}
+
+/// Every participant. Operator and regulator.
+#[utoipa::path(get, path = "/api/v1/participants", tag = "participants",
+    responses((status = 200, body = Vec<ParticipantView>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
+    security(("bearer" = [])))]
+async fn list_participants(State(app): State<AppState>, caller: Caller) -> Result<axum::Json<Vec<ParticipantView>>, ApiError> {
+    caller.require(&[Role::Operator, Role::Regulator], "list participants")?;
+    log_regulator_read(&app, &caller, "GET /api/v1/participants").await?;
+    Ok(axum::Json(app.store.participants().await?.iter().map(ParticipantView::from).collect()))
+}
+
+/// The caller itself.
+#[utoipa::path(get, path = "/api/v1/participants/me", tag = "participants",
+    responses((status = 200, body = ParticipantView), (status = 401, body = ErrorBody)),
+    security(("bearer" = [])))]
+async fn me(caller: Caller) -> axum::Json<ParticipantView> {
+    axum::Json(caller.participant().into())
+}
+
+/// A new API token for a participant (shown only here). The operator, or the participant itself.
+#[utoipa::path(post, path = "/api/v1/participants/{id}/tokens", tag = "participants",
+    params(("id" = u64, Path, description = "Participant id")),
+    responses((status = 201, body = TokenView), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("bearer" = [])))]
+async fn create_token(State(app): State<AppState>, caller: Caller, Path(id): Path<u64>) -> Result<(StatusCode, axum::Json<TokenView>), ApiError> {
+    if caller.role() != Role::Operator && caller.participant().id != ParticipantId(id) {
+        return Err(ApiError::forbidden("only the operator or the participant itself may create its tokens"));
+    }
+    let participant = app
+        .store
+        .participant(ParticipantId(id))
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("participant {id} does not exist")))?;
+    let token = new_token();
+    app.store.insert_token(participant.id, &token_hash(&token), "api", app.now_ms()).await?;
+    Ok((StatusCode::CREATED, axum::Json(TokenView { token })))
+}
+
+/// Registers a project (a generating unit) owned by a generator or aggregator. Operator only.
+#[utoipa::path(post, path = "/api/v1/projects", tag = "participants", request_body = NewProjectRequest,
+    params(("Idempotency-Key" = Option<String>, Header, description = "Makes a retry return the first result")),
+    responses((status = 201, body = ProjectView), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
+    security(("bearer" = [])))]
+async fn create_project(State(app): State<AppState>, caller: Caller, key: IdempotencyKey, Body(request): Body<NewProjectRequest>) -> Result<Response, ApiError> {
+    caller.require(&[Role::Operator], "register projects")?;
+    let project = request.parse()?;
+    let owner = app
+        .store
+        .participant(project.owner)
+        .await?
+        .ok_or_else(|| ApiError::field("owner", format!("participant {} does not exist", project.owner.0)))?;
+    if !owner.role.may_sell() {
+        return Err(ApiError::field("owner", format!("participant {} is a {}, not a generator or aggregator", owner.id.0, owner.role)));
+    }
+    remembered(&app, &caller, key, async || {
+        app.store.insert_project(&project, app.now_ms()).await?;
+        Ok(json_reply(StatusCode::CREATED, &ProjectView::from(&project)))
+    })
+    .await
+}
+
+/// Projects: all for the operator and regulator, its own for a generator or aggregator.
+#[utoipa::path(get, path = "/api/v1/projects", tag = "participants",
+    responses((status = 200, body = Vec<ProjectView>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
+    security(("bearer" = [])))]
+async fn list_projects(State(app): State<AppState>, caller: Caller) -> Result<axum::Json<Vec<ProjectView>>, ApiError> {
+    caller.require(&[Role::Operator, Role::Regulator, Role::Generator, Role::Aggregator], "list projects")?;
+    let all_of_them = matches!(caller.role(), Role::Operator | Role::Regulator);
+    let projects = app.store.projects().await?;
+    Ok(axum::Json(
+        projects
+            .iter()
+            .filter(|p| all_of_them || p.owner == caller.participant().id)
+            .map(ProjectView::from)
+            .collect(),
+    ))
+}
+
+/// Every logged read by a regulator, in order. Operator and regulator.
+#[utoipa::path(get, path = "/api/v1/access-log", tag = "participants",
+    responses((status = 200, body = Vec<AccessView>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
+    security(("bearer" = [])))]
+async fn access_log(State(app): State<AppState>, caller: Caller) -> Result<axum::Json<Vec<AccessView>>, ApiError> {
+    caller.require(&[Role::Operator, Role::Regulator], "read the access log")?;
+    Ok(axum::Json(
+        app.store
+            .access_log()
+            .await?
+            .into_iter()
+            .map(|a| AccessView { participant: a.participant.0, at_ms: a.at_ms, what: a.what })
+            .collect(),
+    ))
+}
+
+/// Records a regulator's read of participants' private data (spec §7: every such read is logged).
+pub async fn log_regulator_read(app: &AppState, caller: &Caller, what: &str) -> Result<(), ApiError> {
+    if caller.role() == Role::Regulator {
+        app.store.log_access(caller.participant().id, app.now_ms(), what).await?;
+    }
+    Ok(())
+}

@@ -1,0 +1,284 @@
+//! Trading: orders (call auction and rolling), listings and takes, proposals and confirmations,
+//! and contracts — with the visibility rules of spec §7.
+
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use domain::{OrderId, ParticipantId, Role, SessionId};
+use exchange::session::{Command, Mode, Session, SessionState};
+use serde::Deserialize;
+use utoipa::IntoParams;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::participants::log_regulator_read;
+use super::{Body, json_reply, render_one, sequenced};
+use crate::AppState;
+use crate::auth::{Caller, IdempotencyKey, TRADERS};
+use crate::dto::{
+    BatchItem, BatchResult, CommandResult, ContractView, ListingRequest, ListingView,
+    OrderBatchRequest, OrderRequest, OrderView, ProposalRequest, ProposalView, TakeRequest,
+    contract_view, listing_view, order_view, proposal_view,
+};
+use crate::error::{ApiError, ErrorBody, exchange_status};
+use crate::hub::{Outcome, Render};
+
+/// The most orders one batch request may carry.
+pub const MAX_BATCH_ORDERS: usize = 10_000;
+
+pub fn routes(router: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
+    router
+        .routes(routes!(submit_order, list_orders))
+        .routes(routes!(submit_batch))
+        .routes(routes!(cancel_order))
+        .routes(routes!(create_listing, list_listings))
+        .routes(routes!(take_listing))
+        .routes(routes!(withdraw_listing))
+        .routes(routes!(create_proposal, list_proposals))
+        .routes(routes!(confirm_proposal))
+        .routes(routes!(list_contracts))
+}
+
+/// Submits one order to a call-auction (集中竞价, sealed) or rolling-matching (滚动撮合) session.
+/// Generators and aggregators sell; users and retailers buy. Acknowledged once committed.
+#[utoipa::path(post, path = "/api/v1/sessions/{id}/orders", tag = "trading", request_body = OrderRequest,
+    params(("id" = u64, Path, description = "Session id"), ("Idempotency-Key" = Option<String>, Header, description = "A retry with the same key returns the first result and never makes a second order")),
+    responses((status = 201, body = CommandResult), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
+    security(("bearer" = [])))]
+async fn submit_order(State(app): State<AppState>, caller: Caller, key: IdempotencyKey, Path(id): Path<u64>, Body(request): Body<OrderRequest>) -> Result<Response, ApiError> {
+    caller.require(&TRADERS, "submit orders")?;
+    let by = caller.participant().clone();
+    sequenced(&app, id, &caller, key, |s| Ok(vec![request.command("", &s.settings().template, &by)?]), render_one(StatusCode::CREATED)).await
+}
+
+/// Submits up to 10,000 orders at once. Every order is parsed and checked against the session's
+/// settings first; if any is wrong, the answer is 400 naming `orders[i].field` and nothing is
+/// submitted. The orders are then sequenced in request order and committed together; the reply
+/// says, per order, its id or why the engine refused it.
+#[utoipa::path(post, path = "/api/v1/sessions/{id}/orders/batch", tag = "trading", request_body = OrderBatchRequest,
+    params(("id" = u64, Path, description = "Session id"), ("Idempotency-Key" = Option<String>, Header, description = "A retry with the same key returns the first result")),
+    responses((status = 200, body = BatchResult), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("bearer" = [])))]
+async fn submit_batch(State(app): State<AppState>, caller: Caller, key: IdempotencyKey, Path(id): Path<u64>, Body(request): Body<OrderBatchRequest>) -> Result<Response, ApiError> {
+    caller.require(&TRADERS, "submit orders")?;
+    if request.orders.is_empty() || request.orders.len() > MAX_BATCH_ORDERS {
+        return Err(ApiError::field("orders", format!("must hold 1 to {MAX_BATCH_ORDERS} orders, not {}", request.orders.len())));
+    }
+    let by = caller.participant().clone();
+    let build = |s: &Session| {
+        let settings = s.settings();
+        request
+            .orders
+            .iter()
+            .enumerate()
+            .map(|(i, o)| {
+                let command = o.command(&format!("orders[{i}]."), &settings.template, &by)?;
+                if let Command::SubmitOrder { side, period, volume, price, .. } = &command {
+                    let checked = settings
+                        .check_participant(&by, *side)
+                        .and_then(|()| settings.check_volume(*period, *volume))
+                        .and_then(|()| settings.check_price(*price));
+                    if let Err(e) = checked {
+                        return Err(ApiError::new(exchange_status(&e), e.code(), format!("orders[{i}]: {e}")));
+                    }
+                }
+                Ok(command)
+            })
+            .collect::<Result<Vec<_>, ApiError>>()
+    };
+    let render: Render = Box::new(|_: &Session, outcomes: &[Outcome]| {
+        let items: Vec<BatchItem> = outcomes
+            .iter()
+            .enumerate()
+            .map(|(index, outcome)| match outcome {
+                Ok(events) => BatchItem {
+                    index,
+                    order: events.iter().find_map(|e| match e {
+                        exchange::session::Event::OrderAccepted { order } => Some(order.id.0),
+                        _ => None,
+                    }),
+                    contracts: events.iter().filter(|e| matches!(e, exchange::session::Event::ContractMade(_))).count(),
+                    error: None,
+                },
+                Err(e) => BatchItem {
+                    index,
+                    order: None,
+                    contracts: 0,
+                    error: Some(ErrorBody { error: e.code().to_owned(), message: e.to_string() }),
+                },
+            })
+            .collect();
+        let accepted = items.iter().filter(|i| i.order.is_some()).count();
+        json_reply(StatusCode::OK, &BatchResult { accepted, refused: items.len() - accepted, items })
+    });
+    sequenced(&app, id, &caller, key, build, render).await
+}
+
+/// Cancels a live order (a resting rolling order, or a call-auction order before close). Only
+/// its owner may.
+#[utoipa::path(delete, path = "/api/v1/sessions/{id}/orders/{order}", tag = "trading",
+    params(("id" = u64, Path, description = "Session id"), ("order" = u64, Path, description = "Order id")),
+    responses((status = 200, body = CommandResult), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
+    security(("bearer" = [])))]
+async fn cancel_order(State(app): State<AppState>, caller: Caller, key: IdempotencyKey, Path((id, order)): Path<(u64, u64)>) -> Result<Response, ApiError> {
+    caller.require(&TRADERS, "cancel orders")?;
+    let by = caller.participant().id;
+    sequenced(&app, id, &caller, key, |_| Ok(vec![Command::CancelOrder { by, order: OrderId(order) }]), render_one(StatusCode::OK)).await
+}
+
+/// Orders of a session. A participant sees its own. Call-auction orders are sealed: the operator
+/// sees all of them until clearing and none of others' afterwards; the regulator sees all, and
+/// every such read is logged. In other modes the operator sees all orders.
+#[utoipa::path(get, path = "/api/v1/sessions/{id}/orders", tag = "trading",
+    params(("id" = u64, Path, description = "Session id")),
+    responses((status = 200, body = Vec<OrderView>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("bearer" = [])))]
+async fn list_orders(State(app): State<AppState>, caller: Caller, Path(id): Path<u64>) -> Result<axum::Json<Vec<OrderView>>, ApiError> {
+    let handle = app.hub.session(SessionId(id))?;
+    let me = caller.participant().id;
+    let views = handle.read(|s| {
+        let sealed = matches!(s.settings().mode, Mode::CallAuction(_));
+        let cleared = matches!(s.state(), SessionState::Cleared | SessionState::Published);
+        let everything = match caller.role() {
+            Role::Regulator => true,
+            Role::Operator if sealed && cleared => {
+                return Err(ApiError::forbidden(format!(
+                    "session {id} has cleared: sealed bids are visible only to their owners (and the regulator)"
+                )));
+            }
+            Role::Operator => true,
+            _ => false,
+        };
+        Ok(s.orders().iter().filter(|o| everything || o.participant == me).map(|o| order_view(s, o)).collect::<Vec<_>>())
+    })?;
+    log_regulator_read(&app, &caller, &format!("GET /api/v1/sessions/{id}/orders")).await?;
+    Ok(axum::Json(views))
+}
+
+/// Lists a lot (挂牌) in a listing session.
+#[utoipa::path(post, path = "/api/v1/sessions/{id}/listings", tag = "trading", request_body = ListingRequest,
+    params(("id" = u64, Path, description = "Session id"), ("Idempotency-Key" = Option<String>, Header, description = "A retry with the same key returns the first result")),
+    responses((status = 201, body = CommandResult), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
+    security(("bearer" = [])))]
+async fn create_listing(State(app): State<AppState>, caller: Caller, key: IdempotencyKey, Path(id): Path<u64>, Body(request): Body<ListingRequest>) -> Result<Response, ApiError> {
+    caller.require(&TRADERS, "list lots")?;
+    let by = caller.participant().clone();
+    sequenced(&app, id, &caller, key, |s| Ok(vec![request.command(&s.settings().template, &by)?]), render_one(StatusCode::CREATED)).await
+}
+
+/// Listings of a session: open ones for every participant, its own in any state, all for the
+/// operator and regulator.
+#[utoipa::path(get, path = "/api/v1/sessions/{id}/listings", tag = "trading",
+    params(("id" = u64, Path, description = "Session id")),
+    responses((status = 200, body = Vec<ListingView>), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("bearer" = [])))]
+async fn list_listings(State(app): State<AppState>, caller: Caller, Path(id): Path<u64>) -> Result<axum::Json<Vec<ListingView>>, ApiError> {
+    let handle = app.hub.session(SessionId(id))?;
+    let insider = matches!(caller.role(), Role::Operator | Role::Regulator);
+    let me = caller.participant().id;
+    Ok(axum::Json(handle.read(|s| {
+        s.listings()
+            .iter()
+            .filter(|l| insider || l.owner == me || l.status == exchange::listing::ListingStatus::Open)
+            .map(|l| listing_view(&s.settings().template, l))
+            .collect()
+    })))
+}
+
+/// Takes part of a listing (摘牌), in lot multiples; first come, first served.
+#[utoipa::path(post, path = "/api/v1/sessions/{id}/listings/{listing}/take", tag = "trading", request_body = TakeRequest,
+    params(("id" = u64, Path, description = "Session id"), ("listing" = u64, Path, description = "Listing id"), ("Idempotency-Key" = Option<String>, Header, description = "A retry with the same key returns the first result")),
+    responses((status = 201, body = CommandResult), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
+    security(("bearer" = [])))]
+async fn take_listing(State(app): State<AppState>, caller: Caller, key: IdempotencyKey, Path((id, listing)): Path<(u64, u64)>, Body(request): Body<TakeRequest>) -> Result<Response, ApiError> {
+    caller.require(&TRADERS, "take listings")?;
+    let by = caller.participant().clone();
+    sequenced(&app, id, &caller, key, |s| Ok(vec![request.command(&s.settings().template, &by, listing)?]), render_one(StatusCode::CREATED)).await
+}
+
+/// Withdraws what is left of one's own listing.
+#[utoipa::path(delete, path = "/api/v1/sessions/{id}/listings/{listing}", tag = "trading",
+    params(("id" = u64, Path, description = "Session id"), ("listing" = u64, Path, description = "Listing id")),
+    responses((status = 200, body = CommandResult), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
+    security(("bearer" = [])))]
+async fn withdraw_listing(State(app): State<AppState>, caller: Caller, key: IdempotencyKey, Path((id, listing)): Path<(u64, u64)>) -> Result<Response, ApiError> {
+    caller.require(&TRADERS, "withdraw listings")?;
+    let by = caller.participant().id;
+    sequenced(&app, id, &caller, key, |_| Ok(vec![Command::Withdraw { by, listing }]), render_one(StatusCode::OK)).await
+}
+
+/// Proposes a bilateral contract (双边协商) to a counterparty, who must confirm it while the
+/// session is open.
+#[utoipa::path(post, path = "/api/v1/sessions/{id}/proposals", tag = "trading", request_body = ProposalRequest,
+    params(("id" = u64, Path, description = "Session id"), ("Idempotency-Key" = Option<String>, Header, description = "A retry with the same key returns the first result")),
+    responses((status = 201, body = CommandResult), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
+    security(("bearer" = [])))]
+async fn create_proposal(State(app): State<AppState>, caller: Caller, key: IdempotencyKey, Path(id): Path<u64>, Body(request): Body<ProposalRequest>) -> Result<Response, ApiError> {
+    caller.require(&TRADERS, "propose contracts")?;
+    let counterparty = app
+        .store
+        .participant(ParticipantId(request.counterparty))
+        .await?
+        .ok_or_else(|| ApiError::field("counterparty", format!("participant {} does not exist", request.counterparty)))?;
+    let by = caller.participant().clone();
+    sequenced(&app, id, &caller, key, |s| Ok(vec![request.command(&s.settings().template, &by, counterparty)?]), render_one(StatusCode::CREATED)).await
+}
+
+/// Proposals the caller made or must confirm (all, for the operator and regulator).
+#[utoipa::path(get, path = "/api/v1/sessions/{id}/proposals", tag = "trading",
+    params(("id" = u64, Path, description = "Session id")),
+    responses((status = 200, body = Vec<ProposalView>), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("bearer" = [])))]
+async fn list_proposals(State(app): State<AppState>, caller: Caller, Path(id): Path<u64>) -> Result<axum::Json<Vec<ProposalView>>, ApiError> {
+    let handle = app.hub.session(SessionId(id))?;
+    let insider = matches!(caller.role(), Role::Operator | Role::Regulator);
+    let me = caller.participant().id;
+    let views = handle.read(|s| {
+        s.proposals()
+            .iter()
+            .filter(|p| insider || p.proposer == me || p.counterparty == me)
+            .map(|p| proposal_view(&s.settings().template, p))
+            .collect()
+    });
+    log_regulator_read(&app, &caller, &format!("GET /api/v1/sessions/{id}/proposals")).await?;
+    Ok(axum::Json(views))
+}
+
+/// Confirms a proposal made to the caller, making the contract.
+#[utoipa::path(post, path = "/api/v1/sessions/{id}/proposals/{proposal}/confirm", tag = "trading",
+    params(("id" = u64, Path, description = "Session id"), ("proposal" = u64, Path, description = "Proposal id"), ("Idempotency-Key" = Option<String>, Header, description = "A retry with the same key returns the first result")),
+    responses((status = 201, body = CommandResult), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
+    security(("bearer" = [])))]
+async fn confirm_proposal(State(app): State<AppState>, caller: Caller, key: IdempotencyKey, Path((id, proposal)): Path<(u64, u64)>) -> Result<Response, ApiError> {
+    caller.require(&TRADERS, "confirm proposals")?;
+    let by = caller.participant().id;
+    sequenced(&app, id, &caller, key, |_| Ok(vec![Command::Confirm { by, proposal }]), render_one(StatusCode::CREATED)).await
+}
+
+/// Query of [`list_contracts`].
+#[derive(Debug, Deserialize, IntoParams)]
+struct ContractsQuery {
+    /// Only this session's contracts.
+    session: Option<u64>,
+}
+
+/// Contracts: a participant's own (as seller or buyer); all for the operator and regulator.
+#[utoipa::path(get, path = "/api/v1/contracts", tag = "trading", params(ContractsQuery),
+    responses((status = 200, body = Vec<ContractView>), (status = 401, body = ErrorBody)),
+    security(("bearer" = [])))]
+async fn list_contracts(State(app): State<AppState>, caller: Caller, Query(query): Query<ContractsQuery>) -> Result<axum::Json<Vec<ContractView>>, ApiError> {
+    let insider = matches!(caller.role(), Role::Operator | Role::Regulator);
+    let me = caller.participant().id;
+    let mut views = Vec::new();
+    for handle in app.hub.all() {
+        if query.session.is_some_and(|s| s != handle.id.0) {
+            continue;
+        }
+        handle.read(|s| {
+            let template = &s.settings().template;
+            views.extend(s.contracts().iter().filter(|c| insider || c.seller == me || c.buyer == me).map(|c| contract_view(template, c)));
+        });
+    }
+    log_regulator_read(&app, &caller, "GET /api/v1/contracts").await?;
+    Ok(axum::Json(views))
+}

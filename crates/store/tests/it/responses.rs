@@ -1,0 +1,104 @@
+//! Remembered responses for idempotency keys, and the access log.
+
+use domain::ParticipantId;
+use store::{AccessRow, Batch};
+
+use crate::Db;
+use crate::fixtures::{empty_batch, every_kind_of_command, response, rolling_settings};
+
+crate::on_both_backends!(
+    remembered_responses_are_never_overwritten,
+    batches_remember_responses,
+    access_log_keeps_insertion_order,
+);
+
+async fn remembered_responses_are_never_overwritten(db: &mut Db) {
+    let s = &db.store;
+    let first = response(1, "order-0001", 201, "{\"order\":\"O3\",\"价格\":\"420.50\"}");
+    assert_eq!(s.idempotent(ParticipantId(1), "order-0001").await.unwrap(), None);
+    s.remember(&first).await.unwrap();
+    assert_eq!(
+        s.idempotent(ParticipantId(1), "order-0001").await.unwrap(),
+        Some(first.clone())
+    );
+
+    // A second response for the same key is dropped without error.
+    s.remember(&response(1, "order-0001", 409, "{\"error\":\"late\"}"))
+        .await
+        .unwrap();
+    assert_eq!(
+        s.idempotent(ParticipantId(1), "order-0001").await.unwrap(),
+        Some(first.clone())
+    );
+
+    // Keys are per participant.
+    let other = response(2, "order-0001", 422, "");
+    s.remember(&other).await.unwrap();
+    assert_eq!(
+        s.idempotent(ParticipantId(2), "order-0001").await.unwrap(),
+        Some(other)
+    );
+    assert_eq!(
+        s.idempotent(ParticipantId(1), "order-0001").await.unwrap(),
+        Some(first)
+    );
+    assert_eq!(s.idempotent(ParticipantId(1), "order-0002").await.unwrap(), None);
+    assert_eq!(s.idempotent(ParticipantId(3), "order-0001").await.unwrap(), None);
+}
+
+async fn batches_remember_responses(db: &mut Db) {
+    let s = &db.store;
+    let one = s.insert_session("one", &rolling_settings(), 1).await.unwrap();
+    s.remember(&response(1, "a", 200, "first a")).await.unwrap();
+    s.append(&Batch {
+        entries: every_kind_of_command(1)[..1].to_vec(),
+        responses: vec![
+            // Already remembered: kept as it was.
+            response(1, "a", 500, "second a"),
+            response(1, "b", 201, "first b"),
+            // The same key twice in one batch: the first wins.
+            response(1, "b", 202, "second b"),
+            response(2, "a", 200, "p2 a"),
+        ],
+        ..empty_batch(one)
+    })
+    .await
+    .unwrap();
+    assert_eq!(
+        s.idempotent(ParticipantId(1), "a").await.unwrap(),
+        Some(response(1, "a", 200, "first a"))
+    );
+    assert_eq!(
+        s.idempotent(ParticipantId(1), "b").await.unwrap(),
+        Some(response(1, "b", 201, "first b"))
+    );
+    assert_eq!(
+        s.idempotent(ParticipantId(2), "a").await.unwrap(),
+        Some(response(2, "a", 200, "p2 a"))
+    );
+}
+
+async fn access_log_keeps_insertion_order(db: &mut Db) {
+    let s = &db.store;
+    assert_eq!(s.access_log().await.unwrap(), vec![]);
+    let rows = [
+        (7, 3_000, "GET /api/v1/sessions/3/orders"),
+        (7, 1_000, "GET /api/v1/sessions/3/orders?participant=P2"),
+        (2, 2_000, "GET /api/v1/sessions/1/contracts"),
+        (7, 1_000, "GET /api/v1/sessions/3/orders?participant=P2"),
+    ];
+    for (participant, at_ms, what) in rows {
+        s.log_access(ParticipantId(participant), at_ms, what)
+            .await
+            .unwrap();
+    }
+    let expected: Vec<AccessRow> = rows
+        .iter()
+        .map(|&(participant, at_ms, what)| AccessRow {
+            participant: ParticipantId(participant),
+            at_ms,
+            what: what.to_owned(),
+        })
+        .collect();
+    assert_eq!(s.access_log().await.unwrap(), expected);
+}
