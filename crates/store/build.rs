@@ -1,4 +1,5 @@
-// Migrations are embedded by `sqlx::migrate!`; rebuild when they change.
+//! Rebuilds the crate when a migration changes: `sqlx::migrate!` embeds them at compile time.
+
 fn main() {
     println!("cargo:rerun-if-changed=migrations");
 }

@@ -61,7 +61,12 @@ impl Caller {
 }
 
 /// The roles that trade: sellers (generator, aggregator) and buyers (user, retailer).
-pub const TRADERS: [Role; 4] = [Role::Generator, Role::Aggregator, Role::User, Role::Retailer];
+pub const TRADERS: [Role; 4] = [
+    Role::Generator,
+    Role::Aggregator,
+    Role::User,
+    Role::Retailer,
+];
 
 impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
@@ -70,12 +75,16 @@ impl FromRequestParts<AppState> for Caller {
         let header = parts
             .headers
             .get(axum::http::header::AUTHORIZATION)
-            .ok_or_else(|| ApiError::unauthorized("missing `Authorization: Bearer <token>` header"))?;
+            .ok_or_else(|| {
+                ApiError::unauthorized("missing `Authorization: Bearer <token>` header")
+            })?;
         let token = header
             .to_str()
             .ok()
             .and_then(|h| h.strip_prefix("Bearer "))
-            .ok_or_else(|| ApiError::unauthorized("the Authorization header must be `Bearer <token>`"))?;
+            .ok_or_else(|| {
+                ApiError::unauthorized("the Authorization header must be `Bearer <token>`")
+            })?;
         app.authenticate(token)
             .await?
             .map(Caller)
@@ -90,8 +99,14 @@ pub struct MaybeCaller(pub Option<Participant>);
 impl FromRequestParts<AppState> for MaybeCaller {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, app: &AppState) -> Result<MaybeCaller, ApiError> {
-        if parts.headers.contains_key(axum::http::header::AUTHORIZATION) {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        app: &AppState,
+    ) -> Result<MaybeCaller, ApiError> {
+        if parts
+            .headers
+            .contains_key(axum::http::header::AUTHORIZATION)
+        {
             Caller::from_request_parts(parts, app)
                 .await
                 .map(|c| MaybeCaller(Some(c.0)))
@@ -117,7 +132,10 @@ impl<S: Send + Sync> FromRequestParts<S> for IdempotencyKey {
                     .ok()
                     .filter(|k| !k.is_empty() && k.len() <= 200)
                     .ok_or_else(|| {
-                        ApiError::field("Idempotency-Key", "must be 1 to 200 visible ASCII characters")
+                        ApiError::field(
+                            "Idempotency-Key",
+                            "must be 1 to 200 visible ASCII characters",
+                        )
                     })?;
                 Ok(IdempotencyKey(Some(key.to_owned())))
             }
@@ -136,9 +154,6 @@ mod tests {
         assert_eq!(a.len(), 68);
         assert!(a.starts_with("lvd_"));
         // SHA-256("abc"), the standard test vector.
-        assert_eq!(
-            token_hash("abc")[..4],
-            [0xba, 0x78, 0x16, 0xbf]
-        );
+        assert_eq!(token_hash("abc")[..4], [0xba, 0x78, 0x16, 0xbf]);
     }
 }

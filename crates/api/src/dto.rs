@@ -32,16 +32,25 @@ pub fn parse_price(field: &str, text: &str) -> Result<Price, ApiError> {
     Price::parse_yuan_per_mwh(text).map_err(|e| ApiError::field(field, e))
 }
 
-fn parse_enum<T: for<'de> Deserialize<'de>>(field: &str, text: &str, allowed: &str) -> Result<T, ApiError> {
+fn parse_enum<T: for<'de> Deserialize<'de>>(
+    field: &str,
+    text: &str,
+    allowed: &str,
+) -> Result<T, ApiError> {
     serde_json::from_value(serde_json::Value::String(text.to_owned()))
         .map_err(|_| ApiError::field(field, format!("`{text}` is not one of {allowed}")))
 }
 
 fn parse_side(field: &str, text: &str) -> Result<Side, ApiError> {
-    Side::parse(text).ok_or_else(|| ApiError::field(field, format!("`{text}` is not \"buy\" or \"sell\"")))
+    Side::parse(text)
+        .ok_or_else(|| ApiError::field(field, format!("`{text}` is not \"buy\" or \"sell\"")))
 }
 
-fn parse_period(field: &str, template: &PeriodTemplate, label: &str) -> Result<domain::Period, ApiError> {
+fn parse_period(
+    field: &str,
+    template: &PeriodTemplate,
+    label: &str,
+) -> Result<domain::Period, ApiError> {
     template.parse(label).map_err(|e| ApiError::field(field, e))
 }
 
@@ -55,7 +64,11 @@ pub struct PeriodMwh {
     pub mwh: String,
 }
 
-fn parse_volumes(field: &str, template: &PeriodTemplate, list: &[PeriodMwh]) -> Result<Vec<PeriodVolume>, ApiError> {
+fn parse_volumes(
+    field: &str,
+    template: &PeriodTemplate,
+    list: &[PeriodMwh],
+) -> Result<Vec<PeriodVolume>, ApiError> {
     let mut volumes: Vec<PeriodVolume> = list
         .iter()
         .enumerate()
@@ -180,9 +193,14 @@ impl NewProjectRequest {
         }
         Ok(Project {
             code: ProjectCode::parse(&self.code).map_err(|e| ApiError::field("code", e))?,
-            technology: parse_enum::<Technology>("technology", &self.technology, "wind_onshore, wind_offshore, pv_central, pv_distributed, hydro, biomass, other")?,
+            technology: parse_enum::<Technology>(
+                "technology",
+                &self.technology,
+                "wind_onshore, wind_offshore, pv_central, pv_distributed, hydro, biomass, other",
+            )?,
             capacity_kw: self.capacity_kw,
-            province: Province::parse(&self.province).map_err(|e| ApiError::field("province", e))?,
+            province: Province::parse(&self.province)
+                .map_err(|e| ApiError::field("province", e))?,
             owner: domain::ParticipantId(self.owner),
             subsidised: self.subsidised,
             meters: self.meters.clone(),
@@ -281,47 +299,89 @@ impl NewSessionRequest {
             .provinces
             .iter()
             .enumerate()
-            .map(|(i, p)| Province::parse(p).map_err(|e| ApiError::field(&format!("provinces[{i}]"), e)))
+            .map(|(i, p)| {
+                Province::parse(p).map_err(|e| ApiError::field(&format!("provinces[{i}]"), e))
+            })
             .collect::<Result<Vec<_>, _>>()?;
         let scope = match (self.scope.as_str(), provinces.as_slice()) {
             ("intra", [one]) => Scope::Intra(one.clone()),
-            ("intra", _) => return Err(ApiError::field("provinces", "an intra session names exactly one province")),
+            ("intra", _) => {
+                return Err(ApiError::field(
+                    "provinces",
+                    "an intra session names exactly one province",
+                ));
+            }
             ("inter", _) => Scope::Inter(provinces),
-            (other, _) => return Err(ApiError::field("scope", format!("`{other}` is not \"intra\" or \"inter\""))),
+            (other, _) => {
+                return Err(ApiError::field(
+                    "scope",
+                    format!("`{other}` is not \"intra\" or \"inter\""),
+                ));
+            }
         };
         let method = match self.method.as_deref() {
             None | Some("uniform") => Method::Uniform,
             Some("high_low") => Method::HighLow,
-            Some(other) => return Err(ApiError::field("method", format!("`{other}` is not \"uniform\" or \"high_low\""))),
+            Some(other) => {
+                return Err(ApiError::field(
+                    "method",
+                    format!("`{other}` is not \"uniform\" or \"high_low\""),
+                ));
+            }
         };
         let mode = match self.mode.as_str() {
             "bilateral" => Mode::Bilateral,
             "listing" => Mode::Listing,
             "call_auction" => Mode::CallAuction(method),
             "rolling" => Mode::Rolling,
-            other => return Err(ApiError::field("mode", format!("`{other}` is not bilateral, listing, call_auction or rolling"))),
+            other => {
+                return Err(ApiError::field(
+                    "mode",
+                    format!("`{other}` is not bilateral, listing, call_auction or rolling"),
+                ));
+            }
         };
-        let month = |field: &str, text: &str| text.parse::<YearMonth>().map_err(|e| ApiError::field(field, e));
+        let month = |field: &str, text: &str| {
+            text.parse::<YearMonth>()
+                .map_err(|e| ApiError::field(field, e))
+        };
         let template = match self.periods.as_deref() {
             None | Some("hours") => PeriodTemplate::Hours,
             Some("quarter_hours") => PeriodTemplate::QuarterHours,
-            Some(other) => return Err(ApiError::field("periods", format!("`{other}` is not \"hours\" or \"quarter_hours\""))),
+            Some(other) => {
+                return Err(ApiError::field(
+                    "periods",
+                    format!("`{other}` is not \"hours\" or \"quarter_hours\""),
+                ));
+            }
         };
         let bid_on = match self.bid_on.as_deref() {
             None | Some("total") => BidOn::Total,
             Some("environment") => BidOn::Environment {
                 energy_price: parse_price(
                     "fixed_energy_price",
-                    self.fixed_energy_price
-                        .as_deref()
-                        .ok_or_else(|| ApiError::field("fixed_energy_price", "is required with bid_on = environment"))?,
+                    self.fixed_energy_price.as_deref().ok_or_else(|| {
+                        ApiError::field(
+                            "fixed_energy_price",
+                            "is required with bid_on = environment",
+                        )
+                    })?,
                 )?,
             },
-            Some(other) => return Err(ApiError::field("bid_on", format!("`{other}` is not \"total\" or \"environment\""))),
+            Some(other) => {
+                return Err(ApiError::field(
+                    "bid_on",
+                    format!("`{other}` is not \"total\" or \"environment\""),
+                ));
+            }
         };
         let settings = SessionSettings {
             scope,
-            horizon: parse_enum::<Horizon>("horizon", &self.horizon, "multi_year, year, month, intra_month")?,
+            horizon: parse_enum::<Horizon>(
+                "horizon",
+                &self.horizon,
+                "multi_year, year, month, intra_month",
+            )?,
             mode,
             delivery: DeliveryWindow {
                 first_month: month("first_month", &self.first_month)?,
@@ -330,7 +390,11 @@ impl NewSessionRequest {
             template,
             energy_price_min: parse_price("energy_price_min", &self.energy_price_min)?,
             energy_price_max: parse_price("energy_price_max", &self.energy_price_max)?,
-            env_price_cap: self.env_price_cap.as_deref().map(|p| parse_price("env_price_cap", p)).transpose()?,
+            env_price_cap: self
+                .env_price_cap
+                .as_deref()
+                .map(|p| parse_price("env_price_cap", p))
+                .transpose()?,
             lot: parse_mwh("lot_mwh", &self.lot_mwh)?,
             bid_on,
             compensation: parse_price("compensation", &self.compensation)?,
@@ -374,7 +438,10 @@ pub fn settings_view(name: &str, s: &SessionSettings) -> NewSessionRequest {
         name: name.to_owned(),
         scope: scope.to_owned(),
         provinces,
-        horizon: serde_json::to_value(s.horizon).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default(),
+        horizon: serde_json::to_value(s.horizon)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default(),
         mode: mode.to_owned(),
         method,
         first_month: s.delivery.first_month.to_string(),
@@ -417,7 +484,12 @@ pub struct OrderRequest {
 
 impl OrderRequest {
     /// Parses into a command for `by`; `at` prefixes field names (`orders[3].`).
-    pub fn command(&self, at: &str, template: &PeriodTemplate, by: &Participant) -> Result<exchange::session::Command, ApiError> {
+    pub fn command(
+        &self,
+        at: &str,
+        template: &PeriodTemplate,
+        by: &Participant,
+    ) -> Result<exchange::session::Command, ApiError> {
         let f = |name: &str| format!("{at}{name}");
         Ok(exchange::session::Command::SubmitOrder {
             by: by.clone(),
@@ -431,7 +503,12 @@ impl OrderRequest {
             time_in_force: match self.time_in_force.as_deref() {
                 None | Some("limit") => TimeInForce::Limit,
                 Some("ioc") => TimeInForce::Ioc,
-                Some(other) => return Err(ApiError::field(&f("time_in_force"), format!("`{other}` is not \"limit\" or \"ioc\""))),
+                Some(other) => {
+                    return Err(ApiError::field(
+                        &f("time_in_force"),
+                        format!("`{other}` is not \"limit\" or \"ioc\""),
+                    ));
+                }
             },
         })
     }
@@ -556,7 +633,10 @@ pub fn contract_view(template: &PeriodTemplate, c: &Contract) -> ContractView {
         energy_price: c.price.energy.to_string(),
         env_price: c.price.environment.to_string(),
         compensation: c.compensation.to_string(),
-        status: serde_json::to_value(c.status).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default(),
+        status: serde_json::to_value(c.status)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default(),
         created_at_ms: c.created_at_ms,
     }
 }
@@ -579,7 +659,11 @@ pub struct ListingRequest {
 
 impl ListingRequest {
     /// Parses into a command.
-    pub fn command(&self, template: &PeriodTemplate, by: &Participant) -> Result<exchange::session::Command, ApiError> {
+    pub fn command(
+        &self,
+        template: &PeriodTemplate,
+        by: &Participant,
+    ) -> Result<exchange::session::Command, ApiError> {
         Ok(exchange::session::Command::List {
             by: by.clone(),
             side: parse_side("side", &self.side)?,
@@ -694,7 +778,12 @@ pub fn proposal_view(template: &PeriodTemplate, p: &Proposal) -> ProposalView {
 
 impl ProposalRequest {
     /// Parses into a command (the counterparty is looked up by the route).
-    pub fn command(&self, template: &PeriodTemplate, by: &Participant, counterparty: Participant) -> Result<exchange::session::Command, ApiError> {
+    pub fn command(
+        &self,
+        template: &PeriodTemplate,
+        by: &Participant,
+        counterparty: Participant,
+    ) -> Result<exchange::session::Command, ApiError> {
         Ok(exchange::session::Command::Propose {
             by: by.clone(),
             counterparty,
@@ -710,7 +799,12 @@ impl ProposalRequest {
 
 impl TakeRequest {
     /// Parses into a command.
-    pub fn command(&self, template: &PeriodTemplate, by: &Participant, listing: u64) -> Result<exchange::session::Command, ApiError> {
+    pub fn command(
+        &self,
+        template: &PeriodTemplate,
+        by: &Participant,
+        listing: u64,
+    ) -> Result<exchange::session::Command, ApiError> {
         Ok(exchange::session::Command::Take {
             by: by.clone(),
             listing,

@@ -116,9 +116,11 @@ impl From<ExchangeError> for ApiError {
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> ApiError {
         match e {
-            StoreError::Conflict { what } => {
-                ApiError::new(StatusCode::CONFLICT, "conflict", format!("{what} already exists"))
-            }
+            StoreError::Conflict { what } => ApiError::new(
+                StatusCode::CONFLICT,
+                "conflict",
+                format!("{what} already exists"),
+            ),
             StoreError::Missing { what } => ApiError::not_found(format!("{what} does not exist")),
             other => {
                 tracing::error!(error = %other, "store failure");

@@ -108,9 +108,9 @@ impl SessionHandle {
             .send(job)
             .await
             .map_err(|_| ApiError::unavailable("the session's sequencer has stopped"))?;
-        answer
-            .await
-            .map_err(|_| ApiError::unavailable("the session's sequencer stopped before answering"))?
+        answer.await.map_err(|_| {
+            ApiError::unavailable("the session's sequencer stopped before answering")
+        })?
     }
 }
 
@@ -123,7 +123,11 @@ pub struct Hub {
 }
 
 /// Rebuilds a session by replaying its journal.
-async fn rebuild(store: &Store, id: SessionId, settings: &SessionSettings) -> Result<Session, ApiError> {
+async fn rebuild(
+    store: &Store,
+    id: SessionId,
+    settings: &SessionSettings,
+) -> Result<Session, ApiError> {
     let mut session = Session::new(id, settings.clone())?;
     for entry in store.journal(id).await? {
         let stamp = Stamp {
@@ -142,7 +146,11 @@ async fn rebuild(store: &Store, id: SessionId, settings: &SessionSettings) -> Re
 
 impl Hub {
     /// Loads every session from the store, replaying journals, and starts their sequencers.
-    pub async fn load(store: Store, clock: Arc<dyn Clock>, metrics: Arc<Metrics>) -> Result<Hub, ApiError> {
+    pub async fn load(
+        store: Store,
+        clock: Arc<dyn Clock>,
+        metrics: Arc<Metrics>,
+    ) -> Result<Hub, ApiError> {
         let hub = Hub {
             sessions: RwLock::new(BTreeMap::new()),
             store,
@@ -249,7 +257,8 @@ impl Sequencer {
 
     async fn commit_group(&self, group: Vec<Job>) {
         // Remembered replies first: a retry of a committed request must not run again.
-        let keys: Vec<Option<(ParticipantId, String)>> = group.iter().map(|j| j.key.clone()).collect();
+        let keys: Vec<Option<(ParticipantId, String)>> =
+            group.iter().map(|j| j.key.clone()).collect();
         let mut remembered: Vec<Option<Reply>> = Vec::with_capacity(group.len());
         for key in &keys {
             let found = match key {
@@ -276,14 +285,17 @@ impl Sequencer {
             contracts: Vec::new(),
             responses: Vec::new(),
         };
-        let mut fates: Vec<(oneshot::Sender<Result<Reply, ApiError>>, Pending)> = Vec::with_capacity(group.len());
+        let mut fates: Vec<(oneshot::Sender<Result<Reply, ApiError>>, Pending)> =
+            Vec::with_capacity(group.len());
         {
             let mut engine = self.engine.write().expect("engine lock poisoned");
             let state_before = engine.state();
             // Keys seen in this group: a duplicate within the group gets the first's reply.
             let mut in_group: BTreeMap<(ParticipantId, String), Reply> = BTreeMap::new();
             for (job, found) in group.into_iter().zip(remembered) {
-                if let Some(reply) = found.or_else(|| job.key.as_ref().and_then(|k| in_group.get(k).cloned())) {
+                if let Some(reply) =
+                    found.or_else(|| job.key.as_ref().and_then(|k| in_group.get(k).cloned()))
+                {
                     Metrics::inc(&self.metrics.idempotent_replays);
                     fates.push((job.reply, Pending::Remembered(reply)));
                     continue;
@@ -305,8 +317,12 @@ impl Sequencer {
                             });
                             for event in events {
                                 match event {
-                                    Event::OrderAccepted { order } => batch.orders.push(order.clone()),
-                                    Event::ContractMade(contract) => batch.contracts.push(contract.clone()),
+                                    Event::OrderAccepted { order } => {
+                                        batch.orders.push(order.clone())
+                                    }
+                                    Event::ContractMade(contract) => {
+                                        batch.contracts.push(contract.clone())
+                                    }
                                     _ => {}
                                 }
                             }
@@ -332,7 +348,8 @@ impl Sequencer {
             }
         }
 
-        let wrote = !batch.entries.is_empty() || !batch.responses.is_empty() || batch.state.is_some();
+        let wrote =
+            !batch.entries.is_empty() || !batch.responses.is_empty() || batch.state.is_some();
         let committed = if wrote {
             let started = Instant::now();
             let result = self.store.append(&batch).await;

@@ -118,7 +118,8 @@ impl utoipa::Modify for BearerAuth {
 
 /// The whole application: API routes, the OpenAPI document, health and metrics.
 pub fn router(state: AppState) -> Router {
-    let (api, openapi) = routes::all(OpenApiRouter::with_openapi(ApiDoc::openapi())).split_for_parts();
+    let (api, openapi) =
+        routes::all(OpenApiRouter::with_openapi(ApiDoc::openapi())).split_for_parts();
     let openapi = Arc::new(openapi);
     api.route(
         "/api/v1/openapi.json",
@@ -127,7 +128,10 @@ pub fn router(state: AppState) -> Router {
             async move { axum::Json(openapi.as_ref().clone()) }
         }),
     )
-    .layer(axum::middleware::from_fn_with_state(state.clone(), count_requests))
+    .layer(axum::middleware::from_fn_with_state(
+        state.clone(),
+        count_requests,
+    ))
     .with_state(state)
 }
 

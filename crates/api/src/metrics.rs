@@ -34,17 +34,55 @@ impl Metrics {
     pub fn render(&self, sessions: &[(&str, usize)]) -> String {
         let mut out = String::new();
         let mut counter = |name: &str, help: &str, value: u64| {
-            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter\n{name} {value}");
+            let _ = writeln!(
+                out,
+                "# HELP {name} {help}\n# TYPE {name} counter\n{name} {value}"
+            );
         };
-        counter("lvdian_commands_accepted_total", "Commands accepted and committed.", self.commands_accepted.load(Relaxed));
-        counter("lvdian_commands_refused_total", "Commands refused by the engine.", self.commands_refused.load(Relaxed));
-        counter("lvdian_group_commits_total", "Group commits of session journals.", self.batches.load(Relaxed));
-        counter("lvdian_journal_entries_total", "Journal entries written.", self.batch_entries.load(Relaxed));
-        counter("lvdian_commit_microseconds_total", "Time spent in group commits.", self.commit_micros.load(Relaxed));
-        counter("lvdian_commit_failures_total", "Failed group commits.", self.commit_failures.load(Relaxed));
-        counter("lvdian_idempotent_replays_total", "Requests answered from an idempotency key.", self.idempotent_replays.load(Relaxed));
-        counter("lvdian_http_requests_total", "HTTP requests served.", self.http_requests.load(Relaxed));
-        let _ = writeln!(out, "# HELP lvdian_sessions Sessions by state.\n# TYPE lvdian_sessions gauge");
+        counter(
+            "lvdian_commands_accepted_total",
+            "Commands accepted and committed.",
+            self.commands_accepted.load(Relaxed),
+        );
+        counter(
+            "lvdian_commands_refused_total",
+            "Commands refused by the engine.",
+            self.commands_refused.load(Relaxed),
+        );
+        counter(
+            "lvdian_group_commits_total",
+            "Group commits of session journals.",
+            self.batches.load(Relaxed),
+        );
+        counter(
+            "lvdian_journal_entries_total",
+            "Journal entries written.",
+            self.batch_entries.load(Relaxed),
+        );
+        counter(
+            "lvdian_commit_microseconds_total",
+            "Time spent in group commits.",
+            self.commit_micros.load(Relaxed),
+        );
+        counter(
+            "lvdian_commit_failures_total",
+            "Failed group commits.",
+            self.commit_failures.load(Relaxed),
+        );
+        counter(
+            "lvdian_idempotent_replays_total",
+            "Requests answered from an idempotency key.",
+            self.idempotent_replays.load(Relaxed),
+        );
+        counter(
+            "lvdian_http_requests_total",
+            "HTTP requests served.",
+            self.http_requests.load(Relaxed),
+        );
+        let _ = writeln!(
+            out,
+            "# HELP lvdian_sessions Sessions by state.\n# TYPE lvdian_sessions gauge"
+        );
         for (state, n) in sessions {
             let _ = writeln!(out, "lvdian_sessions{{state=\"{state}\"}} {n}");
         }

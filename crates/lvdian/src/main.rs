@@ -1,5 +1,6 @@
 //! `lvdian`: the command-line entry to the green power market engine.
 
+mod bench;
 mod clear;
 mod demo;
 mod server;
@@ -77,6 +78,32 @@ enum Command {
         #[command(subcommand)]
         command: AdminCommand,
     },
+    /// Benchmarks that need a running server.
+    Bench {
+        #[command(subcommand)]
+        command: BenchCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum BenchCommand {
+    /// Acknowledged orders per second over HTTP on loopback: a real server in this process,
+    /// concurrent clients, every order committed before its reply.
+    Http {
+        /// `sqlite` (a fresh temporary file), `postgres` (a fresh database on the server of
+        /// LVDIAN_TEST_DATABASE_URL, or the local one), or a database URL to use as is.
+        #[arg(long, default_value = "sqlite")]
+        database: String,
+        /// Orders in all.
+        #[arg(long, default_value_t = 200_000)]
+        orders: usize,
+        /// Concurrent HTTP clients.
+        #[arg(long, default_value_t = 8)]
+        clients: usize,
+        /// Orders per request; 1 uses the single-order route.
+        #[arg(long, default_value_t = 500)]
+        batch: usize,
+    },
 }
 
 #[derive(Subcommand)]
@@ -130,6 +157,20 @@ fn main() -> ExitCode {
                     database_url,
                 },
         } => report(server::create_operator(&database_url, &name, &province)),
+        Command::Bench {
+            command:
+                BenchCommand::Http {
+                    database,
+                    orders,
+                    clients,
+                    batch,
+                },
+        } => report(bench::run(&bench::HttpBench {
+            database,
+            orders,
+            clients,
+            batch,
+        })),
     }
 }
 

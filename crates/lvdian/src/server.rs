@@ -23,7 +23,9 @@ fn runtime() -> Result<tokio::runtime::Runtime> {
 pub fn init_logging(json: bool) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     if json {
         builder.json().init();
     } else {
@@ -68,7 +70,12 @@ pub fn create_operator(url: &str, name: &str, province: &str) -> Result<()> {
             .context("cannot register the operator")?;
         let token = api::auth::new_token();
         store
-            .insert_token(operator.id, &api::auth::token_hash(&token), "first token", now)
+            .insert_token(
+                operator.id,
+                &api::auth::token_hash(&token),
+                "first token",
+                now,
+            )
             .await?;
         store.close().await;
         eprintln!(

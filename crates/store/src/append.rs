@@ -24,7 +24,7 @@ const SQLITE_MAX_VARIABLES: usize = 32_766;
 const POSTGRES_MAX_VARIABLES: usize = 65_535;
 
 /// Rows per `INSERT` for a table of `columns` bound columns.
-const fn rows_per_insert(columns: usize, max_variables: usize) -> usize {
+pub(crate) const fn rows_per_insert(columns: usize, max_variables: usize) -> usize {
     let fit = max_variables / columns;
     if fit < MAX_ROWS_PER_INSERT {
         fit
@@ -191,7 +191,12 @@ pub(crate) async fn append(store: &Store, batch: &Batch) -> Result<()> {
 
 /// Turns a failed batch into the error the caller can act on. Runs after the rollback: the
 /// conflicting row, if any, is one committed before the batch.
-async fn explain(store: &Store, batch: &Batch, rows: &BatchRows<'_>, failure: Failure) -> StoreError {
+async fn explain(
+    store: &Store,
+    batch: &Batch,
+    rows: &BatchRows<'_>,
+    failure: Failure,
+) -> StoreError {
     let session = batch.session;
     let missing = || StoreError::Missing {
         what: format!("session {session}"),
@@ -263,7 +268,12 @@ impl Keyed {
 }
 
 /// The first of `keys` (in batch order) already stored for the session.
-async fn first_stored(store: &Store, keyed: Keyed, session: i64, keys: &[i64]) -> Result<Option<i64>> {
+async fn first_stored(
+    store: &Store,
+    keyed: Keyed,
+    session: i64,
+    keys: &[i64],
+) -> Result<Option<i64>> {
     let (Some(&low), Some(&high)) = (keys.iter().min(), keys.iter().max()) else {
         return Ok(None);
     };

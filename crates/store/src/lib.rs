@@ -59,6 +59,8 @@
 
 mod append;
 mod rows;
+#[cfg(test)]
+mod tests;
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -278,7 +280,7 @@ impl Store {
     /// most 63 characters; anything else is [`StoreError::BadUrl`].
     pub async fn connect_postgres_schema(url: &str, schema: &str) -> Result<Store> {
         let options = postgres_options(url)?;
-        check_schema(url, schema)?;
+        check_name(url, schema)?;
         let mut conn = PgConnection::connect_with(&options).await?;
         sqlx::query(AssertSqlSafe(format!(
             "CREATE SCHEMA IF NOT EXISTS \"{schema}\""
@@ -293,10 +295,49 @@ impl Store {
     /// (`DROP SCHEMA ... CASCADE`). Dropping a schema that does not exist is not an error.
     pub async fn drop_postgres_schema(url: &str, schema: &str) -> Result<()> {
         let options = postgres_options(url)?;
-        check_schema(url, schema)?;
+        check_name(url, schema)?;
         let mut conn = PgConnection::connect_with(&options).await?;
         sqlx::query(AssertSqlSafe(format!(
             "DROP SCHEMA IF EXISTS \"{schema}\" CASCADE"
+        )))
+        .execute(&mut conn)
+        .await?;
+        conn.close().await?;
+        Ok(())
+    }
+
+    /// Creates the PostgreSQL database `name` on the server of `url` if it does not exist, and
+    /// returns `url` naming it instead (query parameters kept). For benchmarks and tests that
+    /// want a whole database rather than a schema. The name follows the rule of
+    /// [`Store::connect_postgres_schema`]; `url` must be `postgres://` or `postgresql://`
+    /// ([`StoreError::BadUrl`] otherwise).
+    pub async fn create_postgres_database(url: &str, name: &str) -> Result<String> {
+        let options = postgres_options(url)?;
+        check_name(url, name)?;
+        let target = with_database(url, name);
+        let mut conn = PgConnection::connect_with(&options).await?;
+        let exists: Option<(i32,)> = sqlx::query_as("SELECT 1 FROM pg_database WHERE datname = $1")
+            .bind(name)
+            .fetch_optional(&mut conn)
+            .await?;
+        if exists.is_none() {
+            sqlx::query(AssertSqlSafe(format!("CREATE DATABASE \"{name}\"")))
+                .execute(&mut conn)
+                .await?;
+        }
+        conn.close().await?;
+        Ok(target)
+    }
+
+    /// Drops the PostgreSQL database `name` on the server of `url` (which must name another
+    /// database), disconnecting whoever is still connected to it (`WITH (FORCE)`, PostgreSQL
+    /// 13 or later). Dropping a database that does not exist is not an error.
+    pub async fn drop_postgres_database(url: &str, name: &str) -> Result<()> {
+        let options = postgres_options(url)?;
+        check_name(url, name)?;
+        let mut conn = PgConnection::connect_with(&options).await?;
+        sqlx::query(AssertSqlSafe(format!(
+            "DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"
         )))
         .execute(&mut conn)
         .await?;
@@ -339,7 +380,8 @@ impl Store {
     }
 
     /// Registers a participant and returns it with the id the database assigned (1, 2, … in
-    /// registration order; a refused registration does not use an id up).
+    /// registration order). A refused registration does not use an id up, except that two
+    /// registrations of one name racing each other on PostgreSQL may leave a gap.
     ///
     /// A name already registered is [`StoreError::Conflict`] (`participant name "G1"`).
     pub async fn insert_participant(
@@ -364,7 +406,11 @@ impl Store {
             .bind(at_ms)
             .fetch_optional(pool)
             .await)
-        .map_err(|e| violation(e, |kind| (kind == ErrorKind::UniqueViolation).then(conflict)))?;
+        .map_err(|e| {
+            violation(e, |kind| {
+                (kind == ErrorKind::UniqueViolation).then(conflict)
+            })
+        })?;
         let (id,) = id.ok_or_else(conflict)?;
         let id = u64::try_from(id)
             .map_err(|_| rows::corrupt("participants", format!("assigned id {id}")))?;
@@ -531,8 +577,8 @@ impl Store {
             .bind(at_ms)
             .fetch_one(pool)
             .await)?;
-        let id =
-            u64::try_from(id).map_err(|_| rows::corrupt("sessions", format!("assigned id {id}")))?;
+        let id = u64::try_from(id)
+            .map_err(|_| rows::corrupt("sessions", format!("assigned id {id}")))?;
         Ok(SessionId(id))
     }
 
@@ -611,7 +657,12 @@ impl Store {
     }
 
     /// Logs a read of sealed data by a participant (regulators' reads are all logged).
-    pub async fn log_access(&self, participant: ParticipantId, at_ms: i64, what: &str) -> Result<()> {
+    pub async fn log_access(
+        &self,
+        participant: ParticipantId,
+        at_ms: i64,
+        what: &str,
+    ) -> Result<()> {
         const SQL: &str =
             "INSERT INTO access_log (participant_id, at_ms, what) VALUES ($1, $2, $3)";
         let participant_id = to_db(participant.0, "participant id")?;
@@ -652,7 +703,9 @@ impl Store {
         let id = to_db(session.0, "session id")?;
         let rows: Vec<rows::OrderTuple> =
             on_pool!(self, pool => sqlx::query_as(SQL).bind(id).fetch_all(pool).await)?;
-        rows.into_iter().map(|row| rows::order(session, row)).collect()
+        rows.into_iter()
+            .map(|row| rows::order(session, row))
+            .collect()
     }
 
     /// The statement that starts a write transaction: on SQLite it takes the write lock at once
@@ -673,8 +726,19 @@ fn postgres_options(url: &str) -> Result<PgConnectOptions> {
     Ok(PgConnectOptions::from_str(url)?)
 }
 
-/// Refuses a schema name that would need quoting in `search_path`.
-fn check_schema(url: &str, schema: &str) -> Result<()> {
+/// A `postgres://` URL with its database replaced by `name`, keeping the user, host, port and
+/// query parameters.
+fn with_database(url: &str, name: &str) -> String {
+    let (head, query) = url.split_at(url.find('?').unwrap_or(url.len()));
+    let authority_start = head.find("://").map_or(0, |i| i + 3);
+    let path_start = head[authority_start..]
+        .find('/')
+        .map_or(head.len(), |i| authority_start + i);
+    format!("{}/{name}{query}", &head[..path_start])
+}
+
+/// Refuses a schema or database name that would need quoting.
+fn check_name(url: &str, schema: &str) -> Result<()> {
     let mut chars = schema.chars();
     let ok = schema.len() <= 63
         && chars
@@ -685,14 +749,17 @@ fn check_schema(url: &str, schema: &str) -> Result<()> {
         Ok(())
     } else {
         Err(StoreError::BadUrl(format!(
-            "{url} with schema {schema:?} (use lower-case letters, digits and _)"
+            "{url} with name {schema:?} (a schema or database name is lower-case letters, digits and _)"
         )))
     }
 }
 
 /// Maps a constraint violation to the error `explain` gives for its kind, or keeps the database
 /// error as it is.
-fn violation(error: sqlx::Error, explain: impl FnOnce(ErrorKind) -> Option<StoreError>) -> StoreError {
+fn violation(
+    error: sqlx::Error,
+    explain: impl FnOnce(ErrorKind) -> Option<StoreError>,
+) -> StoreError {
     let explained = match &error {
         sqlx::Error::Database(db) => explain(db.kind()),
         _ => None,

@@ -162,8 +162,12 @@ pub(crate) fn order(session: SessionId, row: OrderTuple) -> Result<Order> {
 pub(crate) fn contract(row: ContractTuple) -> Result<Contract> {
     let (session, id, seller, buyer, volumes, energy, env, compensation, status, created_at_ms) =
         row;
-    let bad =
-        |reason: String| corrupt("contracts", format!("session {session} contract {id}: {reason}"));
+    let bad = |reason: String| {
+        corrupt(
+            "contracts",
+            format!("session {session} contract {id}: {reason}"),
+        )
+    };
     Ok(Contract {
         id: ContractId(from_db(id, "contracts", "id")?),
         session: SessionId(from_db(session, "contracts", "session_id")?),
@@ -181,7 +185,11 @@ pub(crate) fn contract(row: ContractTuple) -> Result<Contract> {
     })
 }
 
-pub(crate) fn response(participant: ParticipantId, key: &str, row: ResponseTuple) -> Result<StoredResponse> {
+pub(crate) fn response(
+    participant: ParticipantId,
+    key: &str,
+    row: ResponseTuple,
+) -> Result<StoredResponse> {
     let (status, body) = row;
     Ok(StoredResponse {
         participant,
@@ -271,7 +279,10 @@ impl<'a> BatchRows<'a> {
             return Err(twice(format!("order {} of session {session}", OrderId(id))));
         }
         if let Some(id) = first_repeat(batch.contracts.iter().map(|c| c.id.0)) {
-            return Err(twice(format!("contract {} of session {session}", ContractId(id))));
+            return Err(twice(format!(
+                "contract {} of session {session}",
+                ContractId(id)
+            )));
         }
         if let Some(c) = batch.contracts.iter().find(|c| c.session != session) {
             return Err(corrupt(
@@ -288,9 +299,8 @@ impl<'a> BatchRows<'a> {
             journal.push(JournalRow {
                 seq: to_db(entry.seq, "seq")?,
                 at_ms: entry.at_ms,
-                command: serde_json::to_string(&entry.command).map_err(|e| {
-                    corrupt("journal", format!("seq {}: command: {e}", entry.seq))
-                })?,
+                command: serde_json::to_string(&entry.command)
+                    .map_err(|e| corrupt("journal", format!("seq {}: command: {e}", entry.seq)))?,
             });
         }
         let mut orders = Vec::with_capacity(batch.orders.len());
@@ -314,7 +324,10 @@ impl<'a> BatchRows<'a> {
                 seller: to_db(contract.seller.0, "participant id")?,
                 buyer: to_db(contract.buyer.0, "participant id")?,
                 volumes: serde_json::to_string(&contract.volumes).map_err(|e| {
-                    corrupt("contracts", format!("contract {}: volumes: {e}", contract.id))
+                    corrupt(
+                        "contracts",
+                        format!("contract {}: volumes: {e}", contract.id),
+                    )
                 })?,
                 energy_price: contract.price.energy.0,
                 env_price: contract.price.environment.0,

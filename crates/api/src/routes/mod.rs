@@ -48,7 +48,12 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Body<T> {
 /// A JSON response from a rendered reply.
 pub fn respond(reply: Reply) -> Response {
     let status = StatusCode::from_u16(reply.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    (status, [(header::CONTENT_TYPE, "application/json")], reply.body).into_response()
+    (
+        status,
+        [(header::CONTENT_TYPE, "application/json")],
+        reply.body,
+    )
+        .into_response()
 }
 
 /// A JSON reply.
@@ -72,10 +77,12 @@ pub fn refusal(e: &exchange::ExchangeError) -> Reply {
 
 /// Renders the outcome of one command: the refusal, or what it made.
 pub fn render_one(success: StatusCode) -> Render {
-    Box::new(move |session: &Session, outcomes: &[Outcome]| match &outcomes[0] {
-        Err(e) => refusal(e),
-        Ok(events) => json_reply(success, &command_result(session, events)),
-    })
+    Box::new(
+        move |session: &Session, outcomes: &[Outcome]| match &outcomes[0] {
+            Err(e) => refusal(e),
+            Ok(events) => json_reply(success, &command_result(session, events)),
+        },
+    )
 }
 
 /// What a command made, from its events.
@@ -118,7 +125,12 @@ pub async fn sequenced(
 
 /// Runs a write that is not sequenced (registering participants, projects, sessions) under an
 /// idempotency key: a remembered reply is returned as it was; a new reply is remembered.
-pub async fn remembered<F>(app: &AppState, caller: &Caller, key: IdempotencyKey, write: F) -> Result<Response, ApiError>
+pub async fn remembered<F>(
+    app: &AppState,
+    caller: &Caller,
+    key: IdempotencyKey,
+    write: F,
+) -> Result<Response, ApiError>
 where
     F: AsyncFnOnce() -> Result<Reply, ApiError>,
 {

@@ -30,7 +30,12 @@ pub fn routes(router: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
     params(("Idempotency-Key" = Option<String>, Header, description = "Makes a retry return the first result")),
     responses((status = 201, body = ParticipantWithToken), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)),
     security(("bearer" = [])))]
-async fn create_participant(State(app): State<AppState>, caller: Caller, key: IdempotencyKey, Body(request): Body<NewParticipantRequest>) -> Result<Response, ApiError> {
+async fn create_participant(
+    State(app): State<AppState>,
+    caller: Caller,
+    key: IdempotencyKey,
+    Body(request): Body<NewParticipantRequest>,
+) -> Result<Response, ApiError> {
     caller.require(&[Role::Operator], "register participants")?;
     let new = request.parse()?;
     remembered(&app, &caller, key, async || {
@@ -48,10 +53,20 @@ async fn create_participant(State(app): State<AppState>, caller: Caller, key: Id
 #[utoipa::path(get, path = "/api/v1/participants", tag = "participants",
     responses((status = 200, body = Vec<ParticipantView>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
     security(("bearer" = [])))]
-async fn list_participants(State(app): State<AppState>, caller: Caller) -> Result<axum::Json<Vec<ParticipantView>>, ApiError> {
+async fn list_participants(
+    State(app): State<AppState>,
+    caller: Caller,
+) -> Result<axum::Json<Vec<ParticipantView>>, ApiError> {
     caller.require(&[Role::Operator, Role::Regulator], "list participants")?;
     log_regulator_read(&app, &caller, "GET /api/v1/participants").await?;
-    Ok(axum::Json(app.store.participants().await?.iter().map(ParticipantView::from).collect()))
+    Ok(axum::Json(
+        app.store
+            .participants()
+            .await?
+            .iter()
+            .map(ParticipantView::from)
+            .collect(),
+    ))
 }
 
 /// The caller itself.
@@ -67,9 +82,15 @@ async fn me(caller: Caller) -> axum::Json<ParticipantView> {
     params(("id" = u64, Path, description = "Participant id")),
     responses((status = 201, body = TokenView), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("bearer" = [])))]
-async fn create_token(State(app): State<AppState>, caller: Caller, Path(id): Path<u64>) -> Result<(StatusCode, axum::Json<TokenView>), ApiError> {
+async fn create_token(
+    State(app): State<AppState>,
+    caller: Caller,
+    Path(id): Path<u64>,
+) -> Result<(StatusCode, axum::Json<TokenView>), ApiError> {
     if caller.role() != Role::Operator && caller.participant().id != ParticipantId(id) {
-        return Err(ApiError::forbidden("only the operator or the participant itself may create its tokens"));
+        return Err(ApiError::forbidden(
+            "only the operator or the participant itself may create its tokens",
+        ));
     }
     let participant = app
         .store
@@ -77,7 +98,9 @@ async fn create_token(State(app): State<AppState>, caller: Caller, Path(id): Pat
         .await?
         .ok_or_else(|| ApiError::not_found(format!("participant {id} does not exist")))?;
     let token = new_token();
-    app.store.insert_token(participant.id, &token_hash(&token), "api", app.now_ms()).await?;
+    app.store
+        .insert_token(participant.id, &token_hash(&token), "api", app.now_ms())
+        .await?;
     Ok((StatusCode::CREATED, axum::Json(TokenView { token })))
 }
 
@@ -86,20 +109,35 @@ async fn create_token(State(app): State<AppState>, caller: Caller, Path(id): Pat
     params(("Idempotency-Key" = Option<String>, Header, description = "Makes a retry return the first result")),
     responses((status = 201, body = ProjectView), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
     security(("bearer" = [])))]
-async fn create_project(State(app): State<AppState>, caller: Caller, key: IdempotencyKey, Body(request): Body<NewProjectRequest>) -> Result<Response, ApiError> {
+async fn create_project(
+    State(app): State<AppState>,
+    caller: Caller,
+    key: IdempotencyKey,
+    Body(request): Body<NewProjectRequest>,
+) -> Result<Response, ApiError> {
     caller.require(&[Role::Operator], "register projects")?;
     let project = request.parse()?;
-    let owner = app
-        .store
-        .participant(project.owner)
-        .await?
-        .ok_or_else(|| ApiError::field("owner", format!("participant {} does not exist", project.owner.0)))?;
+    let owner = app.store.participant(project.owner).await?.ok_or_else(|| {
+        ApiError::field(
+            "owner",
+            format!("participant {} does not exist", project.owner.0),
+        )
+    })?;
     if !owner.role.may_sell() {
-        return Err(ApiError::field("owner", format!("participant {} is a {}, not a generator or aggregator", owner.id.0, owner.role)));
+        return Err(ApiError::field(
+            "owner",
+            format!(
+                "participant {} is a {}, not a generator or aggregator",
+                owner.id.0, owner.role
+            ),
+        ));
     }
     remembered(&app, &caller, key, async || {
         app.store.insert_project(&project, app.now_ms()).await?;
-        Ok(json_reply(StatusCode::CREATED, &ProjectView::from(&project)))
+        Ok(json_reply(
+            StatusCode::CREATED,
+            &ProjectView::from(&project),
+        ))
     })
     .await
 }
@@ -108,8 +146,19 @@ async fn create_project(State(app): State<AppState>, caller: Caller, key: Idempo
 #[utoipa::path(get, path = "/api/v1/projects", tag = "participants",
     responses((status = 200, body = Vec<ProjectView>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
     security(("bearer" = [])))]
-async fn list_projects(State(app): State<AppState>, caller: Caller) -> Result<axum::Json<Vec<ProjectView>>, ApiError> {
-    caller.require(&[Role::Operator, Role::Regulator, Role::Generator, Role::Aggregator], "list projects")?;
+async fn list_projects(
+    State(app): State<AppState>,
+    caller: Caller,
+) -> Result<axum::Json<Vec<ProjectView>>, ApiError> {
+    caller.require(
+        &[
+            Role::Operator,
+            Role::Regulator,
+            Role::Generator,
+            Role::Aggregator,
+        ],
+        "list projects",
+    )?;
     let all_of_them = matches!(caller.role(), Role::Operator | Role::Regulator);
     let projects = app.store.projects().await?;
     Ok(axum::Json(
@@ -125,22 +174,35 @@ async fn list_projects(State(app): State<AppState>, caller: Caller) -> Result<ax
 #[utoipa::path(get, path = "/api/v1/access-log", tag = "participants",
     responses((status = 200, body = Vec<AccessView>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
     security(("bearer" = [])))]
-async fn access_log(State(app): State<AppState>, caller: Caller) -> Result<axum::Json<Vec<AccessView>>, ApiError> {
+async fn access_log(
+    State(app): State<AppState>,
+    caller: Caller,
+) -> Result<axum::Json<Vec<AccessView>>, ApiError> {
     caller.require(&[Role::Operator, Role::Regulator], "read the access log")?;
     Ok(axum::Json(
         app.store
             .access_log()
             .await?
             .into_iter()
-            .map(|a| AccessView { participant: a.participant.0, at_ms: a.at_ms, what: a.what })
+            .map(|a| AccessView {
+                participant: a.participant.0,
+                at_ms: a.at_ms,
+                what: a.what,
+            })
             .collect(),
     ))
 }
 
 /// Records a regulator's read of participants' private data (spec §7: every such read is logged).
-pub async fn log_regulator_read(app: &AppState, caller: &Caller, what: &str) -> Result<(), ApiError> {
+pub async fn log_regulator_read(
+    app: &AppState,
+    caller: &Caller,
+    what: &str,
+) -> Result<(), ApiError> {
     if caller.role() == Role::Regulator {
-        app.store.log_access(caller.participant().id, app.now_ms(), what).await?;
+        app.store
+            .log_access(caller.participant().id, app.now_ms(), what)
+            .await?;
     }
     Ok(())
 }

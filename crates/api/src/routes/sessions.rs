@@ -43,7 +43,10 @@ fn view(handle: &SessionHandle, session: &Session) -> SessionView {
 /// Drafts are the operator's (and the regulator's) until announced.
 fn may_see(caller: &MaybeCaller, session: &Session) -> bool {
     session.state() != SessionState::Draft
-        || caller.0.as_ref().is_some_and(|p| matches!(p.role, Role::Operator | Role::Regulator))
+        || caller
+            .0
+            .as_ref()
+            .is_some_and(|p| matches!(p.role, Role::Operator | Role::Regulator))
 }
 
 /// Creates a session in `draft`. Operator only.
@@ -51,16 +54,27 @@ fn may_see(caller: &MaybeCaller, session: &Session) -> bool {
     params(("Idempotency-Key" = Option<String>, Header, description = "Makes a retry return the first result")),
     responses((status = 201, body = SessionView), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
     security(("bearer" = [])))]
-async fn create_session(State(app): State<AppState>, caller: Caller, key: IdempotencyKey, Body(request): Body<NewSessionRequest>) -> Result<Response, ApiError> {
+async fn create_session(
+    State(app): State<AppState>,
+    caller: Caller,
+    key: IdempotencyKey,
+    Body(request): Body<NewSessionRequest>,
+) -> Result<Response, ApiError> {
     caller.require(&[Role::Operator], "create sessions")?;
     let settings = request.parse()?;
     let name = request.name.trim().to_owned();
     remembered(&app, &caller, key, async || {
-        let id = app.store.insert_session(&name, &settings, app.now_ms()).await?;
+        let id = app
+            .store
+            .insert_session(&name, &settings, app.now_ms())
+            .await?;
         let session = Session::new(id, settings)?;
         let handle = app.hub.start(name, session);
         tracing::info!(session = %id, "session created");
-        Ok(json_reply(StatusCode::CREATED, &handle.read(|s| view(&handle, s))))
+        Ok(json_reply(
+            StatusCode::CREATED,
+            &handle.read(|s| view(&handle, s)),
+        ))
     })
     .await
 }
@@ -68,7 +82,10 @@ async fn create_session(State(app): State<AppState>, caller: Caller, key: Idempo
 /// Sessions (announcements are public; drafts only for the operator and regulator).
 #[utoipa::path(get, path = "/api/v1/sessions", tag = "sessions",
     responses((status = 200, body = Vec<SessionView>)))]
-async fn list_sessions(State(app): State<AppState>, caller: MaybeCaller) -> axum::Json<Vec<SessionView>> {
+async fn list_sessions(
+    State(app): State<AppState>,
+    caller: MaybeCaller,
+) -> axum::Json<Vec<SessionView>> {
     axum::Json(
         app.hub
             .all()
@@ -82,7 +99,11 @@ async fn list_sessions(State(app): State<AppState>, caller: MaybeCaller) -> axum
 #[utoipa::path(get, path = "/api/v1/sessions/{id}", tag = "sessions",
     params(("id" = u64, Path, description = "Session id")),
     responses((status = 200, body = SessionView), (status = 404, body = ErrorBody)))]
-async fn get_session(State(app): State<AppState>, caller: MaybeCaller, Path(id): Path<u64>) -> Result<axum::Json<SessionView>, ApiError> {
+async fn get_session(
+    State(app): State<AppState>,
+    caller: MaybeCaller,
+    Path(id): Path<u64>,
+) -> Result<axum::Json<SessionView>, ApiError> {
     let handle = app.hub.session(SessionId(id))?;
     handle
         .read(|s| may_see(&caller, s).then(|| view(&handle, s)))
@@ -97,7 +118,12 @@ async fn get_session(State(app): State<AppState>, caller: MaybeCaller, Path(id):
         ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry return the first result")),
     responses((status = 200, body = CommandResult), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
     security(("bearer" = [])))]
-async fn session_action(State(app): State<AppState>, caller: Caller, key: IdempotencyKey, Path((id, action)): Path<(u64, String)>) -> Result<Response, ApiError> {
+async fn session_action(
+    State(app): State<AppState>,
+    caller: Caller,
+    key: IdempotencyKey,
+    Path((id, action)): Path<(u64, String)>,
+) -> Result<Response, ApiError> {
     let command = match action.as_str() {
         "announce" => Command::Announce,
         "open" => Command::Open,
@@ -105,10 +131,22 @@ async fn session_action(State(app): State<AppState>, caller: Caller, key: Idempo
         "clear" => Command::Clear,
         "publish" => Command::Publish,
         "cancel" => Command::Cancel,
-        other => return Err(ApiError::not_found(format!("no action `{other}`: use announce, open, close, clear, publish or cancel"))),
+        other => {
+            return Err(ApiError::not_found(format!(
+                "no action `{other}`: use announce, open, close, clear, publish or cancel"
+            )));
+        }
     };
     caller.require(&[Role::Operator], "run sessions")?;
-    sequenced(&app, id, &caller, key, |_| Ok(vec![command]), render_one(StatusCode::OK)).await
+    sequenced(
+        &app,
+        id,
+        &caller,
+        key,
+        |_| Ok(vec![command]),
+        render_one(StatusCode::OK),
+    )
+    .await
 }
 
 /// Published results: Q* and P* per period, the number of participants. Public once published;
@@ -116,13 +154,28 @@ async fn session_action(State(app): State<AppState>, caller: Caller, key: Idempo
 #[utoipa::path(get, path = "/api/v1/sessions/{id}/results", tag = "sessions",
     params(("id" = u64, Path, description = "Session id")),
     responses((status = 200, body = ResultsView), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
-async fn results(State(app): State<AppState>, caller: MaybeCaller, Path(id): Path<u64>) -> Result<axum::Json<ResultsView>, ApiError> {
+async fn results(
+    State(app): State<AppState>,
+    caller: MaybeCaller,
+    Path(id): Path<u64>,
+) -> Result<axum::Json<ResultsView>, ApiError> {
     let handle = app.hub.session(SessionId(id))?;
-    let insider = caller.0.as_ref().is_some_and(|p| matches!(p.role, Role::Operator | Role::Regulator));
+    let insider = caller
+        .0
+        .as_ref()
+        .is_some_and(|p| matches!(p.role, Role::Operator | Role::Regulator));
     handle.read(|s| {
-        let visible = s.state() == SessionState::Published || (insider && s.state() == SessionState::Cleared);
+        let visible =
+            s.state() == SessionState::Published || (insider && s.state() == SessionState::Cleared);
         if !visible {
-            return Err(ApiError::new(StatusCode::CONFLICT, "not_published", format!("session {id} is {}; results are public once published", s.state())));
+            return Err(ApiError::new(
+                StatusCode::CONFLICT,
+                "not_published",
+                format!(
+                    "session {id} is {}; results are public once published",
+                    s.state()
+                ),
+            ));
         }
         let template = &s.settings().template;
         let periods = if s.clearing().is_empty() {
@@ -130,8 +183,18 @@ async fn results(State(app): State<AppState>, caller: MaybeCaller, Path(id): Pat
             template
                 .periods()
                 .map(|p| {
-                    let volume: domain::Kwh = s.contracts().iter().flat_map(|c| &c.volumes).filter(|v| v.period == p).map(|v| v.volume).sum();
-                    PeriodResult { period: template.label(p).to_string(), volume_mwh: volume.mwh().to_string(), price: None }
+                    let volume: domain::Kwh = s
+                        .contracts()
+                        .iter()
+                        .flat_map(|c| &c.volumes)
+                        .filter(|v| v.period == p)
+                        .map(|v| v.volume)
+                        .sum();
+                    PeriodResult {
+                        period: template.label(p).to_string(),
+                        volume_mwh: volume.mwh().to_string(),
+                        price: None,
+                    }
                 })
                 .collect()
         } else {
@@ -144,7 +207,11 @@ async fn results(State(app): State<AppState>, caller: MaybeCaller, Path(id): Pat
                 })
                 .collect()
         };
-        let participants: BTreeSet<u64> = s.contracts().iter().flat_map(|c| [c.seller.0, c.buyer.0]).collect();
+        let participants: BTreeSet<u64> = s
+            .contracts()
+            .iter()
+            .flat_map(|c| [c.seller.0, c.buyer.0])
+            .collect();
         let total: domain::Kwh = s.contracts().iter().map(|c| c.total_volume()).sum();
         Ok(axum::Json(ResultsView {
             session: id,
@@ -170,23 +237,49 @@ struct DepthQuery {
 #[utoipa::path(get, path = "/api/v1/sessions/{id}/depth", tag = "sessions",
     params(("id" = u64, Path, description = "Session id"), DepthQuery),
     responses((status = 200, body = DepthView), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
-async fn depth(State(app): State<AppState>, Path(id): Path<u64>, Query(query): Query<DepthQuery>) -> Result<axum::Json<DepthView>, ApiError> {
+async fn depth(
+    State(app): State<AppState>,
+    Path(id): Path<u64>,
+    Query(query): Query<DepthQuery>,
+) -> Result<axum::Json<DepthView>, ApiError> {
     let handle = app.hub.session(SessionId(id))?;
     handle.read(|s| {
         if s.settings().mode != Mode::Rolling {
-            return Err(ApiError::new(StatusCode::CONFLICT, "not_rolling", format!("session {id} is not a rolling-matching session; call-auction bids are sealed")));
+            return Err(ApiError::new(
+                StatusCode::CONFLICT,
+                "not_rolling",
+                format!(
+                    "session {id} is not a rolling-matching session; call-auction bids are sealed"
+                ),
+            ));
         }
         if s.state() != SessionState::Open {
-            return Err(ApiError::new(StatusCode::CONFLICT, "not_open", format!("session {id} is {}; depth is public while open", s.state())));
+            return Err(ApiError::new(
+                StatusCode::CONFLICT,
+                "not_open",
+                format!("session {id} is {}; depth is public while open", s.state()),
+            ));
         }
-        let period = s.settings().template.parse(&query.period).map_err(|e| ApiError::field("period", e))?;
+        let period = s
+            .settings()
+            .template
+            .parse(&query.period)
+            .map_err(|e| ApiError::field("period", e))?;
         let levels = query.levels.unwrap_or(10).min(100);
         let side = |side| {
             s.depth(period, side, levels)
                 .into_iter()
-                .map(|l| LevelView { price: l.price.to_string(), mwh: l.volume.mwh().to_string(), orders: l.orders })
+                .map(|l| LevelView {
+                    price: l.price.to_string(),
+                    mwh: l.volume.mwh().to_string(),
+                    orders: l.orders,
+                })
                 .collect()
         };
-        Ok(axum::Json(DepthView { period: query.period.clone(), bids: side(Side::Buy), asks: side(Side::Sell) }))
+        Ok(axum::Json(DepthView {
+            period: query.period.clone(),
+            bids: side(Side::Buy),
+            asks: side(Side::Sell),
+        }))
     })
 }

@@ -21,9 +21,12 @@ async fn healthz() -> &'static str {
 /// Counters in the Prometheus text format.
 #[utoipa::path(get, path = "/metrics", tag = "system", responses((status = 200, description = "Prometheus text exposition", body = String)))]
 async fn metrics(State(app): State<AppState>) -> impl IntoResponse {
-    let mut by_state: std::collections::BTreeMap<&'static str, usize> = std::collections::BTreeMap::new();
+    let mut by_state: std::collections::BTreeMap<&'static str, usize> =
+        std::collections::BTreeMap::new();
     for session in app.hub.all() {
-        *by_state.entry(session.read(|s| s.state().as_str())).or_default() += 1;
+        *by_state
+            .entry(session.read(|s| s.state().as_str()))
+            .or_default() += 1;
     }
     let states: Vec<(&str, usize)> = by_state.into_iter().collect();
     (

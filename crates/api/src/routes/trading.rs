@@ -45,10 +45,24 @@ pub fn routes(router: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
     params(("id" = u64, Path, description = "Session id"), ("Idempotency-Key" = Option<String>, Header, description = "A retry with the same key returns the first result and never makes a second order")),
     responses((status = 201, body = CommandResult), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
     security(("bearer" = [])))]
-async fn submit_order(State(app): State<AppState>, caller: Caller, key: IdempotencyKey, Path(id): Path<u64>, Body(request): Body<OrderRequest>) -> Result<Response, ApiError> {
+async fn submit_order(
+    State(app): State<AppState>,
+    caller: Caller,
+    key: IdempotencyKey,
+    Path(id): Path<u64>,
+    Body(request): Body<OrderRequest>,
+) -> Result<Response, ApiError> {
     caller.require(&TRADERS, "submit orders")?;
     let by = caller.participant().clone();
-    sequenced(&app, id, &caller, key, |s| Ok(vec![request.command("", &s.settings().template, &by)?]), render_one(StatusCode::CREATED)).await
+    sequenced(
+        &app,
+        id,
+        &caller,
+        key,
+        |s| Ok(vec![request.command("", &s.settings().template, &by)?]),
+        render_one(StatusCode::CREATED),
+    )
+    .await
 }
 
 /// Submits up to 10,000 orders at once. Every order is parsed and checked against the session's
@@ -59,10 +73,22 @@ async fn submit_order(State(app): State<AppState>, caller: Caller, key: Idempote
     params(("id" = u64, Path, description = "Session id"), ("Idempotency-Key" = Option<String>, Header, description = "A retry with the same key returns the first result")),
     responses((status = 200, body = BatchResult), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("bearer" = [])))]
-async fn submit_batch(State(app): State<AppState>, caller: Caller, key: IdempotencyKey, Path(id): Path<u64>, Body(request): Body<OrderBatchRequest>) -> Result<Response, ApiError> {
+async fn submit_batch(
+    State(app): State<AppState>,
+    caller: Caller,
+    key: IdempotencyKey,
+    Path(id): Path<u64>,
+    Body(request): Body<OrderBatchRequest>,
+) -> Result<Response, ApiError> {
     caller.require(&TRADERS, "submit orders")?;
     if request.orders.is_empty() || request.orders.len() > MAX_BATCH_ORDERS {
-        return Err(ApiError::field("orders", format!("must hold 1 to {MAX_BATCH_ORDERS} orders, not {}", request.orders.len())));
+        return Err(ApiError::field(
+            "orders",
+            format!(
+                "must hold 1 to {MAX_BATCH_ORDERS} orders, not {}",
+                request.orders.len()
+            ),
+        ));
     }
     let by = caller.participant().clone();
     let build = |s: &Session| {
@@ -73,13 +99,24 @@ async fn submit_batch(State(app): State<AppState>, caller: Caller, key: Idempote
             .enumerate()
             .map(|(i, o)| {
                 let command = o.command(&format!("orders[{i}]."), &settings.template, &by)?;
-                if let Command::SubmitOrder { side, period, volume, price, .. } = &command {
+                if let Command::SubmitOrder {
+                    side,
+                    period,
+                    volume,
+                    price,
+                    ..
+                } = &command
+                {
                     let checked = settings
                         .check_participant(&by, *side)
                         .and_then(|()| settings.check_volume(*period, *volume))
                         .and_then(|()| settings.check_price(*price));
                     if let Err(e) = checked {
-                        return Err(ApiError::new(exchange_status(&e), e.code(), format!("orders[{i}]: {e}")));
+                        return Err(ApiError::new(
+                            exchange_status(&e),
+                            e.code(),
+                            format!("orders[{i}]: {e}"),
+                        ));
                     }
                 }
                 Ok(command)
@@ -97,19 +134,32 @@ async fn submit_batch(State(app): State<AppState>, caller: Caller, key: Idempote
                         exchange::session::Event::OrderAccepted { order } => Some(order.id.0),
                         _ => None,
                     }),
-                    contracts: events.iter().filter(|e| matches!(e, exchange::session::Event::ContractMade(_))).count(),
+                    contracts: events
+                        .iter()
+                        .filter(|e| matches!(e, exchange::session::Event::ContractMade(_)))
+                        .count(),
                     error: None,
                 },
                 Err(e) => BatchItem {
                     index,
                     order: None,
                     contracts: 0,
-                    error: Some(ErrorBody { error: e.code().to_owned(), message: e.to_string() }),
+                    error: Some(ErrorBody {
+                        error: e.code().to_owned(),
+                        message: e.to_string(),
+                    }),
                 },
             })
             .collect();
         let accepted = items.iter().filter(|i| i.order.is_some()).count();
-        json_reply(StatusCode::OK, &BatchResult { accepted, refused: items.len() - accepted, items })
+        json_reply(
+            StatusCode::OK,
+            &BatchResult {
+                accepted,
+                refused: items.len() - accepted,
+                items,
+            },
+        )
     });
     sequenced(&app, id, &caller, key, build, render).await
 }
@@ -120,10 +170,28 @@ async fn submit_batch(State(app): State<AppState>, caller: Caller, key: Idempote
     params(("id" = u64, Path, description = "Session id"), ("order" = u64, Path, description = "Order id")),
     responses((status = 200, body = CommandResult), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
     security(("bearer" = [])))]
-async fn cancel_order(State(app): State<AppState>, caller: Caller, key: IdempotencyKey, Path((id, order)): Path<(u64, u64)>) -> Result<Response, ApiError> {
+async fn cancel_order(
+    State(app): State<AppState>,
+    caller: Caller,
+    key: IdempotencyKey,
+    Path((id, order)): Path<(u64, u64)>,
+) -> Result<Response, ApiError> {
     caller.require(&TRADERS, "cancel orders")?;
     let by = caller.participant().id;
-    sequenced(&app, id, &caller, key, |_| Ok(vec![Command::CancelOrder { by, order: OrderId(order) }]), render_one(StatusCode::OK)).await
+    sequenced(
+        &app,
+        id,
+        &caller,
+        key,
+        |_| {
+            Ok(vec![Command::CancelOrder {
+                by,
+                order: OrderId(order),
+            }])
+        },
+        render_one(StatusCode::OK),
+    )
+    .await
 }
 
 /// Orders of a session. A participant sees its own. Call-auction orders are sealed: the operator
@@ -133,7 +201,11 @@ async fn cancel_order(State(app): State<AppState>, caller: Caller, key: Idempote
     params(("id" = u64, Path, description = "Session id")),
     responses((status = 200, body = Vec<OrderView>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("bearer" = [])))]
-async fn list_orders(State(app): State<AppState>, caller: Caller, Path(id): Path<u64>) -> Result<axum::Json<Vec<OrderView>>, ApiError> {
+async fn list_orders(
+    State(app): State<AppState>,
+    caller: Caller,
+    Path(id): Path<u64>,
+) -> Result<axum::Json<Vec<OrderView>>, ApiError> {
     let handle = app.hub.session(SessionId(id))?;
     let me = caller.participant().id;
     let views = handle.read(|s| {
@@ -160,10 +232,24 @@ async fn list_orders(State(app): State<AppState>, caller: Caller, Path(id): Path
     params(("id" = u64, Path, description = "Session id"), ("Idempotency-Key" = Option<String>, Header, description = "A retry with the same key returns the first result")),
     responses((status = 201, body = CommandResult), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
     security(("bearer" = [])))]
-async fn create_listing(State(app): State<AppState>, caller: Caller, key: IdempotencyKey, Path(id): Path<u64>, Body(request): Body<ListingRequest>) -> Result<Response, ApiError> {
+async fn create_listing(
+    State(app): State<AppState>,
+    caller: Caller,
+    key: IdempotencyKey,
+    Path(id): Path<u64>,
+    Body(request): Body<ListingRequest>,
+) -> Result<Response, ApiError> {
     caller.require(&TRADERS, "list lots")?;
     let by = caller.participant().clone();
-    sequenced(&app, id, &caller, key, |s| Ok(vec![request.command(&s.settings().template, &by)?]), render_one(StatusCode::CREATED)).await
+    sequenced(
+        &app,
+        id,
+        &caller,
+        key,
+        |s| Ok(vec![request.command(&s.settings().template, &by)?]),
+        render_one(StatusCode::CREATED),
+    )
+    .await
 }
 
 /// Listings of a session: open ones for every participant, its own in any state, all for the
@@ -172,14 +258,20 @@ async fn create_listing(State(app): State<AppState>, caller: Caller, key: Idempo
     params(("id" = u64, Path, description = "Session id")),
     responses((status = 200, body = Vec<ListingView>), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("bearer" = [])))]
-async fn list_listings(State(app): State<AppState>, caller: Caller, Path(id): Path<u64>) -> Result<axum::Json<Vec<ListingView>>, ApiError> {
+async fn list_listings(
+    State(app): State<AppState>,
+    caller: Caller,
+    Path(id): Path<u64>,
+) -> Result<axum::Json<Vec<ListingView>>, ApiError> {
     let handle = app.hub.session(SessionId(id))?;
     let insider = matches!(caller.role(), Role::Operator | Role::Regulator);
     let me = caller.participant().id;
     Ok(axum::Json(handle.read(|s| {
         s.listings()
             .iter()
-            .filter(|l| insider || l.owner == me || l.status == exchange::listing::ListingStatus::Open)
+            .filter(|l| {
+                insider || l.owner == me || l.status == exchange::listing::ListingStatus::Open
+            })
             .map(|l| listing_view(&s.settings().template, l))
             .collect()
     })))
@@ -190,10 +282,30 @@ async fn list_listings(State(app): State<AppState>, caller: Caller, Path(id): Pa
     params(("id" = u64, Path, description = "Session id"), ("listing" = u64, Path, description = "Listing id"), ("Idempotency-Key" = Option<String>, Header, description = "A retry with the same key returns the first result")),
     responses((status = 201, body = CommandResult), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
     security(("bearer" = [])))]
-async fn take_listing(State(app): State<AppState>, caller: Caller, key: IdempotencyKey, Path((id, listing)): Path<(u64, u64)>, Body(request): Body<TakeRequest>) -> Result<Response, ApiError> {
+async fn take_listing(
+    State(app): State<AppState>,
+    caller: Caller,
+    key: IdempotencyKey,
+    Path((id, listing)): Path<(u64, u64)>,
+    Body(request): Body<TakeRequest>,
+) -> Result<Response, ApiError> {
     caller.require(&TRADERS, "take listings")?;
     let by = caller.participant().clone();
-    sequenced(&app, id, &caller, key, |s| Ok(vec![request.command(&s.settings().template, &by, listing)?]), render_one(StatusCode::CREATED)).await
+    sequenced(
+        &app,
+        id,
+        &caller,
+        key,
+        |s| {
+            Ok(vec![request.command(
+                &s.settings().template,
+                &by,
+                listing,
+            )?])
+        },
+        render_one(StatusCode::CREATED),
+    )
+    .await
 }
 
 /// Withdraws what is left of one's own listing.
@@ -201,10 +313,23 @@ async fn take_listing(State(app): State<AppState>, caller: Caller, key: Idempote
     params(("id" = u64, Path, description = "Session id"), ("listing" = u64, Path, description = "Listing id")),
     responses((status = 200, body = CommandResult), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
     security(("bearer" = [])))]
-async fn withdraw_listing(State(app): State<AppState>, caller: Caller, key: IdempotencyKey, Path((id, listing)): Path<(u64, u64)>) -> Result<Response, ApiError> {
+async fn withdraw_listing(
+    State(app): State<AppState>,
+    caller: Caller,
+    key: IdempotencyKey,
+    Path((id, listing)): Path<(u64, u64)>,
+) -> Result<Response, ApiError> {
     caller.require(&TRADERS, "withdraw listings")?;
     let by = caller.participant().id;
-    sequenced(&app, id, &caller, key, |_| Ok(vec![Command::Withdraw { by, listing }]), render_one(StatusCode::OK)).await
+    sequenced(
+        &app,
+        id,
+        &caller,
+        key,
+        |_| Ok(vec![Command::Withdraw { by, listing }]),
+        render_one(StatusCode::OK),
+    )
+    .await
 }
 
 /// Proposes a bilateral contract (双边协商) to a counterparty, who must confirm it while the
@@ -213,15 +338,40 @@ async fn withdraw_listing(State(app): State<AppState>, caller: Caller, key: Idem
     params(("id" = u64, Path, description = "Session id"), ("Idempotency-Key" = Option<String>, Header, description = "A retry with the same key returns the first result")),
     responses((status = 201, body = CommandResult), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
     security(("bearer" = [])))]
-async fn create_proposal(State(app): State<AppState>, caller: Caller, key: IdempotencyKey, Path(id): Path<u64>, Body(request): Body<ProposalRequest>) -> Result<Response, ApiError> {
+async fn create_proposal(
+    State(app): State<AppState>,
+    caller: Caller,
+    key: IdempotencyKey,
+    Path(id): Path<u64>,
+    Body(request): Body<ProposalRequest>,
+) -> Result<Response, ApiError> {
     caller.require(&TRADERS, "propose contracts")?;
     let counterparty = app
         .store
         .participant(ParticipantId(request.counterparty))
         .await?
-        .ok_or_else(|| ApiError::field("counterparty", format!("participant {} does not exist", request.counterparty)))?;
+        .ok_or_else(|| {
+            ApiError::field(
+                "counterparty",
+                format!("participant {} does not exist", request.counterparty),
+            )
+        })?;
     let by = caller.participant().clone();
-    sequenced(&app, id, &caller, key, |s| Ok(vec![request.command(&s.settings().template, &by, counterparty)?]), render_one(StatusCode::CREATED)).await
+    sequenced(
+        &app,
+        id,
+        &caller,
+        key,
+        |s| {
+            Ok(vec![request.command(
+                &s.settings().template,
+                &by,
+                counterparty,
+            )?])
+        },
+        render_one(StatusCode::CREATED),
+    )
+    .await
 }
 
 /// Proposals the caller made or must confirm (all, for the operator and regulator).
@@ -229,7 +379,11 @@ async fn create_proposal(State(app): State<AppState>, caller: Caller, key: Idemp
     params(("id" = u64, Path, description = "Session id")),
     responses((status = 200, body = Vec<ProposalView>), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("bearer" = [])))]
-async fn list_proposals(State(app): State<AppState>, caller: Caller, Path(id): Path<u64>) -> Result<axum::Json<Vec<ProposalView>>, ApiError> {
+async fn list_proposals(
+    State(app): State<AppState>,
+    caller: Caller,
+    Path(id): Path<u64>,
+) -> Result<axum::Json<Vec<ProposalView>>, ApiError> {
     let handle = app.hub.session(SessionId(id))?;
     let insider = matches!(caller.role(), Role::Operator | Role::Regulator);
     let me = caller.participant().id;
@@ -240,7 +394,12 @@ async fn list_proposals(State(app): State<AppState>, caller: Caller, Path(id): P
             .map(|p| proposal_view(&s.settings().template, p))
             .collect()
     });
-    log_regulator_read(&app, &caller, &format!("GET /api/v1/sessions/{id}/proposals")).await?;
+    log_regulator_read(
+        &app,
+        &caller,
+        &format!("GET /api/v1/sessions/{id}/proposals"),
+    )
+    .await?;
     Ok(axum::Json(views))
 }
 
@@ -249,10 +408,23 @@ async fn list_proposals(State(app): State<AppState>, caller: Caller, Path(id): P
     params(("id" = u64, Path, description = "Session id"), ("proposal" = u64, Path, description = "Proposal id"), ("Idempotency-Key" = Option<String>, Header, description = "A retry with the same key returns the first result")),
     responses((status = 201, body = CommandResult), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
     security(("bearer" = [])))]
-async fn confirm_proposal(State(app): State<AppState>, caller: Caller, key: IdempotencyKey, Path((id, proposal)): Path<(u64, u64)>) -> Result<Response, ApiError> {
+async fn confirm_proposal(
+    State(app): State<AppState>,
+    caller: Caller,
+    key: IdempotencyKey,
+    Path((id, proposal)): Path<(u64, u64)>,
+) -> Result<Response, ApiError> {
     caller.require(&TRADERS, "confirm proposals")?;
     let by = caller.participant().id;
-    sequenced(&app, id, &caller, key, |_| Ok(vec![Command::Confirm { by, proposal }]), render_one(StatusCode::CREATED)).await
+    sequenced(
+        &app,
+        id,
+        &caller,
+        key,
+        |_| Ok(vec![Command::Confirm { by, proposal }]),
+        render_one(StatusCode::CREATED),
+    )
+    .await
 }
 
 /// Query of [`list_contracts`].
@@ -266,7 +438,11 @@ struct ContractsQuery {
 #[utoipa::path(get, path = "/api/v1/contracts", tag = "trading", params(ContractsQuery),
     responses((status = 200, body = Vec<ContractView>), (status = 401, body = ErrorBody)),
     security(("bearer" = [])))]
-async fn list_contracts(State(app): State<AppState>, caller: Caller, Query(query): Query<ContractsQuery>) -> Result<axum::Json<Vec<ContractView>>, ApiError> {
+async fn list_contracts(
+    State(app): State<AppState>,
+    caller: Caller,
+    Query(query): Query<ContractsQuery>,
+) -> Result<axum::Json<Vec<ContractView>>, ApiError> {
     let insider = matches!(caller.role(), Role::Operator | Role::Regulator);
     let me = caller.participant().id;
     let mut views = Vec::new();
@@ -276,7 +452,12 @@ async fn list_contracts(State(app): State<AppState>, caller: Caller, Query(query
         }
         handle.read(|s| {
             let template = &s.settings().template;
-            views.extend(s.contracts().iter().filter(|c| insider || c.seller == me || c.buyer == me).map(|c| contract_view(template, c)));
+            views.extend(
+                s.contracts()
+                    .iter()
+                    .filter(|c| insider || c.seller == me || c.buyer == me)
+                    .map(|c| contract_view(template, c)),
+            );
         });
     }
     log_regulator_read(&app, &caller, "GET /api/v1/contracts").await?;

@@ -47,7 +47,11 @@ enum Where {
 static COUNTER: AtomicU64 = AtomicU64::new(0);
 
 fn unique(name: &str) -> String {
-    format!("{name}_{}_{}", std::process::id(), COUNTER.fetch_add(1, Ordering::Relaxed))
+    format!(
+        "{name}_{}_{}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    )
 }
 
 impl Harness {
@@ -57,7 +61,9 @@ impl Harness {
         let (store, where_) = match db {
             Db::Sqlite => {
                 let path = std::env::temp_dir().join(format!("lvdian-api-{}.db", unique(name)));
-                let store = Store::connect(&format!("sqlite:{}", path.display())).await.unwrap();
+                let store = Store::connect(&format!("sqlite:{}", path.display()))
+                    .await
+                    .unwrap();
                 (store, Where::Sqlite(path))
             }
             Db::Postgres => {
@@ -109,19 +115,37 @@ impl Harness {
 
     /// The same database loaded again, as after a restart.
     pub async fn restart(self) -> Harness {
-        let Harness { store, where_, operator, .. } = self;
+        let Harness {
+            store,
+            where_,
+            operator,
+            ..
+        } = self;
         let mut again = Harness::load(store, where_).await;
         again.operator = operator;
         again
     }
 
     /// Calls the API; returns the status and the JSON body (or the text as a JSON string).
-    pub async fn call(&self, method: Method, path: &str, token: Option<&str>, body: Option<Value>) -> (StatusCode, Value) {
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
         self.call_with(method, path, token, body, None).await
     }
 
     /// Calls with an `Idempotency-Key`.
-    pub async fn call_with(&self, method: Method, path: &str, token: Option<&str>, body: Option<Value>, key: Option<&str>) -> (StatusCode, Value) {
+    pub async fn call_with(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+        key: Option<&str>,
+    ) -> (StatusCode, Value) {
         let mut request = Request::builder().method(method).uri(path);
         if let Some(token) = token {
             request = request.header("authorization", format!("Bearer {token}"));
@@ -130,14 +154,17 @@ impl Harness {
             request = request.header("idempotency-key", key);
         }
         let request = match body {
-            Some(b) => request.header("content-type", "application/json").body(Body::from(b.to_string())),
+            Some(b) => request
+                .header("content-type", "application/json")
+                .body(Body::from(b.to_string())),
             None => request.body(Body::empty()),
         }
         .unwrap();
         let response = self.app.clone().oneshot(request).await.unwrap();
         let status = response.status();
         let bytes = response.into_body().collect().await.unwrap().to_bytes();
-        let value = serde_json::from_slice(&bytes).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()));
+        let value = serde_json::from_slice(&bytes)
+            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()));
         (status, value)
     }
 
@@ -158,9 +185,17 @@ impl Harness {
     /// Registers a participant; returns (id, token).
     pub async fn participant(&self, name: &str, role: &str) -> (u64, String) {
         let body = self
-            .post("/api/v1/participants", &self.operator.clone(), json!({"name": name, "role": role, "province": "ZJ"}), StatusCode::CREATED)
+            .post(
+                "/api/v1/participants",
+                &self.operator.clone(),
+                json!({"name": name, "role": role, "province": "ZJ"}),
+                StatusCode::CREATED,
+            )
             .await;
-        (body["participant"]["id"].as_u64().unwrap(), body["token"].as_str().unwrap().to_owned())
+        (
+            body["participant"]["id"].as_u64().unwrap(),
+            body["token"].as_str().unwrap().to_owned(),
+        )
     }
 
     /// Creates a session of `mode` (and `method`) for March 2024, hours, bounds 332.24–498.36,
@@ -174,13 +209,27 @@ impl Harness {
         if let Some(m) = method {
             body["method"] = json!(m);
         }
-        self.post("/api/v1/sessions", &self.operator.clone(), body, StatusCode::CREATED).await["id"].as_u64().unwrap()
+        self.post(
+            "/api/v1/sessions",
+            &self.operator.clone(),
+            body,
+            StatusCode::CREATED,
+        )
+        .await["id"]
+            .as_u64()
+            .unwrap()
     }
 
     /// Runs lifecycle actions as the operator, each expected to succeed.
     pub async fn actions(&self, session: u64, actions: &[&str]) {
         for action in actions {
-            self.post(&format!("/api/v1/sessions/{session}/{action}"), &self.operator.clone(), json!(null), StatusCode::OK).await;
+            self.post(
+                &format!("/api/v1/sessions/{session}/{action}"),
+                &self.operator.clone(),
+                json!(null),
+                StatusCode::OK,
+            )
+            .await;
         }
     }
 
@@ -193,7 +242,9 @@ impl Harness {
                     let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
                 }
             }
-            Where::Postgres { url, schema } => Store::drop_postgres_schema(&url, &schema).await.unwrap(),
+            Where::Postgres { url, schema } => {
+                Store::drop_postgres_schema(&url, &schema).await.unwrap()
+            }
         }
     }
 }
@@ -206,13 +257,19 @@ macro_rules! on_both {
             use super::*;
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn sqlite() {
-                if let Some(h) = $crate::harness::Harness::new($crate::harness::Db::Sqlite, stringify!($name)).await {
+                if let Some(h) =
+                    $crate::harness::Harness::new($crate::harness::Db::Sqlite, stringify!($name))
+                        .await
+                {
                     $body(h).await;
                 }
             }
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn postgres() {
-                if let Some(h) = $crate::harness::Harness::new($crate::harness::Db::Postgres, stringify!($name)).await {
+                if let Some(h) =
+                    $crate::harness::Harness::new($crate::harness::Db::Postgres, stringify!($name))
+                        .await
+                {
                     $body(h).await;
                 }
             }

@@ -7,7 +7,16 @@ use crate::harness::Harness;
 use crate::on_both;
 
 /// The roles in the order of the expected-status columns.
-const ROLES: [&str; 8] = ["operator", "regulator", "grid", "retail_user", "generator", "aggregator", "user", "retailer"];
+const ROLES: [&str; 8] = [
+    "operator",
+    "regulator",
+    "grid",
+    "retail_user",
+    "generator",
+    "aggregator",
+    "user",
+    "retailer",
+];
 
 fn is_seller(role: &str) -> bool {
     matches!(role, "generator" | "aggregator")
@@ -31,10 +40,37 @@ async fn role_by_route(h: Harness) {
         h.actions(s, &["announce", "open"]).await;
     }
     let lot = json!({"side": "sell", "volumes": [{"period": "h10", "mwh": "10"}], "energy_price": "400.00", "env_price": "25.00"});
-    let listed = h.post(&format!("/api/v1/sessions/{listing}/listings"), &token_of("generator"), lot.clone(), StatusCode::CREATED).await["created"].as_u64().unwrap();
-    let to_withdraw = h.post(&format!("/api/v1/sessions/{listing}/listings"), &token_of("generator"), lot, StatusCode::CREATED).await["created"].as_u64().unwrap();
+    let listed = h
+        .post(
+            &format!("/api/v1/sessions/{listing}/listings"),
+            &token_of("generator"),
+            lot.clone(),
+            StatusCode::CREATED,
+        )
+        .await["created"]
+        .as_u64()
+        .unwrap();
+    let to_withdraw = h
+        .post(
+            &format!("/api/v1/sessions/{listing}/listings"),
+            &token_of("generator"),
+            lot,
+            StatusCode::CREATED,
+        )
+        .await["created"]
+        .as_u64()
+        .unwrap();
     let proposal_body = json!({"counterparty": user, "volumes": [{"period": "h01", "mwh": "1"}], "energy_price": "400.00", "env_price": "20.00", "compensation": "50.00"});
-    let proposal = h.post(&format!("/api/v1/sessions/{bilateral}/proposals"), &token_of("generator"), proposal_body, StatusCode::CREATED).await["created"].as_u64().unwrap();
+    let proposal = h
+        .post(
+            &format!("/api/v1/sessions/{bilateral}/proposals"),
+            &token_of("generator"),
+            proposal_body,
+            StatusCode::CREATED,
+        )
+        .await["created"]
+        .as_u64()
+        .unwrap();
 
     let order = |role: &str| {
         let side = if is_seller(role) { "sell" } else { "buy" };
@@ -44,46 +80,173 @@ async fn role_by_route(h: Harness) {
     type Body = Box<dyn Fn(&str) -> Option<Value>>;
     let none: fn() -> Body = || Box::new(|_| None);
     let rows: Vec<(Method, String, Body, [u16; 8])> = vec![
-        (Method::POST, "/api/v1/participants".into(), Box::new(|role| Some(json!({"name": format!("new by {role}"), "role": "user", "province": "ZJ"}))), [201, 403, 403, 403, 403, 403, 403, 403]),
-        (Method::GET, "/api/v1/participants".into(), none(), [200, 200, 403, 403, 403, 403, 403, 403]),
-        (Method::GET, "/api/v1/participants/me".into(), none(), [200; 8]),
-        (Method::POST, format!("/api/v1/participants/{generator}/tokens"), none(), [201, 403, 403, 403, 201, 403, 403, 403]),
-        (Method::POST, "/api/v1/projects".into(), Box::new(move |_| Some(json!({"code": "33010000000000001", "technology": "wind_offshore", "capacity_kw": 300000, "province": "ZJ", "owner": generator})) ), [201, 403, 403, 403, 403, 403, 403, 403]),
-        (Method::GET, "/api/v1/projects".into(), none(), [200, 200, 403, 403, 200, 200, 403, 403]),
-        (Method::GET, "/api/v1/access-log".into(), none(), [200, 200, 403, 403, 403, 403, 403, 403]),
-        (Method::POST, "/api/v1/sessions".into(), Box::new(|_| Some(json!({"name": "s", "scope": "intra", "provinces": ["ZJ"], "horizon": "month", "mode": "rolling", "first_month": "2024-04", "last_month": "2024-04", "energy_price_min": "300", "energy_price_max": "500", "lot_mwh": "1", "compensation": "0"}))), [201, 403, 403, 403, 403, 403, 403, 403]),
+        (
+            Method::POST,
+            "/api/v1/participants".into(),
+            Box::new(|role| {
+                Some(json!({"name": format!("new by {role}"), "role": "user", "province": "ZJ"}))
+            }),
+            [201, 403, 403, 403, 403, 403, 403, 403],
+        ),
+        (
+            Method::GET,
+            "/api/v1/participants".into(),
+            none(),
+            [200, 200, 403, 403, 403, 403, 403, 403],
+        ),
+        (
+            Method::GET,
+            "/api/v1/participants/me".into(),
+            none(),
+            [200; 8],
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/participants/{generator}/tokens"),
+            none(),
+            [201, 403, 403, 403, 201, 403, 403, 403],
+        ),
+        (
+            Method::POST,
+            "/api/v1/projects".into(),
+            Box::new(move |_| {
+                Some(
+                    json!({"code": "33010000000000001", "technology": "wind_offshore", "capacity_kw": 300000, "province": "ZJ", "owner": generator}),
+                )
+            }),
+            [201, 403, 403, 403, 403, 403, 403, 403],
+        ),
+        (
+            Method::GET,
+            "/api/v1/projects".into(),
+            none(),
+            [200, 200, 403, 403, 200, 200, 403, 403],
+        ),
+        (
+            Method::GET,
+            "/api/v1/access-log".into(),
+            none(),
+            [200, 200, 403, 403, 403, 403, 403, 403],
+        ),
+        (
+            Method::POST,
+            "/api/v1/sessions".into(),
+            Box::new(|_| {
+                Some(
+                    json!({"name": "s", "scope": "intra", "provinces": ["ZJ"], "horizon": "month", "mode": "rolling", "first_month": "2024-04", "last_month": "2024-04", "energy_price_min": "300", "energy_price_max": "500", "lot_mwh": "1", "compensation": "0"}),
+                )
+            }),
+            [201, 403, 403, 403, 403, 403, 403, 403],
+        ),
         (Method::GET, "/api/v1/sessions".into(), none(), [200; 8]),
         // Already open: the operator may try, and the engine says 409.
-        (Method::POST, format!("/api/v1/sessions/{auction}/open"), none(), [409, 403, 403, 403, 403, 403, 403, 403]),
-        (Method::POST, format!("/api/v1/sessions/{auction}/orders"), Box::new(move |role| Some(order(role))), [403, 403, 403, 403, 201, 201, 201, 201]),
-        (Method::POST, format!("/api/v1/sessions/{auction}/orders/batch"), Box::new(move |role| Some(json!({"orders": [order(role)]}))), [403, 403, 403, 403, 200, 200, 200, 200]),
-        (Method::DELETE, format!("/api/v1/sessions/{auction}/orders/999999"), none(), [403, 403, 403, 403, 404, 404, 404, 404]),
-        (Method::GET, format!("/api/v1/sessions/{auction}/orders"), none(), [200; 8]),
-        (Method::GET, format!("/api/v1/sessions/{auction}/results"), none(), [409; 8]),
-        (Method::GET, format!("/api/v1/sessions/{rolling}/depth?period=h01"), none(), [200; 8]),
-        (Method::POST, format!("/api/v1/sessions/{listing}/listings"), Box::new(move |role| {
-            let side = if is_seller(role) { "sell" } else { "buy" };
-            Some(json!({"side": side, "volumes": [{"period": "h11", "mwh": "1"}], "energy_price": "400.00", "env_price": "25.00"}))
-        }), [403, 403, 403, 403, 201, 201, 201, 201]),
-        (Method::GET, format!("/api/v1/sessions/{listing}/listings"), none(), [200; 8]),
+        (
+            Method::POST,
+            format!("/api/v1/sessions/{auction}/open"),
+            none(),
+            [409, 403, 403, 403, 403, 403, 403, 403],
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/sessions/{auction}/orders"),
+            Box::new(move |role| Some(order(role))),
+            [403, 403, 403, 403, 201, 201, 201, 201],
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/sessions/{auction}/orders/batch"),
+            Box::new(move |role| Some(json!({"orders": [order(role)]}))),
+            [403, 403, 403, 403, 200, 200, 200, 200],
+        ),
+        (
+            Method::DELETE,
+            format!("/api/v1/sessions/{auction}/orders/999999"),
+            none(),
+            [403, 403, 403, 403, 404, 404, 404, 404],
+        ),
+        (
+            Method::GET,
+            format!("/api/v1/sessions/{auction}/orders"),
+            none(),
+            [200; 8],
+        ),
+        (
+            Method::GET,
+            format!("/api/v1/sessions/{auction}/results"),
+            none(),
+            [409; 8],
+        ),
+        (
+            Method::GET,
+            format!("/api/v1/sessions/{rolling}/depth?period=h01"),
+            none(),
+            [200; 8],
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/sessions/{listing}/listings"),
+            Box::new(move |role| {
+                let side = if is_seller(role) { "sell" } else { "buy" };
+                Some(
+                    json!({"side": side, "volumes": [{"period": "h11", "mwh": "1"}], "energy_price": "400.00", "env_price": "25.00"}),
+                )
+            }),
+            [403, 403, 403, 403, 201, 201, 201, 201],
+        ),
+        (
+            Method::GET,
+            format!("/api/v1/sessions/{listing}/listings"),
+            none(),
+            [200; 8],
+        ),
         // A seller cannot take a sell listing; the lister cannot take its own.
-        (Method::POST, format!("/api/v1/sessions/{listing}/listings/{listed}/take"), Box::new(|_| Some(json!({"volumes": [{"period": "h10", "mwh": "0.5"}]}))), [403, 403, 403, 403, TAKE_OWN, 403, 201, 201]),
+        (
+            Method::POST,
+            format!("/api/v1/sessions/{listing}/listings/{listed}/take"),
+            Box::new(|_| Some(json!({"volumes": [{"period": "h10", "mwh": "0.5"}]}))),
+            [403, 403, 403, 403, TAKE_OWN, 403, 201, 201],
+        ),
         // Only the owner withdraws.
-        (Method::DELETE, format!("/api/v1/sessions/{listing}/listings/{to_withdraw}"), none(), [403, 403, 403, 403, 200, 403, 403, 403]),
-        (Method::POST, format!("/api/v1/sessions/{bilateral}/proposals"), Box::new(move |role| {
-            let counterparty = if is_seller(role) { user } else { generator };
-            Some(json!({"counterparty": counterparty, "volumes": [{"period": "h02", "mwh": "1"}], "energy_price": "400.00", "env_price": "20.00", "compensation": "50.00"}))
-        }), [403, 403, 403, 403, 201, 201, 201, 201]),
-        (Method::GET, format!("/api/v1/sessions/{bilateral}/proposals"), none(), [200; 8]),
+        (
+            Method::DELETE,
+            format!("/api/v1/sessions/{listing}/listings/{to_withdraw}"),
+            none(),
+            [403, 403, 403, 403, 200, 403, 403, 403],
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/sessions/{bilateral}/proposals"),
+            Box::new(move |role| {
+                let counterparty = if is_seller(role) { user } else { generator };
+                Some(
+                    json!({"counterparty": counterparty, "volumes": [{"period": "h02", "mwh": "1"}], "energy_price": "400.00", "env_price": "20.00", "compensation": "50.00"}),
+                )
+            }),
+            [403, 403, 403, 403, 201, 201, 201, 201],
+        ),
+        (
+            Method::GET,
+            format!("/api/v1/sessions/{bilateral}/proposals"),
+            none(),
+            [200; 8],
+        ),
         // Only the counterparty confirms, once.
-        (Method::POST, format!("/api/v1/sessions/{bilateral}/proposals/{proposal}/confirm"), none(), [403, 403, 403, 403, 403, 403, 201, 403]),
+        (
+            Method::POST,
+            format!("/api/v1/sessions/{bilateral}/proposals/{proposal}/confirm"),
+            none(),
+            [403, 403, 403, 403, 403, 403, 201, 403],
+        ),
         (Method::GET, "/api/v1/contracts".into(), none(), [200; 8]),
     ];
 
     let mut failures = Vec::new();
     for (method, path, body, expected) in &rows {
         // No token: 401 on every route that needs one.
-        let public = *method == Method::GET && (path.contains("/depth") || path.ends_with("/results") || path == "/api/v1/sessions");
+        let public = *method == Method::GET
+            && (path.contains("/depth")
+                || path.ends_with("/results")
+                || path == "/api/v1/sessions");
         if !public {
             let (status, reply) = h.call(method.clone(), path, None, body("user")).await;
             if status != StatusCode::UNAUTHORIZED || reply["error"] != "unauthorized" {
@@ -93,13 +256,28 @@ async fn role_by_route(h: Harness) {
         for (i, (role, token, _)) in tokens.iter().enumerate() {
             let (status, reply) = h.call(method.clone(), path, Some(token), body(role)).await;
             if status.as_u16() != expected[i] {
-                failures.push(format!("{method} {path} as {role}: expected {}, got {status} {reply}", expected[i]));
+                failures.push(format!(
+                    "{method} {path} as {role}: expected {}, got {status} {reply}",
+                    expected[i]
+                ));
             }
         }
     }
-    assert!(failures.is_empty(), "{} mismatches:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} mismatches:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
     // A token that is not ours is 401.
-    let (status, _) = h.call(Method::GET, "/api/v1/participants/me", Some("lvd_0000"), None).await;
+    let (status, _) = h
+        .call(
+            Method::GET,
+            "/api/v1/participants/me",
+            Some("lvd_0000"),
+            None,
+        )
+        .await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     h.finish().await;
 }

@@ -42,7 +42,9 @@ async fn reopening_keeps_everything(db: &mut Db) {
     s.insert_participant(&new_participant("U1", Role::User, "ZJ"), 11)
         .await
         .unwrap();
-    s.insert_token(g.id, &[0xab; 32], "laptop", 12).await.unwrap();
+    s.insert_token(g.id, &[0xab; 32], "laptop", 12)
+        .await
+        .unwrap();
     let project = Project {
         code: ProjectCode::parse("33010000000000001").unwrap(),
         technology: Technology::WindOnshore,
@@ -58,7 +60,10 @@ async fn reopening_keeps_everything(db: &mut Db) {
         .await
         .unwrap();
     let entries = every_kind_of_command(1);
-    let orders = vec![order(3, 1, Side::Sell, 1, 10_000), order(4, 2, Side::Buy, 2, 1_000)];
+    let orders = vec![
+        order(3, 1, Side::Sell, 1, 10_000),
+        order(4, 2, Side::Buy, 2, 1_000),
+    ];
     let contracts = vec![contract(id, 1, 1, 2)];
     s.append(&Batch {
         entries: entries.clone(),
@@ -114,19 +119,25 @@ fn assert_bad_url(result: Result<Store, StoreError>, expected: &str) {
 
 #[tokio::test]
 async fn bad_urls_are_refused() {
-    assert_bad_url(Store::connect("mysql://root@localhost/db").await, "mysql://root@localhost/db");
+    assert_bad_url(
+        Store::connect("mysql://root@localhost/db").await,
+        "mysql://root@localhost/db",
+    );
     assert_bad_url(Store::connect("").await, "");
     assert_bad_url(Store::connect("sqlite:").await, "sqlite:");
     assert_bad_url(Store::connect("sqlite://").await, "sqlite://");
     assert_bad_url(Store::connect("/tmp/lvdian.db").await, "/tmp/lvdian.db");
-    assert_bad_url(Store::connect("postgres:/missing-slash").await, "postgres:/missing-slash");
+    assert_bad_url(
+        Store::connect("postgres:/missing-slash").await,
+        "postgres:/missing-slash",
+    );
     assert_bad_url(
         Store::connect_postgres_schema("sqlite:x.db", "s").await,
         "sqlite:x.db",
     );
     assert_bad_url(
         Store::connect_postgres_schema("postgres://u@127.0.0.1:1/db", "Bad-Name").await,
-        "postgres://u@127.0.0.1:1/db with schema \"Bad-Name\" (use lower-case letters, digits and _)",
+        "postgres://u@127.0.0.1:1/db with name \"Bad-Name\" (a schema or database name is lower-case letters, digits and _)",
     );
     let e = Store::drop_postgres_schema("https://example.invalid", "s")
         .await
@@ -135,4 +146,35 @@ async fn bad_urls_are_refused() {
         e.to_string(),
         "unsupported database URL `https://example.invalid`: use sqlite:PATH or postgres://..."
     );
+}
+
+/// A whole database rather than a schema, as benchmarks use: created, migrated, used, dropped.
+#[tokio::test]
+async fn postgres_databases_come_and_go() {
+    let Ok(base) = std::env::var(crate::DATABASE_URL_VAR) else {
+        println!("skipped: {} not set", crate::DATABASE_URL_VAR);
+        return;
+    };
+    let name = format!("lvdian_store_it_{}", std::process::id());
+    Store::drop_postgres_database(&base, &name).await.unwrap();
+    let url = Store::create_postgres_database(&base, &name).await.unwrap();
+    assert!(url.ends_with(&format!("/{name}")), "{url}");
+    // Creating it again is harmless.
+    assert_eq!(
+        Store::create_postgres_database(&base, &name).await.unwrap(),
+        url
+    );
+
+    let store = Store::connect(&url).await.unwrap();
+    store.migrate().await.unwrap();
+    let p = store
+        .insert_participant(&new_participant("G1", Role::Generator, "ZJ"), 1)
+        .await
+        .unwrap();
+    assert_eq!(p.id, ParticipantId(1));
+    // Dropped while the pool is still connected: FORCE disconnects it.
+    Store::drop_postgres_database(&base, &name).await.unwrap();
+    assert!(store.participants().await.is_err());
+    store.close().await;
+    Store::drop_postgres_database(&base, &name).await.unwrap();
 }

@@ -56,8 +56,14 @@ async fn sessions_round_trip_settings(db: &mut Db) {
 
 async fn journal_round_trips_every_command(db: &mut Db) {
     let s = &db.store;
-    let one = s.insert_session("one", &rolling_settings(), 1).await.unwrap();
-    let two = s.insert_session("two", &rolling_settings(), 2).await.unwrap();
+    let one = s
+        .insert_session("one", &rolling_settings(), 1)
+        .await
+        .unwrap();
+    let two = s
+        .insert_session("two", &rolling_settings(), 2)
+        .await
+        .unwrap();
     let entries = every_kind_of_command(1);
     assert_eq!(entries.len(), 14);
 
@@ -114,8 +120,14 @@ async fn journal_round_trips_every_command(db: &mut Db) {
 
 async fn orders_and_contracts_round_trip(db: &mut Db) {
     let s = &db.store;
-    let one = s.insert_session("one", &rolling_settings(), 1).await.unwrap();
-    let two = s.insert_session("two", &rolling_settings(), 2).await.unwrap();
+    let one = s
+        .insert_session("one", &rolling_settings(), 1)
+        .await
+        .unwrap();
+    let two = s
+        .insert_session("two", &rolling_settings(), 2)
+        .await
+        .unwrap();
     let extreme = Order {
         id: OrderId(u64::try_from(i64::MAX).unwrap()),
         participant: ParticipantId(4_000_000_000),
@@ -173,7 +185,10 @@ async fn orders_and_contracts_round_trip(db: &mut Db) {
         s.orders(two).await.unwrap(),
         vec![order(5, 3, Side::Buy, 0, 2_000)]
     );
-    assert_eq!(s.contracts(two).await.unwrap(), vec![contract(two, 1, 3, 4)]);
+    assert_eq!(
+        s.contracts(two).await.unwrap(),
+        vec![contract(two, 1, 3, 4)]
+    );
     assert_eq!(s.orders(SessionId(3)).await.unwrap(), vec![]);
 }
 
@@ -193,7 +208,10 @@ async fn everything(db: &Db, session: SessionId) -> String {
 
 async fn failed_batches_write_nothing(db: &mut Db) {
     let s = &db.store;
-    let one = s.insert_session("one", &rolling_settings(), 1).await.unwrap();
+    let one = s
+        .insert_session("one", &rolling_settings(), 1)
+        .await
+        .unwrap();
     let entries = every_kind_of_command(1);
     s.append(&Batch {
         entries: entries[..3].to_vec(),
@@ -272,7 +290,10 @@ async fn failed_batches_write_nothing(db: &mut Db) {
 
 async fn unknown_sessions_are_missing(db: &mut Db) {
     let s = &db.store;
-    let one = s.insert_session("one", &rolling_settings(), 1).await.unwrap();
+    let one = s
+        .insert_session("one", &rolling_settings(), 1)
+        .await
+        .unwrap();
     let nine = SessionId(9);
     let cases = [
         Batch {
@@ -330,7 +351,10 @@ async fn replay_rebuilds_the_session(db: &mut Db) {
         .await
         .unwrap();
     let (g, u) = (party(1, "G1", Role::Generator), party(2, "U1", Role::User));
-    let id = s.insert_session("rolling", &rolling_settings(), 0).await.unwrap();
+    let id = s
+        .insert_session("rolling", &rolling_settings(), 0)
+        .await
+        .unwrap();
     let mut live = Session::new(id, rolling_settings()).unwrap();
 
     let submit = |by: &domain::Participant, side, volume_kwh, energy| Command::SubmitOrder {

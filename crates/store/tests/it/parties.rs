@@ -37,7 +37,10 @@ async fn participants_get_ids_in_order(db: &mut Db) {
     assert_eq!(u.role, Role::RetailUser);
     assert_eq!(u.province, province("QH"));
 
-    assert_eq!(s.participant(ParticipantId(2)).await.unwrap(), Some(u.clone()));
+    assert_eq!(
+        s.participant(ParticipantId(2)).await.unwrap(),
+        Some(u.clone())
+    );
     assert_eq!(s.participant(ParticipantId(3)).await.unwrap(), None);
     assert_eq!(s.participants().await.unwrap(), vec![g, u]);
 }
@@ -92,8 +95,14 @@ async fn tokens_log_in(db: &mut Db) {
         .await
         .unwrap();
 
-    assert_eq!(s.participant_by_token(&hash_g).await.unwrap(), Some(g.clone()));
-    assert_eq!(s.participant_by_token(&[0x22; 32]).await.unwrap(), Some(g.clone()));
+    assert_eq!(
+        s.participant_by_token(&hash_g).await.unwrap(),
+        Some(g.clone())
+    );
+    assert_eq!(
+        s.participant_by_token(&[0x22; 32]).await.unwrap(),
+        Some(g.clone())
+    );
     assert_eq!(s.participant_by_token(&hash_r).await.unwrap(), Some(r));
     assert_eq!(s.participant_by_token(&[0u8; 32]).await.unwrap(), None);
 
@@ -108,7 +117,10 @@ async fn tokens_log_in(db: &mut Db) {
     assert_eq!(e.to_string(), missing("participant P9"));
     assert_eq!(s.participant_by_token(&[0x33; 32]).await.unwrap(), None);
 
-    let e = s.insert_token(g.id, &hash_g, "again", 14).await.unwrap_err();
+    let e = s
+        .insert_token(g.id, &hash_g, "again", 14)
+        .await
+        .unwrap_err();
     assert!(
         matches!(&e, StoreError::Conflict { what } if what == "token hash"),
         "{e:?}"

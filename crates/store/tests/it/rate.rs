@@ -82,7 +82,11 @@ async fn append_rate(db: &mut Db) {
             "append rate ({}, {}): {total} journal entries in batches of {BATCH_ENTRIES} in {:.0} ms \
              = {:.0} entries/s; journal read back at {:.0} entries/s",
             db.name(),
-            if with_orders { "with an order each" } else { "journal only" },
+            if with_orders {
+                "with an order each"
+            } else {
+                "journal only"
+            },
             elapsed.as_secs_f64() * 1e3,
             total as f64 / elapsed.as_secs_f64(),
             total as f64 / read.as_secs_f64(),

@@ -14,8 +14,16 @@ crate::on_both_backends!(
 
 async fn remembered_responses_are_never_overwritten(db: &mut Db) {
     let s = &db.store;
-    let first = response(1, "order-0001", 201, "{\"order\":\"O3\",\"价格\":\"420.50\"}");
-    assert_eq!(s.idempotent(ParticipantId(1), "order-0001").await.unwrap(), None);
+    let first = response(
+        1,
+        "order-0001",
+        201,
+        "{\"order\":\"O3\",\"价格\":\"420.50\"}",
+    );
+    assert_eq!(
+        s.idempotent(ParticipantId(1), "order-0001").await.unwrap(),
+        None
+    );
     s.remember(&first).await.unwrap();
     assert_eq!(
         s.idempotent(ParticipantId(1), "order-0001").await.unwrap(),
@@ -42,13 +50,22 @@ async fn remembered_responses_are_never_overwritten(db: &mut Db) {
         s.idempotent(ParticipantId(1), "order-0001").await.unwrap(),
         Some(first)
     );
-    assert_eq!(s.idempotent(ParticipantId(1), "order-0002").await.unwrap(), None);
-    assert_eq!(s.idempotent(ParticipantId(3), "order-0001").await.unwrap(), None);
+    assert_eq!(
+        s.idempotent(ParticipantId(1), "order-0002").await.unwrap(),
+        None
+    );
+    assert_eq!(
+        s.idempotent(ParticipantId(3), "order-0001").await.unwrap(),
+        None
+    );
 }
 
 async fn batches_remember_responses(db: &mut Db) {
     let s = &db.store;
-    let one = s.insert_session("one", &rolling_settings(), 1).await.unwrap();
+    let one = s
+        .insert_session("one", &rolling_settings(), 1)
+        .await
+        .unwrap();
     s.remember(&response(1, "a", 200, "first a")).await.unwrap();
     s.append(&Batch {
         entries: every_kind_of_command(1)[..1].to_vec(),
