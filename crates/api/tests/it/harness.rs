@@ -34,7 +34,6 @@ pub enum Db {
 pub struct Harness {
     pub app: Router,
     pub store: Store,
-    pub state: api::AppState,
     pub operator: String,
     where_: Where,
 }
@@ -105,9 +104,8 @@ impl Harness {
             .await
             .unwrap_or_else(|e| panic!("load failed: {}", e.message));
         Harness {
-            app: api::router(state.clone()),
+            app: api::router(state),
             store,
-            state,
             operator: String::new(),
             where_,
         }
