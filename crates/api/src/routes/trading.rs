@@ -4,7 +4,7 @@
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use domain::{OrderId, ParticipantId, Role, SessionId};
+use domain::{OrderId, Participant, ParticipantId, Role, SessionId};
 use exchange::session::{Command, Mode, Session, SessionState};
 use serde::Deserialize;
 use utoipa::IntoParams;
@@ -39,6 +39,30 @@ pub fn routes(router: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
         .routes(routes!(list_contracts))
 }
 
+/// The common path of a trader's command: the route's role check, one command built from the
+/// session's settings and the caller, sequenced, and rendered with `success` or the refusal.
+async fn trade(
+    app: &AppState,
+    caller: &Caller,
+    key: IdempotencyKey,
+    session: u64,
+    action: &str,
+    success: StatusCode,
+    build: impl FnOnce(&Session, &Participant) -> Result<Command, ApiError>,
+) -> Result<Response, ApiError> {
+    caller.require(&TRADERS, action)?;
+    let by = caller.participant().clone();
+    sequenced(
+        app,
+        session,
+        caller,
+        key,
+        |s| Ok(vec![build(s, &by)?]),
+        render_one(success),
+    )
+    .await
+}
+
 /// Submits one order to a call-auction (集中竞价, sealed) or rolling-matching (滚动撮合) session.
 /// Generators and aggregators sell; users and retailers buy. Acknowledged once committed.
 #[utoipa::path(post, path = "/api/v1/sessions/{id}/orders", tag = "trading", request_body = OrderRequest,
@@ -52,15 +76,14 @@ async fn submit_order(
     Path(id): Path<u64>,
     Body(request): Body<OrderRequest>,
 ) -> Result<Response, ApiError> {
-    caller.require(&TRADERS, "submit orders")?;
-    let by = caller.participant().clone();
-    sequenced(
+    trade(
         &app,
-        id,
         &caller,
         key,
-        |s| Ok(vec![request.command("", &s.settings().template, &by)?]),
-        render_one(StatusCode::CREATED),
+        id,
+        "submit orders",
+        StatusCode::CREATED,
+        |s, by| request.command("", &s.settings().template, by),
     )
     .await
 }
@@ -176,20 +199,19 @@ async fn cancel_order(
     key: IdempotencyKey,
     Path((id, order)): Path<(u64, u64)>,
 ) -> Result<Response, ApiError> {
-    caller.require(&TRADERS, "cancel orders")?;
-    let by = caller.participant().id;
-    sequenced(
+    trade(
         &app,
-        id,
         &caller,
         key,
-        |_| {
-            Ok(vec![Command::CancelOrder {
-                by,
+        id,
+        "cancel orders",
+        StatusCode::OK,
+        |_, by| {
+            Ok(Command::CancelOrder {
+                by: by.id,
                 order: OrderId(order),
-            }])
+            })
         },
-        render_one(StatusCode::OK),
     )
     .await
 }
@@ -239,15 +261,14 @@ async fn create_listing(
     Path(id): Path<u64>,
     Body(request): Body<ListingRequest>,
 ) -> Result<Response, ApiError> {
-    caller.require(&TRADERS, "list lots")?;
-    let by = caller.participant().clone();
-    sequenced(
+    trade(
         &app,
-        id,
         &caller,
         key,
-        |s| Ok(vec![request.command(&s.settings().template, &by)?]),
-        render_one(StatusCode::CREATED),
+        id,
+        "list lots",
+        StatusCode::CREATED,
+        |s, by| request.command(&s.settings().template, by),
     )
     .await
 }
@@ -289,21 +310,14 @@ async fn take_listing(
     Path((id, listing)): Path<(u64, u64)>,
     Body(request): Body<TakeRequest>,
 ) -> Result<Response, ApiError> {
-    caller.require(&TRADERS, "take listings")?;
-    let by = caller.participant().clone();
-    sequenced(
+    trade(
         &app,
-        id,
         &caller,
         key,
-        |s| {
-            Ok(vec![request.command(
-                &s.settings().template,
-                &by,
-                listing,
-            )?])
-        },
-        render_one(StatusCode::CREATED),
+        id,
+        "take listings",
+        StatusCode::CREATED,
+        |s, by| request.command(&s.settings().template, by, listing),
     )
     .await
 }
@@ -319,15 +333,14 @@ async fn withdraw_listing(
     key: IdempotencyKey,
     Path((id, listing)): Path<(u64, u64)>,
 ) -> Result<Response, ApiError> {
-    caller.require(&TRADERS, "withdraw listings")?;
-    let by = caller.participant().id;
-    sequenced(
+    trade(
         &app,
-        id,
         &caller,
         key,
-        |_| Ok(vec![Command::Withdraw { by, listing }]),
-        render_one(StatusCode::OK),
+        id,
+        "withdraw listings",
+        StatusCode::OK,
+        |_, by| Ok(Command::Withdraw { by: by.id, listing }),
     )
     .await
 }
@@ -356,20 +369,14 @@ async fn create_proposal(
                 format!("participant {} does not exist", request.counterparty),
             )
         })?;
-    let by = caller.participant().clone();
-    sequenced(
+    trade(
         &app,
-        id,
         &caller,
         key,
-        |s| {
-            Ok(vec![request.command(
-                &s.settings().template,
-                &by,
-                counterparty,
-            )?])
-        },
-        render_one(StatusCode::CREATED),
+        id,
+        "propose contracts",
+        StatusCode::CREATED,
+        |s, by| request.command(&s.settings().template, by, counterparty),
     )
     .await
 }
@@ -414,15 +421,19 @@ async fn confirm_proposal(
     key: IdempotencyKey,
     Path((id, proposal)): Path<(u64, u64)>,
 ) -> Result<Response, ApiError> {
-    caller.require(&TRADERS, "confirm proposals")?;
-    let by = caller.participant().id;
-    sequenced(
+    trade(
         &app,
-        id,
         &caller,
         key,
-        |_| Ok(vec![Command::Confirm { by, proposal }]),
-        render_one(StatusCode::CREATED),
+        id,
+        "confirm proposals",
+        StatusCode::CREATED,
+        |_, by| {
+            Ok(Command::Confirm {
+                by: by.id,
+                proposal,
+            })
+        },
     )
     .await
 }
