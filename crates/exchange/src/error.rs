@@ -1,6 +1,6 @@
 //! Why the exchange refused something: one typed variant per rule, each naming the offending value.
 
-use domain::{Kwh, OrderId, ParticipantId, Period, Price, Province, Role, Side};
+use domain::{Kwh, OrderId, ParticipantId, Period, PeriodTemplate, Price, Province, Role, Side};
 
 use crate::bilateral::ProposalStatus;
 use crate::listing::ListingStatus;
@@ -213,6 +213,50 @@ pub enum ExchangeError {
 }
 
 impl ExchangeError {
+    /// The message for a participant: like `Display`, but periods are written as the labels of
+    /// the session's template (`h01`) and volumes in MWh, as files and the API write them.
+    pub fn describe(&self, template: &PeriodTemplate) -> String {
+        let label = |p: &Period| {
+            if template.contains(*p) {
+                template.label(*p).to_string()
+            } else {
+                format!("index {}", p.0)
+            }
+        };
+        match self {
+            ExchangeError::DuplicatePeriod { period } => {
+                format!("period {} appears more than once", label(period))
+            }
+            ExchangeError::VolumeNotPositive { period, volume } => format!(
+                "volume {} MWh in period {} is not positive",
+                volume.mwh(),
+                label(period)
+            ),
+            ExchangeError::VolumeNotLotMultiple {
+                period,
+                volume,
+                lot,
+            } => format!(
+                "volume {} MWh in period {} is not a multiple of the lot {} MWh",
+                volume.mwh(),
+                label(period),
+                lot.mwh()
+            ),
+            ExchangeError::ExceedsRemaining {
+                listing,
+                period,
+                requested,
+                remaining,
+            } => format!(
+                "listing {listing} has {} MWh left in period {}, less than {} MWh",
+                remaining.mwh(),
+                label(period),
+                requested.mwh()
+            ),
+            other => other.to_string(),
+        }
+    }
+
     /// A stable snake_case code for the kind of refusal (`energy_price_out_of_bounds`), for
     /// APIs and reports; the message says the rest.
     pub fn code(&self) -> &'static str {

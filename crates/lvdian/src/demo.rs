@@ -139,7 +139,7 @@ fn print_refused(driver: &Driver) {
     for e in &driver.refused {
         match kinds.iter_mut().find(|(code, _, _)| *code == e.code()) {
             Some((_, n, _)) => *n += 1,
-            None => kinds.push((e.code(), 1, e.to_string())),
+            None => kinds.push((e.code(), 1, e.describe(&driver.session.settings().template))),
         }
     }
     for (code, n, example) in kinds {

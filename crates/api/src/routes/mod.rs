@@ -64,22 +64,24 @@ pub fn json_reply<T: serde::Serialize>(status: StatusCode, value: &T) -> Reply {
     }
 }
 
+/// The body of a refused command, with periods written as the session's labels.
+pub fn refusal_body(session: &Session, e: &exchange::ExchangeError) -> ErrorBody {
+    ErrorBody {
+        error: e.code().to_owned(),
+        message: e.describe(&session.settings().template),
+    }
+}
+
 /// The reply to a refused command.
-pub fn refusal(e: &exchange::ExchangeError) -> Reply {
-    json_reply(
-        exchange_status(e),
-        &ErrorBody {
-            error: e.code().to_owned(),
-            message: e.to_string(),
-        },
-    )
+pub fn refusal(session: &Session, e: &exchange::ExchangeError) -> Reply {
+    json_reply(exchange_status(e), &refusal_body(session, e))
 }
 
 /// Renders the outcome of one command: the refusal, or what it made.
 pub fn render_one(success: StatusCode) -> Render {
     Box::new(
         move |session: &Session, outcomes: &[Outcome]| match &outcomes[0] {
-            Err(e) => refusal(e),
+            Err(e) => refusal(session, e),
             Ok(events) => json_reply(success, &command_result(session, events)),
         },
     )

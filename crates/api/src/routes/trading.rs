@@ -12,7 +12,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::participants::log_regulator_read;
-use super::{Body, json_reply, render_one, sequenced};
+use super::{Body, json_reply, refusal_body, render_one, sequenced};
 use crate::AppState;
 use crate::auth::{Caller, IdempotencyKey, TRADERS};
 use crate::dto::{
@@ -138,7 +138,7 @@ async fn submit_batch(
                         return Err(ApiError::new(
                             exchange_status(&e),
                             e.code(),
-                            format!("orders[{i}]: {e}"),
+                            format!("orders[{i}]: {}", e.describe(&settings.template)),
                         ));
                     }
                 }
@@ -146,7 +146,7 @@ async fn submit_batch(
             })
             .collect::<Result<Vec<_>, ApiError>>()
     };
-    let render: Render = Box::new(|_: &Session, outcomes: &[Outcome]| {
+    let render: Render = Box::new(|session: &Session, outcomes: &[Outcome]| {
         let items: Vec<BatchItem> = outcomes
             .iter()
             .enumerate()
@@ -167,10 +167,7 @@ async fn submit_batch(
                     index,
                     order: None,
                     contracts: 0,
-                    error: Some(ErrorBody {
-                        error: e.code().to_owned(),
-                        message: e.to_string(),
-                    }),
+                    error: Some(refusal_body(session, e)),
                 },
             })
             .collect();

@@ -378,7 +378,7 @@ async fn bad_input_names_the_field_and_writes_nothing(h: Harness) {
         (
             order("buy", "h01", "0.3", "400.00", "20.00"),
             "volume_not_lot_multiple",
-            "volume 300 kWh in period index 0 is not a multiple of the lot 500 kWh",
+            "volume 0.300 MWh in period h01 is not a multiple of the lot 0.500 MWh",
         ),
         (
             order("buy", "h01", "1", "500.00", "20.00"),

@@ -1668,3 +1668,40 @@ fn events_serialise_with_a_tag() {
         r#"{"command":"cancel_order","by":3,"order":9}"#
     );
 }
+
+#[test]
+fn participants_read_periods_as_labels_and_volumes_in_mwh() {
+    let template = domain::PeriodTemplate::Hours;
+    let e = ExchangeError::VolumeNotLotMultiple {
+        period: Period(0),
+        volume: domain::Kwh(300),
+        lot: domain::Kwh(500),
+    };
+    assert_eq!(
+        e.describe(&template),
+        "volume 0.300 MWh in period h01 is not a multiple of the lot 0.500 MWh"
+    );
+    assert_eq!(
+        e.to_string(),
+        "volume 300 kWh in period index 0 is not a multiple of the lot 500 kWh"
+    );
+    let e = ExchangeError::ExceedsRemaining {
+        listing: 3,
+        period: Period(18),
+        requested: domain::Kwh(7_000),
+        remaining: domain::Kwh(3_000),
+    };
+    assert_eq!(
+        e.describe(&template),
+        "listing 3 has 3.000 MWh left in period h19, less than 7.000 MWh"
+    );
+    // A period outside the template keeps its index.
+    let e = ExchangeError::UnknownPeriod {
+        period: Period(24),
+        periods: 24,
+    };
+    assert_eq!(
+        e.describe(&template),
+        "period index 24 is not in the session's template of 24 periods"
+    );
+}
