@@ -58,6 +58,7 @@
 //! reported as [`StoreError::Corrupt`] naming the table and the row.
 
 mod append;
+mod registry;
 mod rows;
 #[cfg(test)]
 mod tests;
@@ -76,6 +77,8 @@ use sqlx::sqlite::{
 use sqlx::{AssertSqlSafe, Connection};
 
 use crate::rows::{name_of, to_db};
+
+pub use crate::registry::{LedgerRow, MeterMonth};
 
 /// Why a store operation failed.
 #[derive(Debug, thiserror::Error)]

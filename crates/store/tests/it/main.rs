@@ -10,6 +10,7 @@
 mod durability;
 mod fixtures;
 mod journal;
+mod ledger;
 mod parties;
 mod rate;
 mod responses;

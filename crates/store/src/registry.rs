@@ -1,0 +1,187 @@
+//! The certificate ledger's entries and versioned meter data.
+//!
+//! The ledger's entries are stored as opaque bytes (the registry's canonical encoding) with
+//! their sequence number; verification happens outside, from exactly these bytes. Meter data is
+//! stored one row per meter, month and version, the month's values packed as little-endian i64.
+
+use crate::rows::to_db;
+use crate::{Pool, Result, Store, StoreError, on_pool};
+
+/// One stored ledger entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LedgerRow {
+    /// Its sequence number, from 1, without gaps.
+    pub seq: u64,
+    /// When it was made (ms since the Unix epoch).
+    pub at_ms: i64,
+    /// The registry's canonical bytes of the entry (hash included).
+    pub entry: Vec<u8>,
+}
+
+/// One meter's data for one month.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MeterMonth {
+    /// The meter id.
+    pub meter: String,
+    /// The month, `YYYY-MM`.
+    pub month: String,
+    /// The participant it measures.
+    pub participant: String,
+    /// kWh per 15-minute interval, in time order (96 per day).
+    pub kwh: Vec<i64>,
+}
+
+impl MeterMonth {
+    fn packed(&self) -> Vec<u8> {
+        self.kwh.iter().flat_map(|v| v.to_le_bytes()).collect()
+    }
+}
+
+fn unpack(bytes: &[u8], meter: &str) -> Result<Vec<i64>> {
+    if bytes.len() % 8 != 0 {
+        return Err(StoreError::Corrupt {
+            table: "meter_months",
+            reason: format!(
+                "meter {meter:?}: {} bytes is not a whole number of values",
+                bytes.len()
+            ),
+        });
+    }
+    Ok(bytes
+        .chunks_exact(8)
+        .map(|c| i64::from_le_bytes(c.try_into().expect("8 bytes")))
+        .collect())
+}
+
+impl Store {
+    /// Appends ledger entries in one transaction. Sequence numbers must continue the stored ones
+    /// exactly (a gap or a taken number is refused as a conflict, and nothing is written).
+    pub async fn append_ledger(&self, rows: &[LedgerRow]) -> Result<()> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        let last = self.ledger_last_seq().await?;
+        for (i, row) in rows.iter().enumerate() {
+            let expected = last + 1 + i as u64;
+            if row.seq != expected {
+                return Err(StoreError::Conflict {
+                    what: format!("ledger entry {} (the next must be {expected})", row.seq),
+                });
+            }
+        }
+        const SQL: &str = "INSERT INTO ledger (seq, at_ms, entry) VALUES ($1, $2, $3)";
+        macro_rules! write {
+            ($pool:expr) => {{
+                let mut tx = $pool.begin().await?;
+                for row in rows {
+                    sqlx::query(SQL)
+                        .bind(to_db(row.seq, "ledger seq")?)
+                        .bind(row.at_ms)
+                        .bind(row.entry.as_slice())
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(|e| match e.as_database_error().map(|d| d.kind()) {
+                            Some(sqlx::error::ErrorKind::UniqueViolation) => StoreError::Conflict {
+                                what: format!("ledger entry {}", row.seq),
+                            },
+                            _ => StoreError::Database(e),
+                        })?;
+                }
+                tx.commit().await?;
+                Ok(())
+            }};
+        }
+        match &self.pool {
+            Pool::Sqlite(pool) => write!(pool),
+            Pool::Postgres(pool) => write!(pool),
+        }
+    }
+
+    async fn ledger_last_seq(&self) -> Result<u64> {
+        const SQL: &str = "SELECT COALESCE(MAX(seq), 0) FROM ledger";
+        let (last,): (i64,) = on_pool!(self, pool => sqlx::query_as(SQL).fetch_one(pool).await)?;
+        Ok(last as u64)
+    }
+
+    /// Every ledger entry, by sequence number.
+    pub async fn ledger(&self) -> Result<Vec<LedgerRow>> {
+        const SQL: &str = "SELECT seq, at_ms, entry FROM ledger ORDER BY seq";
+        let rows: Vec<(i64, i64, Vec<u8>)> =
+            on_pool!(self, pool => sqlx::query_as(SQL).fetch_all(pool).await)?;
+        Ok(rows
+            .into_iter()
+            .map(|(seq, at_ms, entry)| LedgerRow {
+                seq: seq as u64,
+                at_ms,
+                entry,
+            })
+            .collect())
+    }
+
+    /// Stores meter months, each as the next version of its (meter, month), in one transaction;
+    /// returns the versions given, in order.
+    pub async fn put_meter_months(&self, months: &[MeterMonth], at_ms: i64) -> Result<Vec<u32>> {
+        const NEXT: &str =
+            "SELECT COALESCE(MAX(version), 0) FROM meter_months WHERE meter = $1 AND month = $2";
+        const INSERT: &str = "INSERT INTO meter_months \
+             (meter, month, version, participant, intervals, total_kwh, kwh, imported_at_ms) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
+        macro_rules! write {
+            ($pool:expr) => {{
+                let mut tx = $pool.begin().await?;
+                let mut versions = Vec::with_capacity(months.len());
+                for m in months {
+                    let (last,): (i64,) = sqlx::query_as(NEXT)
+                        .bind(m.meter.as_str())
+                        .bind(m.month.as_str())
+                        .fetch_one(&mut *tx)
+                        .await?;
+                    let version = last + 1;
+                    let total: i64 = m.kwh.iter().sum();
+                    sqlx::query(INSERT)
+                        .bind(m.meter.as_str())
+                        .bind(m.month.as_str())
+                        .bind(version)
+                        .bind(m.participant.as_str())
+                        .bind(m.kwh.len() as i64)
+                        .bind(total)
+                        .bind(m.packed())
+                        .bind(at_ms)
+                        .execute(&mut *tx)
+                        .await?;
+                    versions.push(version as u32);
+                }
+                tx.commit().await?;
+                Ok(versions)
+            }};
+        }
+        match &self.pool {
+            Pool::Sqlite(pool) => write!(pool),
+            Pool::Postgres(pool) => write!(pool),
+        }
+    }
+
+    /// The latest version of every meter's data for a month, by meter id.
+    pub async fn meter_months(&self, month: &str) -> Result<Vec<(MeterMonth, u32)>> {
+        const SQL: &str = "SELECT m.meter, m.participant, m.version, m.kwh FROM meter_months m \
+             WHERE m.month = $1 AND m.version = \
+               (SELECT MAX(version) FROM meter_months v WHERE v.meter = m.meter AND v.month = m.month) \
+             ORDER BY m.meter";
+        let rows: Vec<(String, String, i64, Vec<u8>)> =
+            on_pool!(self, pool => sqlx::query_as(SQL).bind(month).fetch_all(pool).await)?;
+        rows.into_iter()
+            .map(|(meter, participant, version, bytes)| {
+                let kwh = unpack(&bytes, &meter)?;
+                Ok((
+                    MeterMonth {
+                        meter,
+                        month: month.to_owned(),
+                        participant,
+                        kwh,
+                    },
+                    version as u32,
+                ))
+            })
+            .collect()
+    }
+}

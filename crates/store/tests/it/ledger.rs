@@ -1,0 +1,73 @@
+//! Ledger entries and versioned meter data.
+
+use store::{LedgerRow, MeterMonth, StoreError};
+
+use crate::Db;
+
+crate::on_both_backends!(
+    ledger_appends_in_order_only,
+    meter_corrections_are_new_versions
+);
+
+fn row(seq: u64, bytes: &[u8]) -> LedgerRow {
+    LedgerRow {
+        seq,
+        at_ms: 1_000 + seq as i64,
+        entry: bytes.to_vec(),
+    }
+}
+
+async fn ledger_appends_in_order_only(db: &mut Db) {
+    let s = &db.store;
+    assert_eq!(s.ledger().await.unwrap(), vec![]);
+    s.append_ledger(&[row(1, b"one"), row(2, &[0, 255, 7])])
+        .await
+        .unwrap();
+    // A gap, or a number already taken, writes nothing.
+    for bad in [
+        vec![row(4, b"four")],
+        vec![row(3, b"three"), row(5, b"five")],
+        vec![row(2, b"again")],
+    ] {
+        match s.append_ledger(&bad).await {
+            Err(StoreError::Conflict { what }) => {
+                assert!(what.starts_with("ledger entry"), "{what}")
+            }
+            other => panic!("expected a conflict, got {other:?}"),
+        }
+    }
+    s.append_ledger(&[row(3, b"three")]).await.unwrap();
+    assert_eq!(
+        s.ledger().await.unwrap(),
+        vec![row(1, b"one"), row(2, &[0, 255, 7]), row(3, b"three")]
+    );
+    db.reopen().await;
+    assert_eq!(db.store.ledger().await.unwrap().len(), 3);
+}
+
+async fn meter_corrections_are_new_versions(db: &mut Db) {
+    let s = &db.store;
+    let month = |meter: &str, kwh: Vec<i64>| MeterMonth {
+        meter: meter.into(),
+        month: "2024-02".into(),
+        participant: "G1".into(),
+        kwh,
+    };
+    let first = vec![month("M1", vec![1, 2, 3]), month("M2", vec![0, -0, 9])];
+    assert_eq!(s.put_meter_months(&first, 10).await.unwrap(), vec![1, 1]);
+    // A correction of M1 is version 2; the latest version is what a month reads.
+    assert_eq!(
+        s.put_meter_months(&[month("M1", vec![1, 2, 4])], 20)
+            .await
+            .unwrap(),
+        vec![2]
+    );
+    assert_eq!(
+        s.meter_months("2024-02").await.unwrap(),
+        vec![
+            (month("M1", vec![1, 2, 4]), 2),
+            (month("M2", vec![0, 0, 9]), 1)
+        ]
+    );
+    assert_eq!(s.meter_months("2024-03").await.unwrap(), vec![]);
+}
