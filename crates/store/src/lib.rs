@@ -428,7 +428,10 @@ impl Store {
     /// The participant with this id, if registered.
     pub async fn participant(&self, id: ParticipantId) -> Result<Option<Participant>> {
         const SQL: &str = "SELECT id, name, role, province FROM participants WHERE id = $1";
-        let id = to_db(id.0, "participant id")?;
+        // Ids are stored as signed 64-bit integers: a larger one names no participant.
+        let Ok(id) = i64::try_from(id.0) else {
+            return Ok(None);
+        };
         let row: Option<rows::ParticipantTuple> =
             on_pool!(self, pool => sqlx::query_as(SQL).bind(id).fetch_optional(pool).await)?;
         row.map(rows::participant).transpose()

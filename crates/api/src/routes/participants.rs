@@ -28,7 +28,7 @@ pub fn routes(router: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
 /// Registers a participant and returns its first API token (shown only here). Operator only.
 #[utoipa::path(post, path = "/api/v1/participants", tag = "participants", request_body = NewParticipantRequest,
     params(("Idempotency-Key" = Option<String>, Header, description = "Makes a retry return the first result")),
-    responses((status = 201, body = ParticipantWithToken), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)),
+    responses((status = 201, description = "Created", body = ParticipantWithToken), (status = 400, description = "Bad request: the message names the field", body = ErrorBody), (status = 401, description = "No valid bearer token", body = ErrorBody), (status = 403, description = "This role or participant may not do this", body = ErrorBody), (status = 409, description = "Not possible in the current state of the session", body = ErrorBody)),
     security(("bearer" = [])))]
 async fn create_participant(
     State(app): State<AppState>,
@@ -51,7 +51,7 @@ async fn create_participant(
 
 /// Every participant. Operator and regulator.
 #[utoipa::path(get, path = "/api/v1/participants", tag = "participants",
-    responses((status = 200, body = Vec<ParticipantView>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
+    responses((status = 200, description = "OK", body = Vec<ParticipantView>), (status = 401, description = "No valid bearer token", body = ErrorBody), (status = 403, description = "This role or participant may not do this", body = ErrorBody)),
     security(("bearer" = [])))]
 async fn list_participants(
     State(app): State<AppState>,
@@ -71,7 +71,7 @@ async fn list_participants(
 
 /// The caller itself.
 #[utoipa::path(get, path = "/api/v1/participants/me", tag = "participants",
-    responses((status = 200, body = ParticipantView), (status = 401, body = ErrorBody)),
+    responses((status = 200, description = "OK", body = ParticipantView), (status = 401, description = "No valid bearer token", body = ErrorBody)),
     security(("bearer" = [])))]
 async fn me(caller: Caller) -> axum::Json<ParticipantView> {
     axum::Json(caller.participant().into())
@@ -80,7 +80,7 @@ async fn me(caller: Caller) -> axum::Json<ParticipantView> {
 /// A new API token for a participant (shown only here). The operator, or the participant itself.
 #[utoipa::path(post, path = "/api/v1/participants/{id}/tokens", tag = "participants",
     params(("id" = u64, Path, description = "Participant id")),
-    responses((status = 201, body = TokenView), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
+    responses((status = 201, description = "Created", body = TokenView), (status = 401, description = "No valid bearer token", body = ErrorBody), (status = 403, description = "This role or participant may not do this", body = ErrorBody), (status = 404, description = "Not found", body = ErrorBody)),
     security(("bearer" = [])))]
 async fn create_token(
     State(app): State<AppState>,
@@ -107,7 +107,7 @@ async fn create_token(
 /// Registers a project (a generating unit) owned by a generator or aggregator. Operator only.
 #[utoipa::path(post, path = "/api/v1/projects", tag = "participants", request_body = NewProjectRequest,
     params(("Idempotency-Key" = Option<String>, Header, description = "Makes a retry return the first result")),
-    responses((status = 201, body = ProjectView), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
+    responses((status = 201, description = "Created", body = ProjectView), (status = 400, description = "Bad request: the message names the field", body = ErrorBody), (status = 401, description = "No valid bearer token", body = ErrorBody), (status = 403, description = "This role or participant may not do this", body = ErrorBody), (status = 404, description = "Not found", body = ErrorBody), (status = 409, description = "Not possible in the current state of the session", body = ErrorBody)),
     security(("bearer" = [])))]
 async fn create_project(
     State(app): State<AppState>,
@@ -144,7 +144,7 @@ async fn create_project(
 
 /// Projects: all for the operator and regulator, its own for a generator or aggregator.
 #[utoipa::path(get, path = "/api/v1/projects", tag = "participants",
-    responses((status = 200, body = Vec<ProjectView>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
+    responses((status = 200, description = "OK", body = Vec<ProjectView>), (status = 401, description = "No valid bearer token", body = ErrorBody), (status = 403, description = "This role or participant may not do this", body = ErrorBody)),
     security(("bearer" = [])))]
 async fn list_projects(
     State(app): State<AppState>,
@@ -172,7 +172,7 @@ async fn list_projects(
 
 /// Every logged read by a regulator, in order. Operator and regulator.
 #[utoipa::path(get, path = "/api/v1/access-log", tag = "participants",
-    responses((status = 200, body = Vec<AccessView>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
+    responses((status = 200, description = "OK", body = Vec<AccessView>), (status = 401, description = "No valid bearer token", body = ErrorBody), (status = 403, description = "This role or participant may not do this", body = ErrorBody)),
     security(("bearer" = [])))]
 async fn access_log(
     State(app): State<AppState>,

@@ -52,7 +52,7 @@ fn may_see(caller: &MaybeCaller, session: &Session) -> bool {
 /// Creates a session in `draft`. Operator only.
 #[utoipa::path(post, path = "/api/v1/sessions", tag = "sessions", request_body = NewSessionRequest,
     params(("Idempotency-Key" = Option<String>, Header, description = "Makes a retry return the first result")),
-    responses((status = 201, body = SessionView), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
+    responses((status = 201, description = "Created", body = SessionView), (status = 400, description = "Bad request: the message names the field", body = ErrorBody), (status = 401, description = "No valid bearer token", body = ErrorBody), (status = 403, description = "This role or participant may not do this", body = ErrorBody)),
     security(("bearer" = [])))]
 async fn create_session(
     State(app): State<AppState>,
@@ -81,7 +81,7 @@ async fn create_session(
 
 /// Sessions (announcements are public; drafts only for the operator and regulator).
 #[utoipa::path(get, path = "/api/v1/sessions", tag = "sessions",
-    responses((status = 200, body = Vec<SessionView>)))]
+    responses((status = 200, description = "OK", body = Vec<SessionView>)))]
 async fn list_sessions(
     State(app): State<AppState>,
     caller: MaybeCaller,
@@ -98,7 +98,7 @@ async fn list_sessions(
 /// One session.
 #[utoipa::path(get, path = "/api/v1/sessions/{id}", tag = "sessions",
     params(("id" = u64, Path, description = "Session id")),
-    responses((status = 200, body = SessionView), (status = 404, body = ErrorBody)))]
+    responses((status = 200, description = "OK", body = SessionView), (status = 404, description = "Not found", body = ErrorBody)))]
 async fn get_session(
     State(app): State<AppState>,
     caller: MaybeCaller,
@@ -116,7 +116,7 @@ async fn get_session(
 #[utoipa::path(post, path = "/api/v1/sessions/{id}/{action}", tag = "sessions",
     params(("id" = u64, Path, description = "Session id"), ("action" = String, Path, description = "announce, open, close, clear, publish or cancel"),
         ("Idempotency-Key" = Option<String>, Header, description = "Makes a retry return the first result")),
-    responses((status = 200, body = CommandResult), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
+    responses((status = 200, description = "OK", body = CommandResult), (status = 401, description = "No valid bearer token", body = ErrorBody), (status = 403, description = "This role or participant may not do this", body = ErrorBody), (status = 404, description = "Not found", body = ErrorBody), (status = 409, description = "Not possible in the current state of the session", body = ErrorBody)),
     security(("bearer" = [])))]
 async fn session_action(
     State(app): State<AppState>,
@@ -153,7 +153,7 @@ async fn session_action(
 /// the operator and regulator see them from clearing on.
 #[utoipa::path(get, path = "/api/v1/sessions/{id}/results", tag = "sessions",
     params(("id" = u64, Path, description = "Session id")),
-    responses((status = 200, body = ResultsView), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+    responses((status = 200, description = "OK", body = ResultsView), (status = 404, description = "Not found", body = ErrorBody), (status = 409, description = "Not possible in the current state of the session", body = ErrorBody)))]
 async fn results(
     State(app): State<AppState>,
     caller: MaybeCaller,
@@ -236,7 +236,7 @@ struct DepthQuery {
 /// no owners.
 #[utoipa::path(get, path = "/api/v1/sessions/{id}/depth", tag = "sessions",
     params(("id" = u64, Path, description = "Session id"), DepthQuery),
-    responses((status = 200, body = DepthView), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+    responses((status = 200, description = "OK", body = DepthView), (status = 400, description = "Bad request: the message names the field", body = ErrorBody), (status = 404, description = "Not found", body = ErrorBody), (status = 409, description = "Not possible in the current state of the session", body = ErrorBody)))]
 async fn depth(
     State(app): State<AppState>,
     Path(id): Path<u64>,

@@ -67,7 +67,7 @@ async fn trade(
 /// Generators and aggregators sell; users and retailers buy. Acknowledged once committed.
 #[utoipa::path(post, path = "/api/v1/sessions/{id}/orders", tag = "trading", request_body = OrderRequest,
     params(("id" = u64, Path, description = "Session id"), ("Idempotency-Key" = Option<String>, Header, description = "A retry with the same key returns the first result and never makes a second order")),
-    responses((status = 201, body = CommandResult), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
+    responses((status = 201, description = "Created", body = CommandResult), (status = 400, description = "Bad request: the message names the field", body = ErrorBody), (status = 401, description = "No valid bearer token", body = ErrorBody), (status = 403, description = "This role or participant may not do this", body = ErrorBody), (status = 404, description = "Not found", body = ErrorBody), (status = 409, description = "Not possible in the current state of the session", body = ErrorBody)),
     security(("bearer" = [])))]
 async fn submit_order(
     State(app): State<AppState>,
@@ -94,7 +94,7 @@ async fn submit_order(
 /// says, per order, its id or why the engine refused it.
 #[utoipa::path(post, path = "/api/v1/sessions/{id}/orders/batch", tag = "trading", request_body = OrderBatchRequest,
     params(("id" = u64, Path, description = "Session id"), ("Idempotency-Key" = Option<String>, Header, description = "A retry with the same key returns the first result")),
-    responses((status = 200, body = BatchResult), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
+    responses((status = 200, description = "OK", body = BatchResult), (status = 400, description = "Bad request: the message names the field", body = ErrorBody), (status = 401, description = "No valid bearer token", body = ErrorBody), (status = 403, description = "This role or participant may not do this", body = ErrorBody), (status = 404, description = "Not found", body = ErrorBody)),
     security(("bearer" = [])))]
 async fn submit_batch(
     State(app): State<AppState>,
@@ -188,7 +188,7 @@ async fn submit_batch(
 /// its owner may.
 #[utoipa::path(delete, path = "/api/v1/sessions/{id}/orders/{order}", tag = "trading",
     params(("id" = u64, Path, description = "Session id"), ("order" = u64, Path, description = "Order id")),
-    responses((status = 200, body = CommandResult), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
+    responses((status = 200, description = "OK", body = CommandResult), (status = 401, description = "No valid bearer token", body = ErrorBody), (status = 403, description = "This role or participant may not do this", body = ErrorBody), (status = 404, description = "Not found", body = ErrorBody), (status = 409, description = "Not possible in the current state of the session", body = ErrorBody)),
     security(("bearer" = [])))]
 async fn cancel_order(
     State(app): State<AppState>,
@@ -218,7 +218,7 @@ async fn cancel_order(
 /// every such read is logged. In other modes the operator sees all orders.
 #[utoipa::path(get, path = "/api/v1/sessions/{id}/orders", tag = "trading",
     params(("id" = u64, Path, description = "Session id")),
-    responses((status = 200, body = Vec<OrderView>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
+    responses((status = 200, description = "OK", body = Vec<OrderView>), (status = 401, description = "No valid bearer token", body = ErrorBody), (status = 403, description = "This role or participant may not do this", body = ErrorBody), (status = 404, description = "Not found", body = ErrorBody)),
     security(("bearer" = [])))]
 async fn list_orders(
     State(app): State<AppState>,
@@ -249,7 +249,7 @@ async fn list_orders(
 /// Lists a lot (挂牌) in a listing session.
 #[utoipa::path(post, path = "/api/v1/sessions/{id}/listings", tag = "trading", request_body = ListingRequest,
     params(("id" = u64, Path, description = "Session id"), ("Idempotency-Key" = Option<String>, Header, description = "A retry with the same key returns the first result")),
-    responses((status = 201, body = CommandResult), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
+    responses((status = 201, description = "Created", body = CommandResult), (status = 400, description = "Bad request: the message names the field", body = ErrorBody), (status = 401, description = "No valid bearer token", body = ErrorBody), (status = 403, description = "This role or participant may not do this", body = ErrorBody), (status = 404, description = "Not found", body = ErrorBody), (status = 409, description = "Not possible in the current state of the session", body = ErrorBody)),
     security(("bearer" = [])))]
 async fn create_listing(
     State(app): State<AppState>,
@@ -274,7 +274,7 @@ async fn create_listing(
 /// operator and regulator.
 #[utoipa::path(get, path = "/api/v1/sessions/{id}/listings", tag = "trading",
     params(("id" = u64, Path, description = "Session id")),
-    responses((status = 200, body = Vec<ListingView>), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
+    responses((status = 200, description = "OK", body = Vec<ListingView>), (status = 401, description = "No valid bearer token", body = ErrorBody), (status = 404, description = "Not found", body = ErrorBody)),
     security(("bearer" = [])))]
 async fn list_listings(
     State(app): State<AppState>,
@@ -298,7 +298,7 @@ async fn list_listings(
 /// Takes part of a listing (摘牌), in lot multiples; first come, first served.
 #[utoipa::path(post, path = "/api/v1/sessions/{id}/listings/{listing}/take", tag = "trading", request_body = TakeRequest,
     params(("id" = u64, Path, description = "Session id"), ("listing" = u64, Path, description = "Listing id"), ("Idempotency-Key" = Option<String>, Header, description = "A retry with the same key returns the first result")),
-    responses((status = 201, body = CommandResult), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
+    responses((status = 201, description = "Created", body = CommandResult), (status = 400, description = "Bad request: the message names the field", body = ErrorBody), (status = 401, description = "No valid bearer token", body = ErrorBody), (status = 403, description = "This role or participant may not do this", body = ErrorBody), (status = 404, description = "Not found", body = ErrorBody), (status = 409, description = "Not possible in the current state of the session", body = ErrorBody)),
     security(("bearer" = [])))]
 async fn take_listing(
     State(app): State<AppState>,
@@ -322,7 +322,7 @@ async fn take_listing(
 /// Withdraws what is left of one's own listing.
 #[utoipa::path(delete, path = "/api/v1/sessions/{id}/listings/{listing}", tag = "trading",
     params(("id" = u64, Path, description = "Session id"), ("listing" = u64, Path, description = "Listing id")),
-    responses((status = 200, body = CommandResult), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
+    responses((status = 200, description = "OK", body = CommandResult), (status = 401, description = "No valid bearer token", body = ErrorBody), (status = 403, description = "This role or participant may not do this", body = ErrorBody), (status = 404, description = "Not found", body = ErrorBody), (status = 409, description = "Not possible in the current state of the session", body = ErrorBody)),
     security(("bearer" = [])))]
 async fn withdraw_listing(
     State(app): State<AppState>,
@@ -346,7 +346,7 @@ async fn withdraw_listing(
 /// session is open.
 #[utoipa::path(post, path = "/api/v1/sessions/{id}/proposals", tag = "trading", request_body = ProposalRequest,
     params(("id" = u64, Path, description = "Session id"), ("Idempotency-Key" = Option<String>, Header, description = "A retry with the same key returns the first result")),
-    responses((status = 201, body = CommandResult), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
+    responses((status = 201, description = "Created", body = CommandResult), (status = 400, description = "Bad request: the message names the field", body = ErrorBody), (status = 401, description = "No valid bearer token", body = ErrorBody), (status = 403, description = "This role or participant may not do this", body = ErrorBody), (status = 404, description = "Not found", body = ErrorBody), (status = 409, description = "Not possible in the current state of the session", body = ErrorBody)),
     security(("bearer" = [])))]
 async fn create_proposal(
     State(app): State<AppState>,
@@ -381,7 +381,7 @@ async fn create_proposal(
 /// Proposals the caller made or must confirm (all, for the operator and regulator).
 #[utoipa::path(get, path = "/api/v1/sessions/{id}/proposals", tag = "trading",
     params(("id" = u64, Path, description = "Session id")),
-    responses((status = 200, body = Vec<ProposalView>), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
+    responses((status = 200, description = "OK", body = Vec<ProposalView>), (status = 401, description = "No valid bearer token", body = ErrorBody), (status = 404, description = "Not found", body = ErrorBody)),
     security(("bearer" = [])))]
 async fn list_proposals(
     State(app): State<AppState>,
@@ -410,7 +410,7 @@ async fn list_proposals(
 /// Confirms a proposal made to the caller, making the contract.
 #[utoipa::path(post, path = "/api/v1/sessions/{id}/proposals/{proposal}/confirm", tag = "trading",
     params(("id" = u64, Path, description = "Session id"), ("proposal" = u64, Path, description = "Proposal id"), ("Idempotency-Key" = Option<String>, Header, description = "A retry with the same key returns the first result")),
-    responses((status = 201, body = CommandResult), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
+    responses((status = 201, description = "Created", body = CommandResult), (status = 401, description = "No valid bearer token", body = ErrorBody), (status = 403, description = "This role or participant may not do this", body = ErrorBody), (status = 404, description = "Not found", body = ErrorBody), (status = 409, description = "Not possible in the current state of the session", body = ErrorBody)),
     security(("bearer" = [])))]
 async fn confirm_proposal(
     State(app): State<AppState>,
@@ -444,7 +444,7 @@ struct ContractsQuery {
 
 /// Contracts: a participant's own (as seller or buyer); all for the operator and regulator.
 #[utoipa::path(get, path = "/api/v1/contracts", tag = "trading", params(ContractsQuery),
-    responses((status = 200, body = Vec<ContractView>), (status = 401, body = ErrorBody)),
+    responses((status = 200, description = "OK", body = Vec<ContractView>), (status = 401, description = "No valid bearer token", body = ErrorBody)),
     security(("bearer" = [])))]
 async fn list_contracts(
     State(app): State<AppState>,
