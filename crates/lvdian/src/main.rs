@@ -3,7 +3,10 @@
 mod bench;
 mod clear;
 mod demo;
+mod meters;
 mod server;
+mod settle;
+mod verify;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -78,10 +81,79 @@ enum Command {
         #[command(subcommand)]
         command: AdminCommand,
     },
+    /// Settle one month of green contracts against meter data (formats.md): pro-rata splits
+    /// when a seller or buyer is short, delivered green energy, whole-MWh environmental volume
+    /// with kWh carried forward, energy and environmental money, shortfall compensation and who
+    /// pays it. Prints JSON, lines sorted by contract id. A bad row in either file is reported
+    /// with its line and field, and nothing is printed on stdout.
+    Settle {
+        /// The month, YYYY-MM.
+        #[arg(long)]
+        month: String,
+        /// contracts.csv: contract,seller,buyer,mwh,energy_price,env_price,comp_price,carry_kwh.
+        #[arg(long)]
+        contracts: PathBuf,
+        /// meters.csv: meter,participant,start,kwh — every 15-minute interval of the month for
+        /// every meter.
+        #[arg(long)]
+        meters: PathBuf,
+    },
+    /// Hourly matching (beyond today's monthly rules): how much of a buyer's consumption is
+    /// covered, hour by hour, by the generation behind its green contracts — the 24/7 score,
+    /// the unmatched consumption and the excess generation. Same files as `settle`.
+    Match {
+        /// The month, YYYY-MM.
+        #[arg(long)]
+        month: String,
+        /// contracts.csv, as for `settle`.
+        #[arg(long)]
+        contracts: PathBuf,
+        /// meters.csv, as for `settle`.
+        #[arg(long)]
+        meters: PathBuf,
+        /// The buyer (its name in the files).
+        #[arg(long)]
+        buyer: String,
+        /// Also list every hour of the month.
+        #[arg(long)]
+        hours: bool,
+    },
+    /// Check the green certificate ledger: recompute its SHA-256 hash chain and replay every
+    /// entry (conservation: issued = held + claimed + cancelled per project and month). Prints
+    /// `ok <entries> entries` and exits 0, or names the first bad entry and exits 1.
+    Verify {
+        /// sqlite:PATH or postgres://user@host/db.
+        #[arg(long = "db", env = "LVDIAN_DATABASE_URL", default_value = server::DEFAULT_DATABASE_URL)]
+        database_url: String,
+    },
+    /// Meter data (计量数据).
+    Meters {
+        #[command(subcommand)]
+        command: MetersCommand,
+    },
     /// Benchmarks that need a running server.
     Bench {
         #[command(subcommand)]
         command: BenchCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum MetersCommand {
+    /// Validate a month of 15-minute meter data (meters.csv: meter,participant,start,kwh) and
+    /// store it. A file with any bad row — unknown or inconsistent meter, duplicate interval,
+    /// negative value, interval outside the month, missing intervals — is reported row by row
+    /// and nothing is imported. Importing a meter's month again stores a new version
+    /// (a correction); final settlements already run are not reopened.
+    Import {
+        /// The CSV file.
+        file: PathBuf,
+        /// The month the data is for, YYYY-MM.
+        #[arg(long)]
+        month: String,
+        /// sqlite:PATH or postgres://user@host/db.
+        #[arg(long, env = "LVDIAN_DATABASE_URL", default_value = server::DEFAULT_DATABASE_URL)]
+        database_url: String,
     },
 }
 
@@ -157,6 +229,42 @@ fn main() -> ExitCode {
                     database_url,
                 },
         } => report(server::create_operator(&database_url, &name, &province)),
+        Command::Settle {
+            month,
+            contracts,
+            meters,
+        } => match settle::run(&month, &contracts, &meters) {
+            Ok(output) => {
+                print!("{output}");
+                ExitCode::SUCCESS
+            }
+            Err(e) => report(Err(e)),
+        },
+        Command::Match {
+            month,
+            contracts,
+            meters,
+            buyer,
+            hours,
+        } => match settle::hourly(&month, &contracts, &meters, &buyer, hours) {
+            Ok(output) => {
+                print!("{output}");
+                ExitCode::SUCCESS
+            }
+            Err(e) => report(Err(e)),
+        },
+        Command::Verify { database_url } => match verify::run(&database_url) {
+            Ok(code) => code,
+            Err(e) => report(Err(e)),
+        },
+        Command::Meters {
+            command:
+                MetersCommand::Import {
+                    file,
+                    month,
+                    database_url,
+                },
+        } => report(meters::import(&database_url, &file, &month)),
         Command::Bench {
             command:
                 BenchCommand::Http {

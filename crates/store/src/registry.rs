@@ -38,7 +38,7 @@ impl MeterMonth {
 }
 
 fn unpack(bytes: &[u8], meter: &str) -> Result<Vec<i64>> {
-    if bytes.len() % 8 != 0 {
+    if !bytes.len().is_multiple_of(8) {
         return Err(StoreError::Corrupt {
             table: "meter_months",
             reason: format!(

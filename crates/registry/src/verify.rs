@@ -1,0 +1,172 @@
+//! Verification of a ledger: the hash chain, and a replay of every entry into a fresh
+//! [`Registry`] that re-applies the rules and the conservation invariant.
+
+use std::fmt;
+
+use crate::ledger::{DecodeError, Digest, Entry};
+use crate::{ConservationError, Registry, RegistryError, Totals};
+
+/// What a successful verification found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifyReport {
+    /// How many entries (the last sequence number).
+    pub entries: u64,
+    /// The last entry's hash. Compare it with a head kept elsewhere to detect a truncated
+    /// ledger (dropping the last entries leaves a valid, shorter chain).
+    pub head: Digest,
+    /// Certificate totals after the last entry; conserved.
+    pub totals: Totals,
+}
+
+impl fmt::Display for VerifyReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "ok {} entries", self.entries)
+    }
+}
+
+/// The first bad entry of a ledger and what is wrong with it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("entry {first_bad_seq}: {reason}")]
+pub struct VerifyError {
+    /// The sequence number the first bad entry should have: its position in the ledger,
+    /// counted from 1.
+    pub first_bad_seq: u64,
+    /// What is wrong with it.
+    pub reason: VerifyFailure,
+}
+
+/// What is wrong with a bad entry.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum VerifyFailure {
+    /// Its stored bytes are not a well-formed entry.
+    #[error("cannot be read: {0}")]
+    Undecodable(DecodeError),
+    /// It carries another sequence number than its position (an entry deleted, inserted or
+    /// moved before it).
+    #[error("carries sequence number {found} (an entry is missing, extra or out of order)")]
+    OutOfSequence {
+        /// The sequence number it carries.
+        found: u64,
+    },
+    /// Its `prev_hash` is not the previous entry's hash.
+    #[error("its prev_hash does not match the previous entry's hash")]
+    BrokenChain,
+    /// Its hash is not the hash of its content: it was changed after it was written.
+    #[error("its hash does not match its content (stored {stored}, computed {computed})")]
+    HashMismatch {
+        /// The hash it carries.
+        stored: Digest,
+        /// The hash of its content.
+        computed: Digest,
+    },
+    /// Replaying its command breaks a rule.
+    #[error("breaks a rule: {0}")]
+    RuleViolated(RegistryError),
+    /// Replaying its command has other effects than the entry records.
+    #[error("records other effects than its command has ({0})")]
+    EffectMismatch(String),
+    /// The conservation rule fails after it.
+    #[error("breaks conservation: {0}")]
+    Conservation(ConservationError),
+}
+
+/// Verifies entries in ledger order: each must carry its position as sequence number, chain
+/// onto the previous hash, hash to its stored hash, and replay into a fresh registry with
+/// exactly the effects it records while conserving every certificate. Names the first bad entry.
+pub fn verify(entries: &[Entry]) -> Result<VerifyReport, VerifyError> {
+    replay(entries).map(|(_, report)| report)
+}
+
+/// Verifies entries from their stored bytes ([`Entry::to_bytes`]), as a store keeps them.
+pub fn verify_bytes<B: AsRef<[u8]>>(entries: &[B]) -> Result<VerifyReport, VerifyError> {
+    let mut replayer = Replayer::new();
+    for bytes in entries {
+        let entry = Entry::from_bytes(bytes.as_ref()).map_err(|e| VerifyError {
+            first_bad_seq: replayer.next_seq,
+            reason: VerifyFailure::Undecodable(e),
+        })?;
+        replayer.push(&entry)?;
+    }
+    replayer.finish().map(|(_, report)| report)
+}
+
+/// Rebuilds a registry from its ledger, verifying it on the way (see [`verify`]).
+pub fn replay(entries: &[Entry]) -> Result<(Registry, VerifyReport), VerifyError> {
+    let mut replayer = Replayer::new();
+    for entry in entries {
+        replayer.push(entry)?;
+    }
+    replayer.finish()
+}
+
+struct Replayer {
+    registry: Registry,
+    next_seq: u64,
+}
+
+impl Replayer {
+    fn new() -> Replayer {
+        Replayer {
+            registry: Registry::new(),
+            next_seq: 1,
+        }
+    }
+
+    fn push(&mut self, entry: &Entry) -> Result<(), VerifyError> {
+        let bad = |reason| VerifyError {
+            first_bad_seq: self.next_seq,
+            reason,
+        };
+        if entry.seq != self.next_seq {
+            return Err(bad(VerifyFailure::OutOfSequence { found: entry.seq }));
+        }
+        if entry.prev_hash != self.registry.head() {
+            return Err(bad(VerifyFailure::BrokenChain));
+        }
+        let computed = entry.computed_hash();
+        if computed != entry.hash {
+            return Err(bad(VerifyFailure::HashMismatch {
+                stored: entry.hash,
+                computed,
+            }));
+        }
+        match self.registry.replay_entry(entry) {
+            Err(e) => return Err(bad(VerifyFailure::RuleViolated(e))),
+            Ok(Err(body)) => {
+                return Err(bad(VerifyFailure::EffectMismatch(format!(
+                    "the rules give {}",
+                    describe(&body)
+                ))));
+            }
+            Ok(Ok(())) => {}
+        }
+        let pms = self.registry.pms_of_body(&entry.body);
+        self.registry
+            .check_pms(&pms)
+            .map_err(|e| bad(VerifyFailure::Conservation(e)))?;
+        self.next_seq += 1;
+        Ok(())
+    }
+
+    fn finish(self) -> Result<(Registry, VerifyReport), VerifyError> {
+        let totals = self
+            .registry
+            .check_conservation()
+            .map_err(|e| VerifyError {
+                first_bad_seq: self.next_seq - 1,
+                reason: VerifyFailure::Conservation(e),
+            })?;
+        let report = VerifyReport {
+            entries: self.next_seq - 1,
+            head: self.registry.head(),
+            totals,
+        };
+        Ok((self.registry, report))
+    }
+}
+
+/// A short description of a body for error messages.
+fn describe(body: &crate::Body) -> String {
+    let ranges: Vec<String> = body.ranges().iter().map(ToString::to_string).collect();
+    format!("{} of [{}]", body.kind(), ranges.join(", "))
+}

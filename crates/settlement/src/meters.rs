@@ -1,0 +1,1135 @@
+//! Meter data of one month: a validating parser for `meters.csv` and the compact result.
+//!
+//! The file (formats.md) is `meter,participant,start,kwh` with a header, one row per meter and
+//! 15-minute interval. A Zhejiang month is ~54 million rows, so the parser works on bytes: no CSV
+//! crate, no `String` per row. Each row is first tried against a *guess* of its meter — the meter
+//! of the previous row (files sorted by meter), else the meter that followed that one last time
+//! (files sorted by time) — by comparing the row's leading `meter,participant,` bytes with the
+//! guess's; a hit needs no hashing and no splitting. A miss looks the meter up by name, and a row
+//! that still does not fit takes the slow path, which names the problem.
+//!
+//! [`MeterParser`] takes the file in pieces of any size, so a caller can stream it through a small
+//! buffer instead of holding 2 GB. Large files are cut into parts that separate parsers read on
+//! their own threads; [`merge_parts`] joins them in file order. Any bad row, or any clash between
+//! parts, sends the caller back to one sequential parse, so the reported errors never depend on
+//! how the file was cut: the same file always gives the same result.
+//!
+//! A file with any bad row imports nothing (spec §5): the result is either the whole
+//! [`MeterData`] or [`MeterErrors`] listing the bad rows by 1-based line number.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+use std::hash::{BuildHasherDefault, Hasher};
+
+use domain::Kwh;
+
+use crate::month::{INTERVALS_PER_DAY, Month, days_in_month, digits};
+
+/// The header `meters.csv` must start with.
+pub const METERS_HEADER: &str = "meter,participant,start,kwh";
+
+/// The largest reading of one meter in one 15-minute interval: just under 10⁹ kWh (a 4,000 GW
+/// plant; the largest on earth is 22.5 GW). With it no sum of a file's readings can leave `i64`.
+pub const MAX_INTERVAL_KWH: i64 = 999_999_999;
+
+/// At most this many problems of each kind are listed in [`MeterErrors`]; the counts are exact.
+pub const MAX_REPORTED: usize = 100;
+
+/// Digits a reading may have.
+const MAX_KWH_DIGITS: usize = 9;
+
+/// Files smaller than this are scanned on one thread by [`parse_meters`].
+const PARALLEL_MIN_BYTES: usize = 1 << 20;
+
+/// An interval not (yet) in the file. Readings are never negative, so it cannot collide.
+const MISSING: i64 = -1;
+
+/// No meter.
+const NONE: u32 = u32::MAX;
+
+/// What is wrong with one row of `meters.csv`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RowProblem {
+    /// The first line is not [`METERS_HEADER`].
+    #[error("the header must be `{METERS_HEADER}`, found `{0}`")]
+    Header(String),
+    /// The row does not have 4 comma-separated fields.
+    #[error("{0} fields, expected 4 (meter,participant,start,kwh)")]
+    ColumnCount(usize),
+    /// A name field is empty.
+    #[error("is empty")]
+    Empty(&'static str),
+    /// A name field is not UTF-8 or contains a quote (quoted fields are not supported).
+    #[error("`{1}` is not a plain name (UTF-8, no quotes)")]
+    BadName(&'static str, String),
+    /// `kwh` is not a whole number.
+    #[error("`{0}` is not a whole number of kWh")]
+    Kwh(String),
+    /// `kwh` is negative.
+    #[error("`{0}` is negative")]
+    Negative(String),
+    /// `kwh` is above [`MAX_INTERVAL_KWH`].
+    #[error("`{0}` kWh in 15 minutes is more than {MAX_INTERVAL_KWH}")]
+    TooLarge(String),
+    /// `start` is not a local date and time `YYYY-MM-DDTHH:MM`.
+    #[error("`{0}` is not a local time of the form 2023-05-01T00:15")]
+    MalformedStart(String),
+    /// `start` is a valid time of another month.
+    #[error("`{0}` is outside the month {1}")]
+    OutsideMonth(String, Month),
+    /// `start` is not at minute 00, 15, 30 or 45.
+    #[error("`{0}` is not the start of a 15-minute interval (minute 00, 15, 30 or 45)")]
+    NotQuarterHour(String),
+    /// The meter already has a reading for this interval.
+    #[error("meter `{meter}` already has a reading for {start}")]
+    Duplicate {
+        /// The meter.
+        meter: String,
+        /// The interval's start.
+        start: String,
+    },
+    /// The meter was given to another participant on an earlier line.
+    #[error("meter `{meter}` belongs to `{first}` (line {first_line}), not `{participant}`")]
+    ParticipantConflict {
+        /// The meter.
+        meter: String,
+        /// The participant this row names.
+        participant: String,
+        /// The participant of the meter's first row.
+        first: String,
+        /// The line of the meter's first row.
+        first_line: u64,
+    },
+}
+
+impl RowProblem {
+    /// The column the problem is in, when it is in one.
+    pub fn field(&self) -> Option<&'static str> {
+        match self {
+            RowProblem::Header(_) | RowProblem::ColumnCount(_) => None,
+            RowProblem::Empty(field) | RowProblem::BadName(field, _) => Some(field),
+            RowProblem::Kwh(_) | RowProblem::Negative(_) | RowProblem::TooLarge(_) => Some("kwh"),
+            RowProblem::MalformedStart(_)
+            | RowProblem::OutsideMonth(..)
+            | RowProblem::NotQuarterHour(_)
+            | RowProblem::Duplicate { .. } => Some("start"),
+            RowProblem::ParticipantConflict { .. } => Some("participant"),
+        }
+    }
+}
+
+/// A bad row: its 1-based line number in the file (the header is line 1) and the problem.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RowError {
+    /// 1-based line number.
+    pub line: u64,
+    /// What is wrong.
+    pub problem: RowProblem,
+}
+
+impl fmt::Display for RowError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.problem.field() {
+            Some(field) => write!(f, "line {}, field `{field}`: {}", self.line, self.problem),
+            None => write!(f, "line {}: {}", self.line, self.problem),
+        }
+    }
+}
+
+/// A meter that lacks readings for some intervals of the month.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Incomplete {
+    /// The meter.
+    pub meter: String,
+    /// How many of the month's intervals it lacks.
+    pub missing: usize,
+    /// The first interval it lacks, `2023-05-01T00:15`.
+    pub first_missing: String,
+}
+
+impl fmt::Display for Incomplete {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "meter `{}`: {} intervals missing, the first {}",
+            self.meter, self.missing, self.first_missing
+        )
+    }
+}
+
+/// Why a meter file was refused; nothing of it was imported.
+///
+/// Row errors come first. Completeness is judged only once every row is good (a bad row leaves
+/// its interval unfilled, which would be reported twice otherwise).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct MeterErrors {
+    /// Bad rows in line order, at most [`MAX_REPORTED`].
+    pub rows: Vec<RowError>,
+    /// How many rows are bad in all.
+    pub bad_rows: usize,
+    /// Incomplete meters by name, at most [`MAX_REPORTED`].
+    pub incomplete: Vec<Incomplete>,
+    /// How many meters are incomplete in all.
+    pub incomplete_meters: usize,
+}
+
+impl fmt::Display for MeterErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.bad_rows > 0 {
+            write!(f, "{}, nothing imported", count(self.bad_rows, "bad row"))?;
+            for error in &self.rows {
+                write!(f, "\n  {error}")?;
+            }
+            if self.bad_rows > self.rows.len() {
+                write!(f, "\n  ... and {} more", self.bad_rows - self.rows.len())?;
+            }
+        }
+        if self.incomplete_meters > 0 {
+            if self.bad_rows > 0 {
+                writeln!(f)?;
+            }
+            let meters = count(self.incomplete_meters, "meter");
+            let lack = if self.incomplete_meters == 1 {
+                "lacks"
+            } else {
+                "lack"
+            };
+            write!(
+                f,
+                "{meters} {lack} intervals of the month, nothing imported"
+            )?;
+            for meter in &self.incomplete {
+                write!(f, "\n  {meter}")?;
+            }
+            if self.incomplete_meters > self.incomplete.len() {
+                let more = self.incomplete_meters - self.incomplete.len();
+                write!(f, "\n  ... and {more} more")?;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for MeterErrors {}
+
+/// `1 bad row`, `2 bad rows`.
+pub(crate) fn count(n: usize, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
+}
+
+/// One meter's month: its readings per 15-minute interval.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Meter {
+    name: String,
+    participant: usize,
+    total: Kwh,
+    values: Vec<i64>,
+}
+
+impl Meter {
+    /// The meter's id.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Its participant, as an index into [`MeterData::participants`].
+    pub fn participant(&self) -> usize {
+        self.participant
+    }
+
+    /// Its energy of the month.
+    pub fn total(&self) -> Kwh {
+        self.total
+    }
+
+    /// kWh per 15-minute interval, `96 × days` of them, index `96 × (day − 1) + quarter`.
+    pub fn intervals(&self) -> &[i64] {
+        &self.values
+    }
+}
+
+/// A participant's metered energy of the month: on-grid generation for a seller, consumption for
+/// a buyer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParticipantEnergy {
+    name: String,
+    total: Kwh,
+    meters: Vec<usize>,
+}
+
+impl ParticipantEnergy {
+    /// The participant's id.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The sum of its meters over the month.
+    pub fn total(&self) -> Kwh {
+        self.total
+    }
+
+    /// Its meters, as indexes into [`MeterData::meters`], in name order.
+    pub fn meters(&self) -> &[usize] {
+        &self.meters
+    }
+}
+
+/// A month of validated meter data: every meter has every interval.
+///
+/// Keeps both the monthly total per participant (for §5 settlement) and each meter's readings per
+/// interval (for hourly matching), one `Vec<i64>` of `96 × days` per meter.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MeterData {
+    month: Month,
+    meters: Vec<Meter>,
+    participants: Vec<ParticipantEnergy>,
+}
+
+impl MeterData {
+    /// The month.
+    pub fn month(&self) -> Month {
+        self.month
+    }
+
+    /// All meters, sorted by name.
+    pub fn meters(&self) -> &[Meter] {
+        &self.meters
+    }
+
+    /// A meter by name.
+    pub fn meter(&self, name: &str) -> Option<&Meter> {
+        let i = self
+            .meters
+            .binary_search_by(|m| m.name.as_str().cmp(name))
+            .ok()?;
+        Some(&self.meters[i])
+    }
+
+    /// All participants with meters, sorted by name.
+    pub fn participants(&self) -> &[ParticipantEnergy] {
+        &self.participants
+    }
+
+    /// A participant's energy of the month; zero for one without meters.
+    pub fn participant_total(&self, name: &str) -> Kwh {
+        self.participants
+            .binary_search_by(|p| p.name.as_str().cmp(name))
+            .map_or(Kwh::ZERO, |i| self.participants[i].total)
+    }
+
+    /// A participant's readings per interval, summed over its meters; `None` for one without
+    /// meters.
+    pub fn participant_intervals(&self, name: &str) -> Option<Vec<i64>> {
+        let i = self
+            .participants
+            .binary_search_by(|p| p.name.as_str().cmp(name))
+            .ok()?;
+        let mut sum = vec![0i64; self.month.intervals()];
+        for &m in &self.participants[i].meters {
+            for (s, &v) in sum.iter_mut().zip(&self.meters[m].values) {
+                *s += v;
+            }
+        }
+        Some(sum)
+    }
+}
+
+/// Parses and validates one month of `meters.csv` held in memory, on 2 threads for files of
+/// 1 MB or more. See [`parse_meters_with`].
+pub fn parse_meters(bytes: &[u8], month: Month) -> Result<MeterData, MeterErrors> {
+    let threads = if bytes.len() < PARALLEL_MIN_BYTES {
+        1
+    } else {
+        2
+    };
+    parse_meters_with(bytes, month, threads)
+}
+
+/// Parses and validates one month of `meters.csv` held in memory, cut into `threads` parts
+/// parsed side by side (1 or 0 means sequentially). The result does not depend on `threads`.
+///
+/// See [`MeterParser`] for what is refused.
+pub fn parse_meters_with(
+    bytes: &[u8],
+    month: Month,
+    threads: usize,
+) -> Result<MeterData, MeterErrors> {
+    if threads > 1 {
+        let cut = |k: usize| bytes.len() * k / threads;
+        let parts: Vec<MeterParser> = std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..threads)
+                .map(|k| {
+                    let piece = &bytes[cut(k)..cut(k + 1)];
+                    scope.spawn(move || {
+                        let mut parser = if k == 0 {
+                            MeterParser::new(month)
+                        } else {
+                            MeterParser::continuation(month)
+                        };
+                        parser.push(piece);
+                        parser
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().expect("a meter parsing thread panicked"))
+                .collect()
+        });
+        if let Some(result) = merge_parts(parts) {
+            return result;
+        }
+    }
+    let mut parser = MeterParser::new(month);
+    parser.push(bytes);
+    parser.finish()
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stage {
+    /// Waiting for the header line (a whole file or its first part).
+    Header,
+    /// A later part, before its first newline.
+    Head,
+    /// Reading rows.
+    Rows,
+    /// The header was wrong; everything after it is ignored.
+    BadHeader,
+}
+
+/// An incremental parser of one month of `meters.csv`: [`push`](Self::push) the file in pieces
+/// of any size, then [`finish`](Self::finish).
+///
+/// The whole file is refused if any row is bad: a wrong number of fields, an empty, quoted or
+/// non-UTF-8 name, `kwh` not a whole non-negative number up to [`MAX_INTERVAL_KWH`], `start`
+/// malformed (`YYYY-MM-DDTHH:MM`), outside the month or not on a quarter-hour, a second reading
+/// for a meter's interval, or a meter named with a second participant. Once all rows are good,
+/// every meter must have every interval of the month. Empty lines are skipped (they still count
+/// in line numbers); lines may end in `\r\n`; a UTF-8 byte-order mark may precede the header.
+///
+/// To parse a large file on several threads, cut it anywhere into consecutive parts, give the
+/// first to a [`new`](Self::new) parser and each later one to a
+/// [`continuation`](Self::continuation) parser, and join them with [`merge_parts`].
+pub struct MeterParser {
+    stage: Stage,
+    /// A continuation's bytes up to and including its first newline: the end of the line the
+    /// previous part ends in.
+    head: Vec<u8>,
+    /// The line being received: the bytes after the last newline pushed.
+    pending: Vec<u8>,
+    scan: Scan,
+}
+
+impl MeterParser {
+    /// A parser for a whole file, or for the first part of a cut one.
+    pub fn new(month: Month) -> MeterParser {
+        MeterParser {
+            stage: Stage::Header,
+            head: Vec::new(),
+            pending: Vec::new(),
+            scan: Scan::new(month),
+        }
+    }
+
+    /// A parser for a later part of a cut file: the part's bytes up to its first newline finish
+    /// the line the previous part ends in.
+    pub fn continuation(month: Month) -> MeterParser {
+        MeterParser {
+            stage: Stage::Head,
+            ..MeterParser::new(month)
+        }
+    }
+
+    /// Parses the next piece of the file (any size; lines may straddle pieces).
+    pub fn push(&mut self, mut bytes: &[u8]) {
+        if self.stage == Stage::Head {
+            match bytes.iter().position(|&b| b == b'\n') {
+                None => {
+                    self.head.extend_from_slice(bytes);
+                    return;
+                }
+                Some(i) => {
+                    self.head.extend_from_slice(&bytes[..=i]);
+                    bytes = &bytes[i + 1..];
+                    self.stage = Stage::Rows;
+                }
+            }
+        }
+        let Some(last) = bytes.iter().rposition(|&b| b == b'\n') else {
+            self.pending.extend_from_slice(bytes);
+            return;
+        };
+        let (mut complete, rest) = bytes.split_at(last + 1);
+        if !self.pending.is_empty() {
+            let first = complete
+                .iter()
+                .position(|&b| b == b'\n')
+                .expect("ends with a newline");
+            let mut line = std::mem::take(&mut self.pending);
+            line.extend_from_slice(&complete[..=first]);
+            self.lines(&line);
+            line.clear();
+            self.pending = line;
+            complete = &complete[first + 1..];
+        }
+        self.lines(complete);
+        self.pending.extend_from_slice(rest);
+    }
+
+    /// Parses whole lines.
+    fn lines(&mut self, mut complete: &[u8]) {
+        if self.stage == Stage::Header && !complete.is_empty() {
+            let end = complete
+                .iter()
+                .position(|&b| b == b'\n')
+                .map_or(complete.len(), |i| i + 1);
+            self.header(&complete[..end]);
+            complete = &complete[end..];
+        }
+        if self.stage == Stage::Rows {
+            self.scan.scan(complete);
+        }
+    }
+
+    fn header(&mut self, line: &[u8]) {
+        let line = line.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(line);
+        let line = trim_line_end(line);
+        if line == METERS_HEADER.as_bytes() {
+            self.stage = Stage::Rows;
+        } else {
+            let found = String::from_utf8_lossy(line).into_owned();
+            self.scan.report(RowProblem::Header(found));
+            self.stage = Stage::BadHeader;
+        }
+        self.scan.line = 2;
+    }
+
+    /// The result of a whole file.
+    ///
+    /// # Panics
+    /// For a [`continuation`](Self::continuation) parser: parts go to [`merge_parts`].
+    pub fn finish(mut self) -> Result<MeterData, MeterErrors> {
+        assert!(
+            self.stage != Stage::Head,
+            "a continuation is finished by merge_parts"
+        );
+        let last = std::mem::take(&mut self.pending);
+        if self.stage == Stage::Header {
+            self.header(&last); // a file of one line, or none
+        } else if !last.is_empty() {
+            self.lines(&last);
+        }
+        let scan = self.scan;
+        if scan.bad_rows > 0 {
+            return Err(MeterErrors {
+                rows: scan.errors,
+                bad_rows: scan.bad_rows,
+                ..MeterErrors::default()
+            });
+        }
+        finish(scan.month, scan.meters)
+    }
+}
+
+/// Joins the parsers of a file's consecutive parts (the first made by [`MeterParser::new`], the
+/// others by [`MeterParser::continuation`]) into the file's result.
+///
+/// Returns `None` when the parts alone cannot say exactly what a sequential parse would: a row is
+/// bad (its line number depends on the parts before it), two parts clash (the same interval of a
+/// meter, or a meter with two participants), or a cut fell inside the header or left a part
+/// without a newline. The caller then parses the file sequentially with one [`MeterParser`],
+/// which names every bad row. A good file never needs that.
+///
+/// # Panics
+/// If `parts` is empty or its parsers are of different months.
+pub fn merge_parts(mut parts: Vec<MeterParser>) -> Option<Result<MeterData, MeterErrors>> {
+    assert!(!parts.is_empty(), "no parts");
+    let month = parts[0].scan.month;
+    assert!(parts.iter().all(|p| p.scan.month == month));
+    if parts.iter().any(|p| p.stage != Stage::Rows) {
+        return None;
+    }
+    // The line each cut fell in: the end of one part and the head of the next. Which part reads
+    // it does not matter: a good file's result does not depend on the order of its rows.
+    for i in 1..parts.len() {
+        let mut line = std::mem::take(&mut parts[i - 1].pending);
+        line.extend_from_slice(&parts[i].head);
+        parts[i].scan.scan(&line);
+    }
+    let last = parts.last_mut().expect("not empty");
+    let tail = std::mem::take(&mut last.pending);
+    last.scan.scan(&tail);
+    if parts.iter().any(|p| p.scan.bad_rows > 0) {
+        return None;
+    }
+    let meters = merge(parts.into_iter().map(|p| p.scan))?;
+    Some(finish(month, meters))
+}
+
+/// Merges the parts' meters, or `None` when two parts clash (the same interval of a meter in
+/// both, or a meter with two participants).
+fn merge(scans: impl Iterator<Item = Scan>) -> Option<Vec<ScanMeter>> {
+    let mut meters: Vec<ScanMeter> = Vec::new();
+    let mut index: FxMap<Box<[u8]>, u32> = FxMap::default();
+    for scan in scans {
+        if meters.is_empty() {
+            meters = scan.meters;
+            index = scan.index;
+            continue;
+        }
+        for meter in scan.meters {
+            match index.get(meter.name()) {
+                None => {
+                    index.insert(meter.name().into(), meters.len() as u32);
+                    meters.push(meter);
+                }
+                Some(&m) => {
+                    let into = &mut meters[m as usize];
+                    if into.key != meter.key {
+                        return None; // another participant
+                    }
+                    for (a, &b) in into.values.iter_mut().zip(&meter.values) {
+                        if b != MISSING {
+                            if *a != MISSING {
+                                return None;
+                            }
+                            *a = b;
+                        }
+                    }
+                    into.total += meter.total;
+                    into.filled += meter.filled;
+                }
+            }
+        }
+    }
+    Some(meters)
+}
+
+/// Checks completeness and builds the sorted result.
+fn finish(month: Month, mut meters: Vec<ScanMeter>) -> Result<MeterData, MeterErrors> {
+    meters.sort_unstable_by(|a, b| a.name().cmp(b.name()));
+    let intervals = month.intervals();
+    let mut errors = MeterErrors::default();
+    for meter in &meters {
+        debug_assert!(meter.filled <= intervals);
+        if meter.filled < intervals {
+            errors.incomplete_meters += 1;
+            if errors.incomplete.len() < MAX_REPORTED {
+                let first = meter
+                    .values
+                    .iter()
+                    .position(|&v| v == MISSING)
+                    .expect("an incomplete meter has a missing interval");
+                errors.incomplete.push(Incomplete {
+                    meter: utf8(meter.name()),
+                    missing: intervals - meter.filled,
+                    first_missing: month.interval_start(first),
+                });
+            }
+        }
+    }
+    if errors.incomplete_meters > 0 {
+        return Err(errors);
+    }
+    let mut groups: BTreeMap<&[u8], Vec<usize>> = BTreeMap::new();
+    for (i, meter) in meters.iter().enumerate() {
+        groups.entry(meter.participant()).or_default().push(i);
+    }
+    let mut owner = vec![0usize; meters.len()];
+    let participants: Vec<ParticipantEnergy> = groups
+        .into_iter()
+        .enumerate()
+        .map(|(p, (name, list))| {
+            // A meter's month is below 2,976 × 10⁹ kWh: i64 holds the sum of 3 million of them.
+            let total: i64 = list.iter().map(|&m| meters[m].total).sum();
+            for &m in &list {
+                owner[m] = p;
+            }
+            ParticipantEnergy {
+                name: utf8(name),
+                total: Kwh(total),
+                meters: list,
+            }
+        })
+        .collect();
+    let meters: Vec<Meter> = meters
+        .into_iter()
+        .zip(owner)
+        .map(|(m, participant)| {
+            debug_assert_eq!(m.values.iter().sum::<i64>(), m.total);
+            Meter {
+                name: utf8(m.name()),
+                participant,
+                total: Kwh(m.total),
+                values: m.values,
+            }
+        })
+        .collect();
+    Ok(MeterData {
+        month,
+        meters,
+        participants,
+    })
+}
+
+fn utf8(bytes: &[u8]) -> String {
+    std::str::from_utf8(bytes)
+        .expect("names are checked to be UTF-8 when first seen")
+        .to_owned()
+}
+
+fn trim_line_end(line: &[u8]) -> &[u8] {
+    let line = line.strip_suffix(b"\n").unwrap_or(line);
+    line.strip_suffix(b"\r").unwrap_or(line)
+}
+
+/// Whether `hay` starts with `key`, comparing 8 bytes at a time (keys are short; a call to
+/// `memcmp` per row costs more than the comparison).
+#[inline]
+fn has_prefix(hay: &[u8], key: &[u8]) -> bool {
+    let n = key.len();
+    if hay.len() < n {
+        return false;
+    }
+    if n < 8 {
+        return hay[..n] == *key;
+    }
+    let word = |s: &[u8], i: usize| u64::from_le_bytes(s[i..i + 8].try_into().expect("8 bytes"));
+    let mut i = 0;
+    while i + 8 < n {
+        if word(hay, i) != word(key, i) {
+            return false;
+        }
+        i += 8;
+    }
+    word(hay, n - 8) == word(key, n - 8)
+}
+
+/// One meter as a parser sees it.
+struct ScanMeter {
+    /// `meter,participant,` exactly as its first row began: a row starting with these bytes is
+    /// this meter's, with the right participant.
+    key: Box<[u8]>,
+    name_len: usize,
+    first_line: u64,
+    /// kWh per interval, [`MISSING`] where no row gave one yet.
+    values: Vec<i64>,
+    total: i64,
+    filled: usize,
+    /// The meter whose row followed this one's last time: the guess for files sorted by time.
+    next: u32,
+}
+
+impl ScanMeter {
+    fn name(&self) -> &[u8] {
+        &self.key[..self.name_len]
+    }
+
+    fn participant(&self) -> &[u8] {
+        &self.key[self.name_len + 1..self.key.len() - 1]
+    }
+}
+
+/// A small, fast hash for short byte keys (FxHash). Meter files come from the grid, not from
+/// the open internet, so collision attacks are no concern; a bad key costs speed, never results.
+#[derive(Default)]
+struct FxHasher(u64);
+
+impl Hasher for FxHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        const K: u64 = 0x517c_c1b7_2722_0a95;
+        let mut chunks = bytes.chunks_exact(8);
+        for chunk in &mut chunks {
+            let word = u64::from_le_bytes(chunk.try_into().expect("8 bytes"));
+            self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(K);
+        }
+        for &b in chunks.remainder() {
+            self.0 = (self.0.rotate_left(5) ^ u64::from(b)).wrapping_mul(K);
+        }
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+type FxMap<K, V> = HashMap<K, V, BuildHasherDefault<FxHasher>>;
+
+/// The rows of one file or part: its meters, its errors, where it is.
+struct Scan {
+    month: Month,
+    /// `2023-05-` as a little-endian word.
+    prefix: u64,
+    days: u32,
+    intervals: usize,
+    meters: Vec<ScanMeter>,
+    index: FxMap<Box<[u8]>, u32>,
+    errors: Vec<RowError>,
+    bad_rows: usize,
+    /// The number of the next line.
+    line: u64,
+    /// The meter of the last good row.
+    prev: u32,
+}
+
+impl Scan {
+    fn new(month: Month) -> Scan {
+        Scan {
+            month,
+            prefix: u64::from_le_bytes(month.prefix()),
+            days: month.days() as u32,
+            intervals: month.intervals(),
+            meters: Vec::new(),
+            index: FxMap::default(),
+            errors: Vec::new(),
+            bad_rows: 0,
+            line: 1,
+            prev: NONE,
+        }
+    }
+
+    /// Reads whole lines (the last may lack its newline only at the end of the file).
+    fn scan(&mut self, buf: &[u8]) {
+        let mut pos = 0;
+        while pos < buf.len() {
+            let prev = self.prev;
+            if prev != NONE {
+                if let Some(end) = self.fast_row(buf, pos, prev) {
+                    pos = end;
+                    self.line += 1;
+                    continue;
+                }
+                let next = self.meters[prev as usize].next;
+                if next != NONE
+                    && let Some(end) = self.fast_row(buf, pos, next)
+                {
+                    pos = end;
+                    self.line += 1;
+                    self.prev = next;
+                    continue;
+                }
+            }
+            // The guesses missed: find the meter by name and try again, else the slow path.
+            let found = self.lookup(&buf[pos..]);
+            let (meter, end) = match found.and_then(|m| Some((m, self.fast_row(buf, pos, m)?))) {
+                Some((m, end)) => (Some(m), end),
+                None => {
+                    let end = buf[pos..]
+                        .iter()
+                        .position(|&b| b == b'\n')
+                        .map_or(buf.len(), |i| pos + i + 1);
+                    let row = trim_line_end(&buf[pos..end]);
+                    let meter = if row.is_empty() {
+                        None
+                    } else {
+                        match self.slow_row(row) {
+                            Ok(m) => Some(m),
+                            Err(problem) => {
+                                self.report(problem);
+                                None
+                            }
+                        }
+                    };
+                    (meter, end)
+                }
+            };
+            if let Some(m) = meter {
+                if prev != NONE && prev != m {
+                    self.meters[prev as usize].next = m;
+                }
+                self.prev = m;
+            }
+            pos = end;
+            self.line += 1;
+        }
+    }
+
+    /// Records a problem with the current line.
+    fn report(&mut self, problem: RowProblem) {
+        self.bad_rows += 1;
+        if self.errors.len() < MAX_REPORTED {
+            self.errors.push(RowError {
+                line: self.line,
+                problem,
+            });
+        }
+    }
+
+    /// The known meter the row at the start of `rest` names.
+    fn lookup(&self, rest: &[u8]) -> Option<u32> {
+        let rest = &rest[..rest.len().min(1024)];
+        let comma = rest.iter().position(|&b| b == b',')?;
+        self.index.get(&rest[..comma]).copied()
+    }
+
+    /// Reads the row at `pos` as a good row of meter `m`; returns where the next row starts, or
+    /// `None` (having changed nothing) if the row is not exactly that.
+    #[inline]
+    fn fast_row(&mut self, buf: &[u8], pos: usize, m: u32) -> Option<usize> {
+        let key = &self.meters[m as usize].key;
+        if !has_prefix(&buf[pos..], key) {
+            return None;
+        }
+        let at = pos + key.len();
+        let start = buf.get(at..at + 17)?;
+        if start[16] != b',' {
+            return None;
+        }
+        let interval = self.interval_fast(&start[..16])?;
+        let digits_at = at + 17;
+        let mut p = digits_at;
+        let mut kwh: i64 = 0;
+        while p < buf.len() {
+            let d = buf[p].wrapping_sub(b'0');
+            if d > 9 {
+                break;
+            }
+            if p - digits_at == MAX_KWH_DIGITS {
+                return None;
+            }
+            kwh = kwh * 10 + i64::from(d);
+            p += 1;
+        }
+        if p == digits_at {
+            return None;
+        }
+        let end = match buf.get(p) {
+            None => p,
+            Some(b'\n') => p + 1,
+            Some(b'\r') if buf.get(p + 1) == Some(&b'\n') => p + 2,
+            Some(_) => return None,
+        };
+        let meter = &mut self.meters[m as usize];
+        let slot = &mut meter.values[interval];
+        if *slot != MISSING {
+            return None; // a duplicate: the slow path reports it
+        }
+        *slot = kwh;
+        meter.total += kwh;
+        meter.filled += 1;
+        Some(end)
+    }
+
+    /// The interval of a `start` that is well formed and in the month, or `None`.
+    #[inline]
+    fn interval_fast(&self, s: &[u8]) -> Option<usize> {
+        let head = u64::from_le_bytes(s[..8].try_into().expect("8 bytes"));
+        if head != self.prefix || s[10] != b'T' || s[13] != b':' {
+            return None;
+        }
+        let two = |a: u8, b: u8| {
+            let (a, b) = (a.wrapping_sub(b'0'), b.wrapping_sub(b'0'));
+            (a <= 9 && b <= 9).then_some(u32::from(a) * 10 + u32::from(b))
+        };
+        let day = two(s[8], s[9])?;
+        let hour = two(s[11], s[12])?;
+        let minute = two(s[14], s[15])?;
+        if day == 0 || day > self.days || hour > 23 || minute > 45 || minute % 15 != 0 {
+            return None;
+        }
+        Some((day as usize - 1) * INTERVALS_PER_DAY + hour as usize * 4 + minute as usize / 15)
+    }
+
+    /// Reads a row the fast path did not take: a good row (a new meter, an odd layout) or a bad
+    /// one, whose first problem it names.
+    fn slow_row(&mut self, row: &[u8]) -> Result<u32, RowProblem> {
+        let fields = row.split(|&b| b == b',').count();
+        if fields != 4 {
+            return Err(RowProblem::ColumnCount(fields));
+        }
+        let mut it = row.split(|&b| b == b',');
+        let mut field = || it.next().expect("4 fields");
+        let (name, participant, start, kwh) = (field(), field(), field(), field());
+        check_name("meter", name)?;
+        check_name("participant", participant)?;
+        let interval = self.interval_slow(start)?;
+        let kwh = parse_kwh(kwh)?;
+        let m = match self.index.get(name) {
+            Some(&m) => {
+                let meter = &self.meters[m as usize];
+                if meter.participant() != participant {
+                    return Err(RowProblem::ParticipantConflict {
+                        meter: utf8(name),
+                        participant: utf8(participant),
+                        first: utf8(meter.participant()),
+                        first_line: meter.first_line,
+                    });
+                }
+                m
+            }
+            None => {
+                let m = u32::try_from(self.meters.len()).expect("fewer than 2^32 meters");
+                assert!(m != NONE);
+                self.index.insert(name.into(), m);
+                self.meters.push(ScanMeter {
+                    key: row[..name.len() + 1 + participant.len() + 1].into(),
+                    name_len: name.len(),
+                    first_line: self.line,
+                    values: vec![MISSING; self.intervals],
+                    total: 0,
+                    filled: 0,
+                    next: NONE,
+                });
+                m
+            }
+        };
+        let meter = &mut self.meters[m as usize];
+        if meter.values[interval] != MISSING {
+            return Err(RowProblem::Duplicate {
+                meter: utf8(name),
+                start: utf8(start),
+            });
+        }
+        meter.values[interval] = kwh;
+        meter.total += kwh;
+        meter.filled += 1;
+        Ok(m)
+    }
+
+    /// The interval of `start`, or why it is not one of this month.
+    fn interval_slow(&self, s: &[u8]) -> Result<usize, RowProblem> {
+        let text = || String::from_utf8_lossy(s).into_owned();
+        let malformed = || RowProblem::MalformedStart(text());
+        if s.len() != 16 || s[4] != b'-' || s[7] != b'-' || s[10] != b'T' || s[13] != b':' {
+            return Err(malformed());
+        }
+        let number = |r: std::ops::Range<usize>| digits(&s[r]).ok_or_else(malformed);
+        let (year, month, day) = (number(0..4)?, number(5..7)?, number(8..10)?);
+        let (hour, minute) = (number(11..13)?, number(14..16)?);
+        let valid = year >= 1000
+            && (1..=12).contains(&month)
+            && day >= 1
+            && day <= u32::from(days_in_month(year as u16, month as u8))
+            && hour <= 23
+            && minute <= 59;
+        if !valid {
+            return Err(malformed());
+        }
+        if (year as u16, month as u8) != (self.month.year(), self.month.month()) {
+            return Err(RowProblem::OutsideMonth(text(), self.month));
+        }
+        if minute % 15 != 0 {
+            return Err(RowProblem::NotQuarterHour(text()));
+        }
+        Ok((day as usize - 1) * INTERVALS_PER_DAY + hour as usize * 4 + minute as usize / 15)
+    }
+}
+
+fn check_name(field: &'static str, name: &[u8]) -> Result<(), RowProblem> {
+    if name.is_empty() {
+        return Err(RowProblem::Empty(field));
+    }
+    if std::str::from_utf8(name).is_err() || name.contains(&b'"') {
+        return Err(RowProblem::BadName(
+            field,
+            String::from_utf8_lossy(name).into_owned(),
+        ));
+    }
+    Ok(())
+}
+
+fn parse_kwh(s: &[u8]) -> Result<i64, RowProblem> {
+    let text = || String::from_utf8_lossy(s).into_owned();
+    let (negative, body) = match s.strip_prefix(b"-") {
+        Some(body) => (true, body),
+        None => (false, s),
+    };
+    if body.is_empty() || !body.iter().all(u8::is_ascii_digit) {
+        return Err(RowProblem::Kwh(text()));
+    }
+    let significant = body
+        .iter()
+        .position(|&b| b != b'0')
+        .map_or(0, |i| body.len() - i);
+    if negative && significant > 0 {
+        return Err(RowProblem::Negative(text()));
+    }
+    if significant > MAX_KWH_DIGITS {
+        return Err(RowProblem::TooLarge(text()));
+    }
+    Ok(body.iter().fold(0i64, |v, &b| v * 10 + i64::from(b - b'0')))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn may() -> Month {
+        Month::parse("2023-05").unwrap()
+    }
+
+    #[test]
+    fn kwh_is_a_whole_non_negative_number() {
+        assert_eq!(parse_kwh(b"0"), Ok(0));
+        assert_eq!(parse_kwh(b"007"), Ok(7));
+        assert_eq!(parse_kwh(b"-0"), Ok(0));
+        assert_eq!(parse_kwh(b"999999999"), Ok(MAX_INTERVAL_KWH));
+        assert_eq!(parse_kwh(b"0000999999999"), Ok(MAX_INTERVAL_KWH));
+        assert_eq!(
+            parse_kwh(b"1000000000"),
+            Err(RowProblem::TooLarge("1000000000".into()))
+        );
+        assert_eq!(parse_kwh(b"-3"), Err(RowProblem::Negative("-3".into())));
+        for bad in ["", "1.5", "+3", " 3", "3 ", "1e3", "-", "x"] {
+            assert_eq!(
+                parse_kwh(bad.as_bytes()),
+                Err(RowProblem::Kwh(bad.into())),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn starts_are_classified() {
+        let scan = Scan::new(may());
+        assert_eq!(scan.interval_slow(b"2023-05-01T00:00"), Ok(0));
+        assert_eq!(scan.interval_slow(b"2023-05-31T23:45"), Ok(2975));
+        assert_eq!(scan.interval_fast(b"2023-05-31T23:45"), Some(2975));
+        assert_eq!(scan.interval_fast(b"2023-05-02T00:15"), Some(97));
+        for bad in [
+            "2023-05-32T00:00",
+            "2023-05-00T00:00",
+            "2023-05-01T24:00",
+            "2023-05-01T00:60",
+            "2023-05-01 00:00",
+            "2023-05-01T00:00:00",
+            "2023-5-01T00:00",
+            "2023-13-01T00:00",
+        ] {
+            assert_eq!(
+                scan.interval_slow(bad.as_bytes()),
+                Err(RowProblem::MalformedStart(bad.into())),
+                "{bad}"
+            );
+            if bad.len() == 16 {
+                assert_eq!(scan.interval_fast(bad.as_bytes()), None, "{bad}");
+            }
+        }
+        assert_eq!(
+            scan.interval_slow(b"2023-06-01T00:00"),
+            Err(RowProblem::OutsideMonth("2023-06-01T00:00".into(), may()))
+        );
+        assert_eq!(
+            scan.interval_slow(b"2023-05-01T00:07"),
+            Err(RowProblem::NotQuarterHour("2023-05-01T00:07".into()))
+        );
+    }
+
+    #[test]
+    fn prefixes_compare_by_words() {
+        assert!(has_prefix(b"P0001,G001,2023", b"P0001,G001,"));
+        assert!(!has_prefix(b"P0001,G002,2023", b"P0001,G001,"));
+        assert!(!has_prefix(b"Q0001,G001,2023", b"P0001,G001,"));
+        assert!(has_prefix(b"M1,U1,x", b"M1,U1,"));
+        assert!(!has_prefix(b"M1,U2,x", b"M1,U1,"));
+        assert!(!has_prefix(b"M1,U", b"M1,U1,"));
+        assert!(has_prefix(b"12345678", b"12345678"));
+        assert!(!has_prefix(b"1234567", b"12345678"));
+        assert!(has_prefix(b"0123456789abcdefX", b"0123456789abcdef"));
+        assert!(!has_prefix(b"0123456789abcdeX", b"0123456789abcdef"));
+    }
+}

@@ -1,0 +1,220 @@
+//! Monthly settlement of green power contracts (spec §5).
+//!
+//! Energy and environmental value settle separately. For each contract `k`:
+//! - `G_k`: the seller's metered energy `G` split over its contracts pro rata to `C_k` when
+//!   `Σ C_k > G` (whole kWh, leftovers by largest remainder, then contract id order), else `C_k`;
+//!   `L_k` likewise from the buyer's consumption `L`.
+//! - `D_k = min(C_k, G_k, L_k)`, the delivered green energy.
+//! - `Q_env_k = floor((D_k + carry_in_k) / 1000)` whole MWh, `carry_out_k` the rest in kWh.
+//! - money: environmental `Q_env_k × p_env`, energy `D_k × p_energy`, compensation
+//!   `S_k × p_comp` with `S_k = C_k − D_k`, paid by the seller when `G_k ≤ L_k`, else by the
+//!   buyer. Each amount is rounded once, half away from zero, to the fen ([`Fen::of`]).
+
+use std::collections::BTreeMap;
+
+use domain::{Fen, Kwh, pro_rata};
+
+use crate::contracts::ContractTerms;
+use crate::month::Month;
+
+/// Who pays the compensation for a shortfall: the side whose metered energy bound it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Payer {
+    /// The seller generated too little (`G_k ≤ L_k`).
+    Seller,
+    /// The buyer consumed too little (`G_k > L_k`).
+    Buyer,
+}
+
+impl Payer {
+    /// `seller` or `buyer`, as in the output file.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Payer::Seller => "seller",
+            Payer::Buyer => "buyer",
+        }
+    }
+}
+
+/// One contract's settlement for the month.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Line {
+    /// The contract id.
+    pub contract: String,
+    /// `C_k`: the contract's volume.
+    pub volume: Kwh,
+    /// `G_k`: the seller's energy assigned to this contract.
+    pub generation_share: Kwh,
+    /// `L_k`: the buyer's consumption assigned to this contract.
+    pub load_share: Kwh,
+    /// `D_k = min(C_k, G_k, L_k)`: delivered green energy.
+    pub delivered: Kwh,
+    /// `Q_env_k`: environmental value settled, in whole MWh (= certificates to transfer).
+    pub env_mwh: i64,
+    /// `carry_out_k`: kWh short of a whole MWh, carried to next month (0–999).
+    pub carry_out: Kwh,
+    /// Environmental money, `Q_env_k × p_env`.
+    pub env_money: Fen,
+    /// Energy money, `D_k × p_energy`.
+    pub energy_money: Fen,
+    /// `S_k = C_k − D_k`.
+    pub shortfall: Kwh,
+    /// Compensation, `S_k × p_comp` (zero without shortfall).
+    pub comp_money: Fen,
+    /// Who pays the compensation; `None` when `S_k = 0`.
+    pub comp_payer: Option<Payer>,
+}
+
+/// A month's settlement: one line per contract, sorted by contract id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Settlement {
+    /// The month settled.
+    pub month: Month,
+    /// The lines, sorted by contract id (byte order).
+    pub lines: Vec<Line>,
+}
+
+/// Settles `contracts` against each participant's metered energy of the month.
+///
+/// `metered(participant)` is the participant's metered energy: on-grid generation for a seller,
+/// consumption for a buyer (a participant without meters has none). Typically
+/// `|p| meter_data.participant_total(p)`.
+///
+/// # Panics
+/// If two contracts share an id or metered energy is negative (the parsers rule both out), or if
+/// an invariant of the money path breaks.
+pub fn settle(
+    month: Month,
+    contracts: &[ContractTerms],
+    metered: impl Fn(&str) -> Kwh,
+) -> Settlement {
+    let mut sorted: Vec<&ContractTerms> = contracts.iter().collect();
+    sorted.sort_unstable_by(|a, b| a.id.cmp(&b.id));
+    for pair in sorted.windows(2) {
+        assert!(pair[0].id != pair[1].id, "contract `{}` twice", pair[0].id);
+    }
+    let (generation, generated) = shares(&sorted, |c| &c.seller, &metered);
+    let (load, consumed) = shares(&sorted, |c| &c.buyer, &metered);
+    let lines: Vec<Line> = sorted
+        .iter()
+        .zip(generation.iter().zip(&load))
+        .map(|(c, (&g, &l))| line(c, Kwh(g), Kwh(l)))
+        .collect();
+    check_bounds(
+        &sorted,
+        &lines,
+        |c| &c.seller,
+        |l| l.generation_share,
+        &generated,
+    );
+    check_bounds(&sorted, &lines, |c| &c.buyer, |l| l.load_share, &consumed);
+    Settlement { month, lines }
+}
+
+/// `G_k` (or `L_k`) for every contract in `sorted` order: each party's energy split over its
+/// contracts pro rata to `C_k` when they exceed it. Also returns each party's metered energy.
+fn shares<'a>(
+    sorted: &[&'a ContractTerms],
+    party: impl Fn(&'a ContractTerms) -> &'a String,
+    metered: &impl Fn(&str) -> Kwh,
+) -> (Vec<i64>, BTreeMap<&'a str, i64>) {
+    let mut by_party: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+    for (position, contract) in sorted.iter().enumerate() {
+        by_party
+            .entry(party(contract).as_str())
+            .or_default()
+            .push(position);
+    }
+    let mut out: Vec<i64> = sorted.iter().map(|c| c.volume.0).collect();
+    let mut energies = BTreeMap::new();
+    for (name, positions) in by_party {
+        let energy = metered(name).0;
+        assert!(energy >= 0, "negative metered energy for `{name}`");
+        energies.insert(name, energy);
+        let contracted: i128 = positions.iter().map(|&p| i128::from(out[p])).sum();
+        if contracted <= i128::from(energy) {
+            continue; // enough: G_k = C_k
+        }
+        // Positions are in contract id order, so pro_rata's "earlier position" tie-break is the
+        // spec's "then contract id order". Zero-volume contracts get nothing and take no part.
+        let (positions, weights): (Vec<usize>, Vec<i64>) = positions
+            .iter()
+            .filter(|&&p| out[p] > 0)
+            .map(|&p| (p, out[p]))
+            .unzip();
+        let split = pro_rata(energy, &weights);
+        for (&p, share) in positions.iter().zip(split) {
+            assert!(share <= out[p]);
+            out[p] = share;
+        }
+        let shared: i64 = positions.iter().map(|&p| out[p]).sum();
+        assert_eq!(shared, energy, "`{name}`'s energy is not fully shared");
+    }
+    (out, energies)
+}
+
+fn line(contract: &ContractTerms, generation_share: Kwh, load_share: Kwh) -> Line {
+    let volume = contract.volume;
+    let delivered = volume.min(generation_share).min(load_share);
+    assert!(Kwh::ZERO <= delivered && delivered <= volume);
+    assert!(
+        (0..1000).contains(&contract.carry_in.0),
+        "carry-in out of 0..1000"
+    );
+    let available = delivered + contract.carry_in;
+    let env_mwh = available.0.div_euclid(1000);
+    let carry_out = Kwh(available.0.rem_euclid(1000));
+    // Conservation: every kWh delivered or carried in is either settled or carried out.
+    assert_eq!(
+        env_mwh * 1000 + carry_out.0,
+        delivered.0 + contract.carry_in.0
+    );
+    let shortfall = volume - delivered;
+    assert!(shortfall >= Kwh::ZERO);
+    let comp_payer = (shortfall > Kwh::ZERO).then(|| {
+        if generation_share <= load_share {
+            Payer::Seller
+        } else {
+            Payer::Buyer
+        }
+    });
+    Line {
+        contract: contract.id.clone(),
+        volume,
+        generation_share,
+        load_share,
+        delivered,
+        env_mwh,
+        carry_out,
+        env_money: Fen::of(Kwh(env_mwh * 1000), contract.env_price),
+        energy_money: Fen::of(delivered, contract.energy_price),
+        shortfall,
+        comp_money: Fen::of(shortfall, contract.comp_price),
+        comp_payer,
+    }
+}
+
+/// Asserts that no party is credited more than it metered: `Σ D_k ≤ Σ G_k = min(G, Σ C_k)`.
+fn check_bounds(
+    sorted: &[&ContractTerms],
+    lines: &[Line],
+    party: impl Fn(&ContractTerms) -> &String,
+    share: impl Fn(&Line) -> Kwh,
+    metered: &BTreeMap<&str, i64>,
+) {
+    let mut totals: BTreeMap<&str, (i128, i128)> = BTreeMap::new();
+    for (contract, line) in sorted.iter().zip(lines) {
+        let share = share(line);
+        assert!(line.delivered <= share);
+        let entry = totals.entry(party(contract).as_str()).or_default();
+        entry.0 += i128::from(line.delivered.0);
+        entry.1 += i128::from(share.0);
+    }
+    for (name, (delivered, shared)) in totals {
+        let energy = i128::from(metered[name]);
+        assert!(
+            delivered <= shared && shared <= energy,
+            "`{name}` over-credited"
+        );
+    }
+}
