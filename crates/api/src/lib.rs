@@ -13,6 +13,7 @@
 //! command to its session's sequencer and renders what the engine said.
 
 pub mod auth;
+pub mod certificates;
 pub mod dto;
 pub mod error;
 pub mod hub;
@@ -43,6 +44,8 @@ pub struct Inner {
     pub store: Store,
     /// Every session's sequencer.
     pub hub: Hub,
+    /// The certificate registry.
+    pub certificates: certificates::Certificates,
     /// The clock.
     pub clock: Arc<dyn Clock>,
     /// Counters.
@@ -63,9 +66,11 @@ impl AppState {
     pub async fn load(store: Store, clock: Arc<dyn Clock>) -> Result<AppState, ApiError> {
         let metrics = Arc::new(Metrics::default());
         let hub = Hub::load(store.clone(), Arc::clone(&clock), Arc::clone(&metrics)).await?;
+        let certificates = certificates::Certificates::load(store.clone()).await?;
         Ok(AppState(Arc::new(Inner {
             store,
             hub,
+            certificates,
             clock,
             metrics,
             tokens: RwLock::new(HashMap::new()),

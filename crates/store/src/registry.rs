@@ -185,3 +185,32 @@ impl Store {
             .collect()
     }
 }
+
+impl Store {
+    /// Records the final settlement of a month; a month already settled finally is a conflict
+    /// (a final run is never reopened).
+    pub async fn insert_final_settlement(
+        &self,
+        month: &str,
+        result: &str,
+        at_ms: i64,
+    ) -> Result<()> {
+        const SQL: &str =
+            "INSERT INTO final_settlements (month, created_at_ms, result) VALUES ($1, $2, $3)";
+        on_pool!(self, pool => sqlx::query(SQL).bind(month).bind(at_ms).bind(result).execute(pool).await.map(drop))
+            .map_err(|e| match e.as_database_error().map(|d| d.kind()) {
+                Some(sqlx::error::ErrorKind::UniqueViolation) => StoreError::Conflict {
+                    what: format!("the final settlement of {month}"),
+                },
+                _ => StoreError::Database(e),
+            })
+    }
+
+    /// The final settlement of a month, if run: its JSON.
+    pub async fn final_settlement(&self, month: &str) -> Result<Option<String>> {
+        const SQL: &str = "SELECT result FROM final_settlements WHERE month = $1";
+        let row: Option<(String,)> =
+            on_pool!(self, pool => sqlx::query_as(SQL).bind(month).fetch_optional(pool).await)?;
+        Ok(row.map(|(r,)| r))
+    }
+}

@@ -1,5 +1,6 @@
 //! The handlers, grouped by what they touch, and the plumbing they share.
 
+mod certificates;
 mod participants;
 mod sessions;
 mod system;
@@ -24,7 +25,8 @@ pub fn all(router: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
     let router = system::routes(router);
     let router = participants::routes(router);
     let router = sessions::routes(router);
-    trading::routes(router)
+    let router = trading::routes(router);
+    certificates::routes(router)
 }
 
 /// A JSON request body whose errors become 400 `bad_request` naming the field.

@@ -238,6 +238,60 @@ async fn role_by_route(h: Harness) {
             [403, 403, 403, 403, 403, 403, 201, 403],
         ),
         (Method::GET, "/api/v1/contracts".into(), none(), [200; 8]),
+        // Meter data is the grid's (an empty file is a 400 for it).
+        (
+            Method::POST,
+            "/api/v1/meters/2024-03".into(),
+            none(),
+            [403, 403, 400, 403, 403, 403, 403, 403],
+        ),
+        (
+            Method::POST,
+            "/api/v1/certificates/issue".into(),
+            Box::new(|_| Some(json!({"month": "2024-03"}))),
+            [201, 403, 403, 403, 403, 403, 403, 403],
+        ),
+        (Method::GET, "/api/v1/certificates".into(), none(), [200; 8]),
+        (
+            Method::GET,
+            format!("/api/v1/certificates?participant={generator}"),
+            none(),
+            [200, 200, 403, 403, 200, 403, 403, 403],
+        ),
+        // Nothing was issued: traders get 404 for the project-month; the user, sending to
+        // itself, is refused first (400 same_account).
+        (
+            Method::POST,
+            "/api/v1/certificates/transfer".into(),
+            Box::new(move |_| {
+                Some(
+                    json!({"to": user, "project": "33010000000000001", "month": "2024-03", "count": 1, "price_yuan": "1.00"}),
+                )
+            }),
+            [403, 403, 403, 403, 404, 404, 400, 404],
+        ),
+        (
+            Method::POST,
+            "/api/v1/certificates/claim".into(),
+            Box::new(|_| {
+                Some(
+                    json!({"project": "33010000000000001", "month": "2024-03", "count": 1, "beneficiary": "x"}),
+                )
+            }),
+            [403, 403, 403, 403, 404, 404, 404, 404],
+        ),
+        (
+            Method::POST,
+            "/api/v1/settlements".into(),
+            Box::new(|_| Some(json!({"month": "2024-03"}))),
+            [200, 403, 403, 403, 403, 403, 403, 403],
+        ),
+        (
+            Method::GET,
+            "/api/v1/consumption-certificates/2024-03".into(),
+            none(),
+            [404; 8],
+        ),
     ];
 
     let mut failures = Vec::new();

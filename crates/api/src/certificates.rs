@@ -1,0 +1,105 @@
+//! The certificate registry as a service: one [`registry::Registry`] behind a lock, its ledger in
+//! the store.
+//!
+//! Every change runs under the lock: the registry applies it (or refuses it, changing nothing),
+//! the new ledger entries are appended to the store, and only then is the caller answered. Two
+//! concurrent transfers of the same certificates therefore run one after the other, and the
+//! second finds them already transferred. At start the registry is rebuilt by replaying and
+//! verifying the stored ledger; if an append fails, it is rebuilt the same way, so memory never
+//! holds an entry the store does not.
+
+use axum::http::StatusCode;
+use registry::{Entry, Registry, RegistryError};
+use store::{LedgerRow, Store};
+use tokio::sync::Mutex;
+
+use crate::error::ApiError;
+
+/// The registry and its store.
+pub struct Certificates {
+    registry: Mutex<Registry>,
+    store: Store,
+}
+
+/// The status a refused registry command maps to.
+pub fn registry_status(e: &RegistryError) -> StatusCode {
+    use RegistryError as E;
+    match e {
+        E::UnknownProjectMonth { .. } | E::UnknownListing(_) => StatusCode::NOT_FOUND,
+        E::NotListingOwner { .. } => StatusCode::FORBIDDEN,
+        E::Insufficient { .. }
+        | E::AlreadyTransferred { .. }
+        | E::ListingClosed(_)
+        | E::ListingShort { .. }
+        | E::MonthNotAfterLast { .. }
+        | E::MonthExpired { .. }
+        | E::ClockWentBack { .. }
+        | E::ExpiryNotAdvancing { .. } => StatusCode::CONFLICT,
+        _ => StatusCode::BAD_REQUEST,
+    }
+}
+
+impl From<RegistryError> for ApiError {
+    fn from(e: RegistryError) -> ApiError {
+        ApiError::new(registry_status(&e), e.code(), e.to_string())
+    }
+}
+
+async fn rebuild(store: &Store) -> Result<Registry, ApiError> {
+    let rows = store.ledger().await?;
+    let entries = rows
+        .iter()
+        .map(|r| Entry::from_bytes(&r.entry))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| ApiError::unavailable(format!("the certificate ledger is unreadable: {e}")))?;
+    let (registry, _) = registry::replay(&entries).map_err(|e| {
+        ApiError::unavailable(format!("the certificate ledger does not verify: {e}"))
+    })?;
+    Ok(registry)
+}
+
+impl Certificates {
+    /// Loads (replays and verifies) the stored ledger.
+    pub async fn load(store: Store) -> Result<Certificates, ApiError> {
+        Ok(Certificates {
+            registry: Mutex::new(rebuild(&store).await?),
+            store,
+        })
+    }
+
+    /// Reads the registry.
+    pub async fn read<R>(&self, f: impl FnOnce(&Registry) -> R) -> R {
+        f(&*self.registry.lock().await)
+    }
+
+    /// Changes the registry with `f` and stores the entries it appended before answering. `f`
+    /// may apply several commands; those it applied before an error are kept (each is valid on
+    /// its own) and stored, and the error is returned.
+    pub async fn change<R>(
+        &self,
+        f: impl FnOnce(&mut Registry) -> Result<R, ApiError>,
+    ) -> Result<R, ApiError> {
+        let mut registry = self.registry.lock().await;
+        let before = registry.entries().len() as u64;
+        let outcome = f(&mut registry);
+        let rows: Vec<LedgerRow> = registry
+            .entries_after(before)
+            .iter()
+            .map(|e| LedgerRow {
+                seq: e.seq,
+                at_ms: e.at_ms,
+                entry: e.to_bytes(),
+            })
+            .collect();
+        if !rows.is_empty()
+            && let Err(e) = self.store.append_ledger(&rows).await
+        {
+            tracing::error!(error = %e, "ledger append failed; rebuilding the registry from the store");
+            *registry = rebuild(&self.store).await?;
+            return Err(ApiError::unavailable(format!(
+                "the certificate ledger could not be written: {e}"
+            )));
+        }
+        outcome
+    }
+}

@@ -1,0 +1,520 @@
+//! Meter data, green certificates (绿证) and settlement runs over HTTP.
+
+use std::collections::BTreeMap;
+
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use domain::{ContractId, Fen, Kwh, ParticipantId, ProjectCode, Role, SessionId};
+use exchange::session::SessionState;
+use registry::{CertState, TransferReason, YearMonth};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use settlement::{ContractTerms, Month};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouterExt};
+use utoipa_axum::routes;
+
+use super::Body;
+use crate::AppState;
+use crate::auth::{Caller, TRADERS};
+use crate::error::{ApiError, ErrorBody};
+
+/// The largest meter file one upload may carry (a province's month is about 2 GB of CSV; split
+/// bigger uploads by meter).
+const METER_UPLOAD_LIMIT: usize = 1 << 30;
+
+pub fn routes(router: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
+    router
+        .routes(routes!(upload_meters).layer(DefaultBodyLimit::max(METER_UPLOAD_LIMIT)))
+        .routes(routes!(issue))
+        .routes(routes!(holdings))
+        .routes(routes!(transfer))
+        .routes(routes!(claim))
+        .routes(routes!(settle_month))
+        .routes(routes!(consumption_certificate))
+}
+
+fn month_of(field: &str, text: &str) -> Result<(Month, YearMonth), ApiError> {
+    let month = Month::parse(text).map_err(|e| ApiError::field(field, e.0))?;
+    let ym = YearMonth::parse(text).map_err(|e| ApiError::field(field, e))?;
+    Ok((month, ym))
+}
+
+fn project_of(field: &str, text: &str) -> Result<ProjectCode, ApiError> {
+    ProjectCode::parse(text).map_err(|e| ApiError::field(field, e))
+}
+
+/// What a meter upload stored.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct MeterUpload {
+    /// The month.
+    pub month: String,
+    /// Meters stored.
+    pub meters: usize,
+    /// 15-minute readings stored.
+    pub readings: usize,
+    /// Meters whose month was already stored: this upload is their next version.
+    pub corrections: usize,
+}
+
+/// Uploads a month of 15-minute meter data (计量数据) as CSV, `meter,participant,start,kwh`, the
+/// participant column holding participant ids. Grid only. A file with any bad row is refused
+/// whole, every bad row named by line and field; a meter already stored for the month gets a new
+/// version (a correction). Final settlements already run are not reopened.
+#[utoipa::path(post, path = "/api/v1/meters/{month}", tag = "certificates",
+    params(("month" = String, Path, description = "YYYY-MM")),
+    request_body(content = String, content_type = "text/csv"),
+    responses((status = 201, description = "Stored", body = MeterUpload), (status = 400, description = "Bad rows: the message names each", body = ErrorBody),
+        (status = 401, description = "No valid bearer token", body = ErrorBody), (status = 403, description = "Only the grid uploads meter data", body = ErrorBody)),
+    security(("bearer" = [])))]
+async fn upload_meters(
+    State(app): State<AppState>,
+    caller: Caller,
+    Path(month): Path<String>,
+    body: Bytes,
+) -> Result<(StatusCode, axum::Json<MeterUpload>), ApiError> {
+    caller.require(&[Role::Grid], "upload meter data")?;
+    let (parsed_month, _) = month_of("month", &month)?;
+    let data = settlement::parse_meters(&body, parsed_month)
+        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "bad_meter_data", e.to_string()))?;
+    let participants = data.participants();
+    let months: Vec<store::MeterMonth> = data
+        .meters()
+        .iter()
+        .map(|m| store::MeterMonth {
+            meter: m.name().to_owned(),
+            month: month.clone(),
+            participant: participants[m.participant()].name().to_owned(),
+            kwh: m.intervals().to_vec(),
+        })
+        .collect();
+    let versions = app.store.put_meter_months(&months, app.now_ms()).await?;
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(MeterUpload {
+            month,
+            meters: months.len(),
+            readings: months.iter().map(|m| m.kwh.len()).sum(),
+            corrections: versions.iter().filter(|v| **v > 1).count(),
+        }),
+    ))
+}
+
+/// A month to act on.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MonthRequest {
+    /// YYYY-MM.
+    pub month: String,
+}
+
+/// Every participant's metered energy of a month (latest versions), by participant id text.
+async fn metered(
+    app: &AppState,
+    month: &str,
+) -> Result<(BTreeMap<String, i64>, BTreeMap<String, i64>), ApiError> {
+    let mut by_participant: BTreeMap<String, i64> = BTreeMap::new();
+    let mut by_meter: BTreeMap<String, i64> = BTreeMap::new();
+    for (m, _) in app.store.meter_months(month).await? {
+        let total: i64 = m.kwh.iter().sum();
+        *by_participant.entry(m.participant).or_default() += total;
+        by_meter.insert(m.meter, total);
+    }
+    Ok((by_participant, by_meter))
+}
+
+/// Issues the month's certificates of every project from its meters' on-grid energy (floor to
+/// MWh; the rest carries to the project's next month). Operator only.
+#[utoipa::path(post, path = "/api/v1/certificates/issue", tag = "certificates", request_body = MonthRequest,
+    responses((status = 201, description = "Issued", body = Value), (status = 400, description = "Bad request: the message names the field", body = ErrorBody),
+        (status = 401, description = "No valid bearer token", body = ErrorBody), (status = 403, description = "Operator only", body = ErrorBody), (status = 409, description = "Already issued for this month", body = ErrorBody)),
+    security(("bearer" = [])))]
+async fn issue(
+    State(app): State<AppState>,
+    caller: Caller,
+    Body(request): Body<MonthRequest>,
+) -> Result<(StatusCode, axum::Json<Value>), ApiError> {
+    caller.require(&[Role::Operator], "issue certificates")?;
+    let (_, ym) = month_of("month", &request.month)?;
+    let (_, by_meter) = metered(&app, &request.month).await?;
+    let projects = app.store.projects().await?;
+    let now = app.now_ms();
+    let issued = app
+        .certificates
+        .change(|registry| {
+            let mut issued = Vec::new();
+            for p in &projects {
+                let readings: Vec<i64> = p.meters.iter().filter_map(|m| by_meter.get(m).copied()).collect();
+                if readings.is_empty() {
+                    continue;
+                }
+                let metered = Kwh(readings.iter().sum());
+                let entry = registry.issue(p.code, p.owner, ym, metered, now)?;
+                let certificates: u64 = entry.ranges().iter().map(|r| u64::from(r.count())).sum();
+                let ranges: Vec<String> = entry.ranges().iter().map(ToString::to_string).collect();
+                issued.push(json!({"project": p.code.to_string(), "owner": p.owner.0, "metered_mwh": metered.mwh().to_string(),
+                                   "certificates": certificates, "ranges": ranges}));
+            }
+            Ok(issued)
+        })
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(json!({"month": request.month, "issued": issued})),
+    ))
+}
+
+/// Query of [`holdings`].
+#[derive(Debug, Deserialize, IntoParams)]
+struct HoldingsQuery {
+    /// Another participant's holdings (operator and regulator only).
+    participant: Option<u64>,
+}
+
+/// Certificates held, as serial ranges with their state: the caller's own, or (operator and
+/// regulator) any participant's.
+#[utoipa::path(get, path = "/api/v1/certificates", tag = "certificates", params(HoldingsQuery),
+    responses((status = 200, description = "OK", body = Value), (status = 401, description = "No valid bearer token", body = ErrorBody), (status = 403, description = "Only the operator and regulator read others' certificates", body = ErrorBody)),
+    security(("bearer" = [])))]
+async fn holdings(
+    State(app): State<AppState>,
+    caller: Caller,
+    Query(query): Query<HoldingsQuery>,
+) -> Result<axum::Json<Value>, ApiError> {
+    let whose = match query.participant {
+        Some(id) if ParticipantId(id) != caller.participant().id => {
+            caller.require(
+                &[Role::Operator, Role::Regulator],
+                "read others' certificates",
+            )?;
+            super::participants::log_regulator_read(
+                &app,
+                &caller,
+                &format!("GET /api/v1/certificates?participant={id}"),
+            )
+            .await?;
+            ParticipantId(id)
+        }
+        _ => caller.participant().id,
+    };
+    let list: Vec<Value> = app
+        .certificates
+        .read(|r| {
+            r.holdings(whose)
+                .iter()
+                .map(|h| json!({"range": h.range.to_string(), "project": h.range.project().to_string(), "month": h.range.month().to_string(),
+                                "certificates": h.range.count(), "state": h.state.as_str(), "listing": h.listing.map(|l| l.0)}))
+                .collect()
+        })
+        .await;
+    Ok(axum::Json(
+        json!({"participant": whose.0, "holdings": list}),
+    ))
+}
+
+/// A standalone certificate trade.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TransferRequest {
+    /// The receiving participant.
+    pub to: u64,
+    /// The project's 17-digit filing code.
+    pub project: String,
+    /// Production month, YYYY-MM.
+    pub month: String,
+    /// How many certificates (MWh).
+    pub count: u32,
+    /// Price per certificate, yuan.
+    pub price_yuan: String,
+}
+
+/// Transfers the caller's own issued certificates to another participant (a bilateral trade).
+/// A certificate transfers at most once: certificates already transferred are refused (409).
+#[utoipa::path(post, path = "/api/v1/certificates/transfer", tag = "certificates", request_body = TransferRequest,
+    responses((status = 201, description = "Transferred", body = Value), (status = 400, description = "Bad request: the message names the field", body = ErrorBody),
+        (status = 401, description = "No valid bearer token", body = ErrorBody), (status = 403, description = "This role may not trade certificates", body = ErrorBody),
+        (status = 404, description = "No such project-month", body = ErrorBody), (status = 409, description = "Not enough transferable certificates", body = ErrorBody)),
+    security(("bearer" = [])))]
+async fn transfer(
+    State(app): State<AppState>,
+    caller: Caller,
+    Body(request): Body<TransferRequest>,
+) -> Result<(StatusCode, axum::Json<Value>), ApiError> {
+    caller.require(&TRADERS, "trade certificates")?;
+    let project = project_of("project", &request.project)?;
+    let (_, ym) = month_of("month", &request.month)?;
+    let price =
+        Fen::parse_yuan(&request.price_yuan).map_err(|e| ApiError::field("price_yuan", e))?;
+    let from = caller.participant().id;
+    let now = app.now_ms();
+    let ranges = app
+        .certificates
+        .change(|r| {
+            let entry = r.transfer(
+                from,
+                ParticipantId(request.to),
+                project,
+                ym,
+                request.count,
+                TransferReason::Bilateral {
+                    price_per_cert: price,
+                },
+                now,
+            )?;
+            Ok(entry
+                .ranges()
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>())
+        })
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(
+            json!({"from": from.0, "to": request.to, "certificates": request.count, "ranges": ranges}),
+        ),
+    ))
+}
+
+/// A claim (核销).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ClaimRequest {
+    /// The project's filing code.
+    pub project: String,
+    /// Production month, YYYY-MM.
+    pub month: String,
+    /// How many certificates.
+    pub count: u32,
+    /// Whose consumption they cover.
+    pub beneficiary: String,
+}
+
+/// Claims (核销) certificates the caller holds for a beneficiary's consumption; claimed is final.
+#[utoipa::path(post, path = "/api/v1/certificates/claim", tag = "certificates", request_body = ClaimRequest,
+    responses((status = 201, description = "Claimed", body = Value), (status = 400, description = "Bad request: the message names the field", body = ErrorBody),
+        (status = 401, description = "No valid bearer token", body = ErrorBody), (status = 403, description = "This role may not claim", body = ErrorBody),
+        (status = 404, description = "No such project-month", body = ErrorBody), (status = 409, description = "Not enough claimable certificates", body = ErrorBody)),
+    security(("bearer" = [])))]
+async fn claim(
+    State(app): State<AppState>,
+    caller: Caller,
+    Body(request): Body<ClaimRequest>,
+) -> Result<(StatusCode, axum::Json<Value>), ApiError> {
+    caller.require(&TRADERS, "claim certificates")?;
+    let project = project_of("project", &request.project)?;
+    let (_, ym) = month_of("month", &request.month)?;
+    let holder = caller.participant().id;
+    let now = app.now_ms();
+    let ranges = app
+        .certificates
+        .change(|r| {
+            let entry = r.claim(
+                holder,
+                project,
+                ym,
+                request.count,
+                &request.beneficiary,
+                now,
+            )?;
+            Ok(entry
+                .ranges()
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>())
+        })
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(json!({"holder": holder.0, "certificates": request.count, "ranges": ranges})),
+    ))
+}
+
+/// A settlement run.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SettlementRequest {
+    /// YYYY-MM.
+    pub month: String,
+    /// A final run is recorded, moves the certificates (证电合一) and is never reopened; a draft
+    /// run only computes.
+    #[serde(default, rename = "final")]
+    pub is_final: bool,
+}
+
+/// Settles a month (spec §5) for the contracts of published single-month sessions delivering in
+/// it, against the latest meter data. Contract ids read `S<session>-C<contract>`; participants
+/// are their ids. A final run moves each contract's `Q_env` certificates of the seller's projects
+/// for that production month to the buyer (证电合一) and is refused if the month was settled
+/// finally before. Operator only.
+#[utoipa::path(post, path = "/api/v1/settlements", tag = "certificates", request_body = SettlementRequest,
+    responses((status = 200, description = "Draft computed", body = Value), (status = 201, description = "Final run recorded", body = Value),
+        (status = 400, description = "Bad request: the message names the field", body = ErrorBody), (status = 401, description = "No valid bearer token", body = ErrorBody),
+        (status = 403, description = "Operator only", body = ErrorBody), (status = 409, description = "Already settled finally", body = ErrorBody)),
+    security(("bearer" = [])))]
+async fn settle_month(
+    State(app): State<AppState>,
+    caller: Caller,
+    Body(request): Body<SettlementRequest>,
+) -> Result<Response, ApiError> {
+    caller.require(&[Role::Operator], "run settlements")?;
+    let (month, ym) = month_of("month", &request.month)?;
+    if request.is_final && app.store.final_settlement(&request.month).await?.is_some() {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "already_final",
+            format!(
+                "{} was settled finally; a final run is never reopened",
+                request.month
+            ),
+        ));
+    }
+    let delivery = exchange::session::YearMonth::new(i32::from(ym.year()), ym.month())?;
+    // The contracts: of published sessions delivering exactly this month.
+    let mut terms: Vec<ContractTerms> = Vec::new();
+    let mut parties: BTreeMap<String, (SessionId, ContractId, ParticipantId, ParticipantId)> =
+        BTreeMap::new();
+    for handle in app.hub.all() {
+        handle.read(|s| {
+            let window = s.settings().delivery;
+            if s.state() != SessionState::Published
+                || window.first_month != delivery
+                || window.last_month != delivery
+            {
+                return;
+            }
+            for c in s.contracts() {
+                let id = format!("S{}-C{}", s.id().0, c.id.0);
+                parties.insert(id.clone(), (s.id(), c.id, c.seller, c.buyer));
+                terms.push(ContractTerms {
+                    id,
+                    seller: c.seller.0.to_string(),
+                    buyer: c.buyer.0.to_string(),
+                    volume: c.total_volume(),
+                    energy_price: c.price.energy,
+                    env_price: c.price.environment,
+                    comp_price: c.compensation,
+                    carry_in: Kwh::ZERO,
+                });
+            }
+        });
+    }
+    let (by_participant, _) = metered(&app, &request.month).await?;
+    let result = settlement::settle(month, &terms, |p| {
+        Kwh(by_participant.get(p).copied().unwrap_or(0))
+    });
+    let lines: Vec<Value> = result
+        .lines
+        .iter()
+        .map(|l| {
+            json!({"contract": l.contract, "delivered_mwh": l.delivered.mwh().to_string(), "env_mwh": l.env_mwh.to_string(),
+                   "carry_out_kwh": l.carry_out.0.to_string(), "env_yuan": l.env_money.to_string(), "energy_yuan": l.energy_money.to_string(),
+                   "shortfall_mwh": l.shortfall.mwh().to_string(), "comp_yuan": l.comp_money.to_string(), "comp_payer": l.comp_payer.map(|p| p.as_str())})
+        })
+        .collect();
+    if !request.is_final {
+        return Ok((
+            StatusCode::OK,
+            axum::Json(json!({"month": request.month, "final": false, "lines": lines})),
+        )
+            .into_response());
+    }
+    // Claim the month first, so two final runs cannot both move certificates.
+    let mut answer =
+        json!({"month": request.month, "final": true, "lines": lines, "transfers": []});
+    app.store
+        .insert_final_settlement(&request.month, &answer.to_string(), app.now_ms())
+        .await?;
+    let projects = app.store.projects().await?;
+    let now = app.now_ms();
+    let transfers = app
+        .certificates
+        .change(|r| {
+            let mut transfers = Vec::new();
+            for line in result.lines.iter().filter(|l| l.env_mwh > 0) {
+                let (session, contract, seller, buyer) = parties[&line.contract];
+                let mut wanted = line.env_mwh as u64;
+                let mut seller_projects: Vec<&domain::Project> = projects.iter().filter(|p| p.owner == seller).collect();
+                seller_projects.sort_by_key(|p| p.code);
+                for p in seller_projects {
+                    if wanted == 0 {
+                        break;
+                    }
+                    let available: u64 = r
+                        .holdings(seller)
+                        .iter()
+                        .filter(|h| h.state == CertState::Issued && h.range.project() == p.code && h.range.month() == ym)
+                        .map(|h| u64::from(h.range.count()))
+                        .sum();
+                    let n = available.min(wanted);
+                    if n == 0 {
+                        continue;
+                    }
+                    let reason = TransferReason::Settlement { contract, session, settlement_month: ym };
+                    let entry = r.transfer(seller, buyer, p.code, ym, n as u32, reason, now)?;
+                    let ranges: Vec<String> = entry.ranges().iter().map(ToString::to_string).collect();
+                    transfers.push(json!({"contract": line.contract, "project": p.code.to_string(), "certificates": n, "ranges": ranges}));
+                    wanted -= n;
+                }
+                if wanted > 0 {
+                    transfers.push(json!({"contract": line.contract, "certificates_missing": wanted}));
+                }
+            }
+            Ok(transfers)
+        })
+        .await?;
+    answer["transfers"] = Value::Array(transfers);
+    Ok((StatusCode::CREATED, axum::Json(answer)).into_response())
+}
+
+/// Query of [`consumption_certificate`].
+#[derive(Debug, Deserialize, IntoParams)]
+struct DocumentQuery {
+    /// `html` (default) or `pdf`.
+    format: Option<String>,
+}
+
+/// The caller's green power consumption certificate (绿色电力消费凭证) for a settled month:
+/// MWh, contracts and certificate serial ranges, as HTML or PDF.
+#[utoipa::path(get, path = "/api/v1/consumption-certificates/{month}", tag = "certificates",
+    params(("month" = String, Path, description = "Settlement month, YYYY-MM"), DocumentQuery),
+    responses((status = 200, description = "The document (text/html or application/pdf)", body = String), (status = 400, description = "Bad request: the message names the field", body = ErrorBody),
+        (status = 401, description = "No valid bearer token", body = ErrorBody), (status = 404, description = "No certificates were transferred to the caller for this month", body = ErrorBody)),
+    security(("bearer" = [])))]
+async fn consumption_certificate(
+    State(app): State<AppState>,
+    caller: Caller,
+    Path(month): Path<String>,
+    Query(query): Query<DocumentQuery>,
+) -> Result<Response, ApiError> {
+    let (_, ym) = month_of("month", &month)?;
+    let buyer = caller.participant();
+    let lines = app
+        .certificates
+        .read(|r| r.consumption_lines(buyer.id, ym))
+        .await;
+    if lines.is_empty() {
+        return Err(ApiError::not_found(format!(
+            "no certificates were transferred to participant {} for {month}",
+            buyer.id.0
+        )));
+    }
+    let document = registry::consumption_certificate(buyer.id, &buyer.name, ym, &lines)
+        .map_err(|e| ApiError::unavailable(format!("cannot render the certificate: {e}")))?;
+    Ok(match query.format.as_deref() {
+        None | Some("html") => (
+            [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+            document.html,
+        )
+            .into_response(),
+        Some("pdf") => ([(header::CONTENT_TYPE, "application/pdf")], document.pdf).into_response(),
+        Some(other) => {
+            return Err(ApiError::field(
+                "format",
+                format!("`{other}` is not \"html\" or \"pdf\""),
+            ));
+        }
+    })
+}

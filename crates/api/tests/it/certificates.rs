@@ -1,0 +1,248 @@
+//! Meter data, certificates and settlement through the API: 证电合一 on a final run, trade once,
+//! and concurrent double transfers of the same certificates (exactly one succeeds).
+
+use axum::http::{Method, StatusCode};
+use serde_json::{Value, json};
+
+use crate::harness::Harness;
+use crate::on_both;
+
+/// March 2024 (31 days): every quarter-hour, the generator's meter reads `gen` kWh and the
+/// user's `use_` kWh.
+fn meter_csv(generator: u64, user: u64, gen_kwh: i64, use_kwh: i64) -> String {
+    let mut csv = String::from("meter,participant,start,kwh\n");
+    for (meter, participant, kwh) in [("MG1", generator, gen_kwh), ("MU1", user, use_kwh)] {
+        for day in 1..=31 {
+            for q in 0..96 {
+                csv.push_str(&format!(
+                    "{meter},{participant},2024-03-{day:02}T{:02}:{:02},{kwh}\n",
+                    q / 4,
+                    q % 4 * 15
+                ));
+            }
+        }
+    }
+    csv
+}
+
+async fn upload(h: &Harness, token: &str, csv: String) -> (StatusCode, Value) {
+    use tower::ServiceExt;
+    let request = axum::http::Request::post("/api/v1/meters/2024-03")
+        .header("authorization", format!("Bearer {token}"))
+        .header("content-type", "text/csv")
+        .body(axum::body::Body::from(csv))
+        .unwrap();
+    let response = h.app.clone().oneshot(request).await.unwrap();
+    let status = response.status();
+    let bytes = http_body_util::BodyExt::collect(response.into_body())
+        .await
+        .unwrap()
+        .to_bytes();
+    (status, serde_json::from_slice(&bytes).unwrap())
+}
+
+async fn certificates_end_to_end(h: Harness) {
+    let (g, gen_token) = h.participant("海上风电一号", "generator").await;
+    let (u, user_token) = h.participant("杭州某制造企业", "user").await;
+    let (u2, _) = h.participant("U2", "user").await;
+    let (_, grid) = h.participant("国网浙江", "grid").await;
+    h.post(
+        "/api/v1/projects",
+        &h.operator,
+        json!({"code": "33010000000000001", "technology": "wind_offshore", "capacity_kw": 300000,
+        "province": "ZJ", "owner": g, "meters": ["MG1"]}),
+        StatusCode::CREATED,
+    )
+    .await;
+
+    // A published call auction for March: 6.5 MWh at 375.25 + 25.00 (see the market tests).
+    let s = h.session("call_auction", None).await;
+    h.actions(s, &["announce", "open"]).await;
+    let order = |side: &str, mwh: &str, energy: &str, env: &str| json!({"side": side, "period": "h12", "mwh": mwh, "energy_price": energy, "env_price": env});
+    h.post(
+        &format!("/api/v1/sessions/{s}/orders"),
+        &gen_token,
+        order("sell", "6.5", "350.00", "30.00"),
+        StatusCode::CREATED,
+    )
+    .await;
+    h.post(
+        &format!("/api/v1/sessions/{s}/orders"),
+        &user_token,
+        order("buy", "10", "400.50", "20.00"),
+        StatusCode::CREATED,
+    )
+    .await;
+    h.actions(s, &["close", "clear", "publish"]).await;
+
+    // Meter data: only the grid uploads; a bad row refuses the whole file.
+    let (status, _) = upload(&h, &user_token, meter_csv(g, u, 3, 2)).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let bad = meter_csv(g, u, 3, 2).replace(
+        &format!("MU1,{u},2024-03-05T10:00,2"),
+        &format!("MU1,{u},2024-03-05T10:00,-2"),
+    );
+    let (status, body) = upload(&h, &grid, bad).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("bad_meter_data"))
+    );
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .contains("field `kwh`: `-2` is negative"),
+        "{body}"
+    );
+    // G makes 3 kWh per quarter-hour (8,928 kWh in March), U uses 2 (5,952 kWh).
+    let (status, body) = upload(&h, &grid, meter_csv(g, u, 3, 2)).await;
+    assert_eq!(
+        (status, body),
+        (
+            StatusCode::CREATED,
+            json!({"month": "2024-03", "meters": 2, "readings": 5952, "corrections": 0})
+        )
+    );
+
+    // Issuance: 8,928 kWh → 8 certificates, 928 kWh carried.
+    let issued = h
+        .post(
+            "/api/v1/certificates/issue",
+            &h.operator,
+            json!({"month": "2024-03"}),
+            StatusCode::CREATED,
+        )
+        .await;
+    assert_eq!(issued["issued"][0]["certificates"], 8);
+    assert_eq!(
+        issued["issued"][0]["ranges"],
+        json!(["33010000000000001202403000000001-33010000000000001202403000000008"])
+    );
+
+    // Settlement: C = 6,500, G = 8,928, L = 5,952 → D = 5,952, Q_env = 5 MWh, carry 952 kWh,
+    // shortfall 548 kWh paid by the buyer (G_k 6,500 > L_k 5,952) at 50.00: 27.40 yuan;
+    // energy 5,952 × 375.25 = 2,233.488 → 2,233.49 yuan; environment 5 × 25.00 = 125.00.
+    let expected_line = json!({"contract": format!("S{s}-C1"), "delivered_mwh": "5.952", "env_mwh": "5", "carry_out_kwh": "952", "env_yuan": "125.00",
+        "energy_yuan": "2233.49", "shortfall_mwh": "0.548", "comp_yuan": "27.40", "comp_payer": "buyer"});
+    let draft = h
+        .post(
+            "/api/v1/settlements",
+            &h.operator,
+            json!({"month": "2024-03"}),
+            StatusCode::OK,
+        )
+        .await;
+    assert_eq!(draft["lines"], json!([expected_line]));
+    let done = h
+        .post(
+            "/api/v1/settlements",
+            &h.operator,
+            json!({"month": "2024-03", "final": true}),
+            StatusCode::CREATED,
+        )
+        .await;
+    assert_eq!(
+        done["transfers"],
+        json!([{"contract": format!("S{s}-C1"), "project": "33010000000000001", "certificates": 5,
+        "ranges": ["33010000000000001202403000000001-33010000000000001202403000000005"]}])
+    );
+    let again = h
+        .post(
+            "/api/v1/settlements",
+            &h.operator,
+            json!({"month": "2024-03", "final": true}),
+            StatusCode::CONFLICT,
+        )
+        .await;
+    assert_eq!(again["error"], "already_final");
+
+    // The buyer's consumption certificate.
+    let (status, html) = h
+        .call(
+            Method::GET,
+            "/api/v1/consumption-certificates/2024-03",
+            Some(&user_token),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let html = html.as_str().unwrap();
+    assert!(
+        html.contains("33010000000000001202403000000001") && html.contains("杭州某制造企业"),
+        "{html}"
+    );
+    use tower::ServiceExt;
+    let pdf = h
+        .app
+        .clone()
+        .oneshot(
+            axum::http::Request::get("/api/v1/consumption-certificates/2024-03?format=pdf")
+                .header("authorization", format!("Bearer {user_token}"))
+                .body(axum::body::Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(pdf.headers()["content-type"], "application/pdf");
+    let bytes = http_body_util::BodyExt::collect(pdf.into_body())
+        .await
+        .unwrap()
+        .to_bytes();
+    assert!(bytes.starts_with(b"%PDF-1."));
+
+    // Eight concurrent transfers of G's last 3 certificates: exactly one succeeds.
+    let mut tasks = Vec::new();
+    for _ in 0..8 {
+        let (app, token) = (h.app.clone(), gen_token.clone());
+        tasks.push(tokio::spawn(async move {
+            let body = json!({"to": u2, "project": "33010000000000001", "month": "2024-03", "count": 3, "price_yuan": "5.00"});
+            let request = axum::http::Request::post("/api/v1/certificates/transfer")
+                .header("authorization", format!("Bearer {token}"))
+                .header("content-type", "application/json")
+                .body(axum::body::Body::from(body.to_string()))
+                .unwrap();
+            app.oneshot(request).await.unwrap().status()
+        }));
+    }
+    let mut statuses = Vec::new();
+    for t in tasks {
+        statuses.push(t.await.unwrap().as_u16());
+    }
+    statuses.sort_unstable();
+    assert_eq!(statuses, vec![201, 409, 409, 409, 409, 409, 409, 409]);
+
+    // Trade once: the buyer cannot pass its certificates on, but may claim them.
+    let refused = h.post("/api/v1/certificates/transfer", &user_token,
+        json!({"to": u2, "project": "33010000000000001", "month": "2024-03", "count": 1, "price_yuan": "5.00"}), StatusCode::CONFLICT).await;
+    assert_eq!(refused["error"], "already_transferred");
+    h.post("/api/v1/certificates/claim", &user_token,
+        json!({"project": "33010000000000001", "month": "2024-03", "count": 5, "beneficiary": "杭州某制造企业"}), StatusCode::CREATED).await;
+    let mine = h
+        .get("/api/v1/certificates", Some(&user_token), StatusCode::OK)
+        .await;
+    assert_eq!(
+        mine["holdings"],
+        json!([{"range": "33010000000000001202403000000001-33010000000000001202403000000005", "project": "33010000000000001",
+        "month": "2024-03", "certificates": 5, "state": "claimed", "listing": null}])
+    );
+
+    // The stored ledger verifies: issue, settlement transfer, bilateral transfer, claim.
+    let rows = h.store.ledger().await.unwrap();
+    let bytes: Vec<&[u8]> = rows.iter().map(|r| r.entry.as_slice()).collect();
+    assert_eq!(
+        registry::verify_bytes(&bytes).unwrap().to_string(),
+        "ok 4 entries"
+    );
+    // And a restart rebuilds the registry from it.
+    let h = h.restart().await;
+    let theirs = h
+        .get(
+            &format!("/api/v1/certificates?participant={u2}"),
+            Some(&h.operator),
+            StatusCode::OK,
+        )
+        .await;
+    assert_eq!(theirs["holdings"][0]["certificates"], 3);
+    h.finish().await;
+}
+on_both!(certificates, certificates_end_to_end);
