@@ -32,6 +32,10 @@ pub fn routes(router: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
         .routes(routes!(holdings))
         .routes(routes!(transfer))
         .routes(routes!(claim))
+        .routes(routes!(list_certificates, open_listings))
+        .routes(routes!(buy_listing))
+        .routes(routes!(delist))
+        .routes(routes!(expire))
         .routes(routes!(settle_month))
         .routes(routes!(consumption_certificate))
 }
@@ -329,6 +333,158 @@ async fn claim(
     Ok((
         StatusCode::CREATED,
         axum::Json(json!({"holder": holder.0, "certificates": request.count, "ranges": ranges})),
+    ))
+}
+
+/// Certificates offered for sale (standalone trading, lot = 1 certificate).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CertificateListingRequest {
+    /// The project's filing code.
+    pub project: String,
+    /// Production month, YYYY-MM.
+    pub month: String,
+    /// How many certificates.
+    pub count: u32,
+    /// Price per certificate, yuan.
+    pub price_yuan: String,
+}
+
+fn listing_json(l: &registry::Listing) -> Value {
+    json!({"id": l.id.0, "owner": l.owner.0, "project": l.project.to_string(), "month": l.month.to_string(),
+           "price_yuan": l.price_per_cert.to_string(), "listed": l.listed, "remaining": l.remaining})
+}
+
+/// Lists the caller's own issued certificates for sale at a price per certificate (挂牌). Listed
+/// certificates move only through a purchase of the listing, or back by delisting.
+#[utoipa::path(post, path = "/api/v1/certificates/listings", tag = "certificates", request_body = CertificateListingRequest,
+    responses((status = 201, description = "Listed", body = Value), (status = 400, description = "Bad request: the message names the field", body = ErrorBody),
+        (status = 401, description = "No valid bearer token", body = ErrorBody), (status = 403, description = "This role may not trade certificates", body = ErrorBody),
+        (status = 404, description = "No such project-month", body = ErrorBody), (status = 409, description = "Not enough issued certificates", body = ErrorBody)),
+    security(("bearer" = [])))]
+async fn list_certificates(
+    State(app): State<AppState>,
+    caller: Caller,
+    Body(request): Body<CertificateListingRequest>,
+) -> Result<(StatusCode, axum::Json<Value>), ApiError> {
+    caller.require(&TRADERS, "list certificates")?;
+    let project = project_of("project", &request.project)?;
+    let (_, ym) = month_of("month", &request.month)?;
+    let price =
+        Fen::parse_yuan(&request.price_yuan).map_err(|e| ApiError::field("price_yuan", e))?;
+    let owner = caller.participant().id;
+    let now = app.now_ms();
+    let listing = app
+        .certificates
+        .change(|r| {
+            let id = r.list(owner, project, ym, request.count, price, now)?;
+            Ok(listing_json(r.listing(id).expect("just listed")))
+        })
+        .await?;
+    Ok((StatusCode::CREATED, axum::Json(listing)))
+}
+
+/// Open certificate listings, for every participant.
+#[utoipa::path(get, path = "/api/v1/certificates/listings", tag = "certificates",
+    responses((status = 200, description = "OK", body = Value), (status = 401, description = "No valid bearer token", body = ErrorBody)),
+    security(("bearer" = [])))]
+async fn open_listings(State(app): State<AppState>, _caller: Caller) -> axum::Json<Value> {
+    axum::Json(Value::Array(
+        app.certificates
+            .read(|r| r.open_listings().map(listing_json).collect())
+            .await,
+    ))
+}
+
+/// How many certificates to buy.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BuyRequest {
+    /// Certificates to buy from the listing.
+    pub count: u32,
+}
+
+/// Buys certificates from a listing at its price (摘牌): they transfer to the caller, once.
+#[utoipa::path(post, path = "/api/v1/certificates/listings/{listing}/buy", tag = "certificates", request_body = BuyRequest,
+    params(("listing" = u64, Path, description = "Listing id")),
+    responses((status = 201, description = "Bought", body = Value), (status = 400, description = "Bad request: the message names the field", body = ErrorBody),
+        (status = 401, description = "No valid bearer token", body = ErrorBody), (status = 403, description = "This role may not trade certificates", body = ErrorBody),
+        (status = 404, description = "No such listing", body = ErrorBody), (status = 409, description = "The listing is closed or has fewer left", body = ErrorBody)),
+    security(("bearer" = [])))]
+async fn buy_listing(
+    State(app): State<AppState>,
+    caller: Caller,
+    Path(listing): Path<u64>,
+    Body(request): Body<BuyRequest>,
+) -> Result<(StatusCode, axum::Json<Value>), ApiError> {
+    caller.require(&TRADERS, "buy certificates")?;
+    let buyer = caller.participant().id;
+    let now = app.now_ms();
+    let bought = app
+        .certificates
+        .change(|r| {
+            let entry = r.buy_listing(registry::ListingId(listing), buyer, request.count, now)?;
+            let ranges: Vec<String> = entry.ranges().iter().map(ToString::to_string).collect();
+            Ok(json!({"listing": listing, "buyer": buyer.0, "certificates": request.count, "ranges": ranges}))
+        })
+        .await?;
+    Ok((StatusCode::CREATED, axum::Json(bought)))
+}
+
+/// Withdraws the caller's own listing; what is left returns to issued.
+#[utoipa::path(delete, path = "/api/v1/certificates/listings/{listing}", tag = "certificates",
+    params(("listing" = u64, Path, description = "Listing id")),
+    responses((status = 200, description = "Delisted", body = Value), (status = 401, description = "No valid bearer token", body = ErrorBody),
+        (status = 403, description = "Not the caller's listing", body = ErrorBody), (status = 404, description = "No such listing", body = ErrorBody), (status = 409, description = "Already closed", body = ErrorBody)),
+    security(("bearer" = [])))]
+async fn delist(
+    State(app): State<AppState>,
+    caller: Caller,
+    Path(listing): Path<u64>,
+) -> Result<axum::Json<Value>, ApiError> {
+    caller.require(&TRADERS, "delist certificates")?;
+    let owner = caller.participant().id;
+    let now = app.now_ms();
+    app.certificates
+        .change(|r| {
+            r.delist(owner, registry::ListingId(listing), now)
+                .map(drop)
+                .map_err(ApiError::from)
+        })
+        .await?;
+    Ok(axum::Json(
+        json!({"listing": listing, "status": "delisted"}),
+    ))
+}
+
+/// Expires every unclaimed certificate more than 2 years old as of `month` (certificates of
+/// production month M are valid for M..M+23): they are cancelled, and their listings closed.
+/// Operator only.
+#[utoipa::path(post, path = "/api/v1/certificates/expire", tag = "certificates", request_body = MonthRequest,
+    responses((status = 200, description = "Expired", body = Value), (status = 400, description = "Bad request: the message names the field", body = ErrorBody),
+        (status = 401, description = "No valid bearer token", body = ErrorBody), (status = 403, description = "Operator only", body = ErrorBody), (status = 409, description = "Nothing new to expire", body = ErrorBody)),
+    security(("bearer" = [])))]
+async fn expire(
+    State(app): State<AppState>,
+    caller: Caller,
+    Body(request): Body<MonthRequest>,
+) -> Result<axum::Json<Value>, ApiError> {
+    caller.require(&[Role::Operator], "expire certificates")?;
+    let (_, ym) = month_of("month", &request.month)?;
+    let now = app.now_ms();
+    let cancelled = app
+        .certificates
+        .change(|r| {
+            let entry = r.expire(ym, now)?;
+            Ok(entry
+                .ranges()
+                .iter()
+                .map(|x| u64::from(x.count()))
+                .sum::<u64>())
+        })
+        .await?;
+    Ok(axum::Json(
+        json!({"month": request.month, "cancelled": cancelled}),
     ))
 }
 

@@ -246,3 +246,113 @@ async fn certificates_end_to_end(h: Harness) {
     h.finish().await;
 }
 on_both!(certificates, certificates_end_to_end);
+
+async fn listings_and_expiry(h: Harness) {
+    let (g, gen_token) = h.participant("G", "generator").await;
+    let (u, user_token) = h.participant("U", "user").await;
+    let (_, grid) = h.participant("grid", "grid").await;
+    h.post(
+        "/api/v1/projects",
+        &h.operator,
+        json!({"code": "33010000000000002", "technology": "pv_distributed", "capacity_kw": 5000,
+        "province": "ZJ", "owner": g, "meters": ["MG1"]}),
+        StatusCode::CREATED,
+    )
+    .await;
+    // G makes 3 kWh per quarter-hour: 8,928 kWh → 8 certificates.
+    let (status, _) = upload(&h, &grid, meter_csv(g, u, 3, 2)).await;
+    assert_eq!(status, StatusCode::CREATED);
+    h.post(
+        "/api/v1/certificates/issue",
+        &h.operator,
+        json!({"month": "2024-03"}),
+        StatusCode::CREATED,
+    )
+    .await;
+
+    let listing = h.post("/api/v1/certificates/listings", &gen_token,
+        json!({"project": "33010000000000002", "month": "2024-03", "count": 3, "price_yuan": "5.00"}), StatusCode::CREATED).await;
+    let id = listing["id"].as_u64().unwrap();
+    assert_eq!(
+        (listing["listed"].as_u64(), listing["price_yuan"].as_str()),
+        (Some(3), Some("5.00"))
+    );
+    assert_eq!(
+        h.get(
+            "/api/v1/certificates/listings",
+            Some(&user_token),
+            StatusCode::OK
+        )
+        .await
+        .as_array()
+        .unwrap()
+        .len(),
+        1
+    );
+    let bought = h
+        .post(
+            &format!("/api/v1/certificates/listings/{id}/buy"),
+            &user_token,
+            json!({"count": 2}),
+            StatusCode::CREATED,
+        )
+        .await;
+    assert_eq!(
+        bought["ranges"],
+        json!(["33010000000000002202403000000001-33010000000000002202403000000002"])
+    );
+    let (status, _) = h
+        .call(
+            Method::DELETE,
+            &format!("/api/v1/certificates/listings/{id}"),
+            Some(&user_token),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "only the owner delists");
+    let (status, _) = h
+        .call(
+            Method::DELETE,
+            &format!("/api/v1/certificates/listings/{id}"),
+            Some(&gen_token),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let closed = h
+        .post(
+            &format!("/api/v1/certificates/listings/{id}/buy"),
+            &user_token,
+            json!({"count": 1}),
+            StatusCode::CONFLICT,
+        )
+        .await;
+    assert_eq!(closed["error"], "listing_closed");
+
+    // Certificates of 2024-03 are valid through 2026-02: nothing expires as of 2026-02, all
+    // unclaimed ones (G's 6 and U's 2) as of 2026-03.
+    let none = h
+        .post(
+            "/api/v1/certificates/expire",
+            &h.operator,
+            json!({"month": "2026-02"}),
+            StatusCode::OK,
+        )
+        .await;
+    assert_eq!(none, json!({"month": "2026-02", "cancelled": 0}));
+    let expired = h
+        .post(
+            "/api/v1/certificates/expire",
+            &h.operator,
+            json!({"month": "2026-03"}),
+            StatusCode::OK,
+        )
+        .await;
+    assert_eq!(expired, json!({"month": "2026-03", "cancelled": 8}));
+    // An expired month cannot be claimed any more.
+    let claim = h.post("/api/v1/certificates/claim", &user_token,
+        json!({"project": "33010000000000002", "month": "2024-03", "count": 1, "beneficiary": "U"}), StatusCode::CONFLICT).await;
+    assert_eq!(claim["error"], "insufficient_certificates");
+    h.finish().await;
+}
+on_both!(listings, listings_and_expiry);
