@@ -2,9 +2,8 @@
 //! moment, restart. Every acknowledged order must be there, retries must not duplicate, and the
 //! session must clear exactly as an uninterrupted run of the same orders does.
 
-use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use domain::{
     Participant, ParticipantId, Period, Province, Role, SessionId, Side, TimeInForce, TwoPartPrice,
@@ -12,61 +11,9 @@ use domain::{
 use exchange::session::{Command as EngineCommand, Session, Stamp};
 use serde_json::{Value, json};
 
-const BIN: &str = env!("CARGO_BIN_EXE_lvdian");
+mod common;
 
-struct Server {
-    child: Child,
-    base: String,
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-async fn start(url: &str) -> Server {
-    let port = free_port();
-    let child = Command::new(BIN)
-        .args([
-            "serve",
-            "--listen",
-            &format!("127.0.0.1:{port}"),
-            "--database-url",
-            url,
-        ])
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
-    let base = format!("http://127.0.0.1:{port}");
-    let client = reqwest::Client::new();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while client.get(format!("{base}/healthz")).send().await.is_err() {
-        assert!(Instant::now() < deadline, "the server did not start");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    Server { child, base }
-}
-
-async fn post(
-    client: &reqwest::Client,
-    url: String,
-    token: &str,
-    body: Value,
-    key: Option<&str>,
-) -> Result<(u16, Value), reqwest::Error> {
-    let mut request = client.post(url).bearer_auth(token).json(&body);
-    if let Some(key) = key {
-        request = request.header("idempotency-key", key);
-    }
-    let response = request.send().await?;
-    let status = response.status().as_u16();
-    Ok((status, response.json().await?))
-}
+use common::{Server, create_operator, post, start};
 
 /// A deterministic order of client `c`, number `n`.
 fn order_of(c: usize, n: usize, seller: bool) -> Value {
@@ -78,19 +25,10 @@ fn order_of(c: usize, n: usize, seller: bool) -> Value {
 }
 
 async fn run(url: &str) {
-    let admin = Command::new(BIN)
-        .args(["admin", "create-operator", "--database-url", url])
-        .output()
-        .unwrap();
-    assert!(
-        admin.status.success(),
-        "{}",
-        String::from_utf8_lossy(&admin.stderr)
-    );
-    let operator = String::from_utf8(admin.stdout).unwrap().trim().to_owned();
+    let operator = create_operator(url);
     let mut server = start(url).await;
     let client = reqwest::Client::new();
-    let api = |s: &Server, path: &str| format!("{}/api/v1{path}", s.base);
+    let api = |s: &Server, path: &str| s.api(path);
 
     // Two sellers and two buyers, one client each.
     let mut parties = Vec::new();
@@ -170,8 +108,7 @@ async fn run(url: &str) {
     getrandom::fill(&mut seed).unwrap();
     let delay = 300 + u64::from(u16::from_le_bytes(seed)) % 1000;
     tokio::time::sleep(Duration::from_millis(delay)).await;
-    server.child.kill().unwrap(); // SIGKILL
-    server.child.wait().unwrap();
+    server.kill(); // SIGKILL
     for c in clients {
         c.await.unwrap();
     }
@@ -325,8 +262,7 @@ async fn run(url: &str) {
         final_orders.len(),
         got.len()
     );
-    server.child.kill().unwrap();
-    server.child.wait().unwrap();
+    server.kill();
 }
 
 fn reference_session() -> Session {
