@@ -66,7 +66,18 @@ pub fn hourly_match(
     contracts: &[ContractTerms],
     meters: &MeterData,
 ) -> Option<HourlyMatch> {
-    let consumption = hourly(&meters.participant_intervals(buyer)?);
+    hourly_match_with(buyer, contracts, |p| meters.participant_intervals(p))
+}
+
+/// [`hourly_match`] with the meter data behind a function: a participant's summed 15-minute
+/// values of the month (`96 × days` of them), or `None` without data — for callers whose data
+/// is not a parsed file (the server's stored meter months).
+pub fn hourly_match_with(
+    buyer: &str,
+    contracts: &[ContractTerms],
+    intervals: impl Fn(&str) -> Option<Vec<i64>>,
+) -> Option<HourlyMatch> {
+    let consumption = hourly(&intervals(buyer)?);
     // What each seller contracted in all, and with this buyer.
     let mut sold: BTreeMap<&str, i64> = BTreeMap::new();
     let mut bought: BTreeMap<&str, i64> = BTreeMap::new();
@@ -78,10 +89,10 @@ pub fn hourly_match(
     }
     let mut supply = vec![0i64; consumption.len()];
     for (seller, &with_buyer) in &bought {
-        let Some(generation) = meters.participant_intervals(seller) else {
+        let Some(generation) = intervals(seller) else {
             continue;
         };
-        let generated = meters.participant_total(seller).0;
+        let generated: i64 = generation.iter().sum();
         let denominator = generated.max(sold[seller]);
         if denominator == 0 {
             continue;

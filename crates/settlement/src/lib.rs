@@ -29,7 +29,7 @@ mod settle;
 pub use contracts::{
     CONTRACTS_HEADER, ContractError, ContractErrors, ContractTerms, parse_contracts,
 };
-pub use hourly::{HourMatch, HourlyMatch, hourly_match};
+pub use hourly::{HourMatch, HourlyMatch, hourly_match, hourly_match_with};
 pub use meters::{
     Incomplete, MAX_INTERVAL_KWH, MAX_REPORTED, METERS_HEADER, Meter, MeterData, MeterErrors,
     MeterParser, ParticipantEnergy, RowError, RowProblem, merge_parts, parse_meters,

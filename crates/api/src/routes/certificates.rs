@@ -37,6 +37,7 @@ pub fn routes(router: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
         .routes(routes!(delist))
         .routes(routes!(expire))
         .routes(routes!(settle_month))
+        .routes(routes!(hourly_match))
         .routes(routes!(consumption_certificate))
 }
 
@@ -528,35 +529,7 @@ async fn settle_month(
         ));
     }
     let delivery = exchange::session::YearMonth::new(i32::from(ym.year()), ym.month())?;
-    // The contracts: of published sessions delivering exactly this month.
-    let mut terms: Vec<ContractTerms> = Vec::new();
-    let mut parties: BTreeMap<String, (SessionId, ContractId, ParticipantId, ParticipantId)> =
-        BTreeMap::new();
-    for handle in app.hub.all() {
-        handle.read(|s| {
-            let window = s.settings().delivery;
-            if s.state() != SessionState::Published
-                || window.first_month != delivery
-                || window.last_month != delivery
-            {
-                return;
-            }
-            for c in s.contracts() {
-                let id = format!("S{}-C{}", s.id().0, c.id.0);
-                parties.insert(id.clone(), (s.id(), c.id, c.seller, c.buyer));
-                terms.push(ContractTerms {
-                    id,
-                    seller: c.seller.0.to_string(),
-                    buyer: c.buyer.0.to_string(),
-                    volume: c.total_volume(),
-                    energy_price: c.price.energy,
-                    env_price: c.price.environment,
-                    comp_price: c.compensation,
-                    carry_in: Kwh::ZERO,
-                });
-            }
-        });
-    }
+    let (terms, parties) = month_contracts(&app, delivery);
     let (by_participant, _) = metered(&app, &request.month).await?;
     let result = settlement::settle(month, &terms, |p| {
         Kwh(by_participant.get(p).copied().unwrap_or(0))
@@ -623,6 +596,113 @@ async fn settle_month(
         .await?;
     answer["transfers"] = Value::Array(transfers);
     Ok((StatusCode::CREATED, axum::Json(answer)).into_response())
+}
+
+/// Who each settled contract binds: session, contract, seller, buyer.
+type Parties = BTreeMap<String, (SessionId, ContractId, ParticipantId, ParticipantId)>;
+
+/// The contracts of published sessions delivering exactly `delivery`, as settlement terms with
+/// ids `S<session>-C<contract>` and participants named by their ids.
+fn month_contracts(
+    app: &AppState,
+    delivery: exchange::session::YearMonth,
+) -> (Vec<ContractTerms>, Parties) {
+    let mut terms: Vec<ContractTerms> = Vec::new();
+    let mut parties = Parties::new();
+    for handle in app.hub.all() {
+        handle.read(|s| {
+            let window = s.settings().delivery;
+            if s.state() != SessionState::Published
+                || window.first_month != delivery
+                || window.last_month != delivery
+            {
+                return;
+            }
+            for c in s.contracts() {
+                let id = format!("S{}-C{}", s.id().0, c.id.0);
+                parties.insert(id.clone(), (s.id(), c.id, c.seller, c.buyer));
+                terms.push(ContractTerms {
+                    id,
+                    seller: c.seller.0.to_string(),
+                    buyer: c.buyer.0.to_string(),
+                    volume: c.total_volume(),
+                    energy_price: c.price.energy,
+                    env_price: c.price.environment,
+                    comp_price: c.compensation,
+                    carry_in: Kwh::ZERO,
+                });
+            }
+        });
+    }
+    (terms, parties)
+}
+
+/// Query of [`hourly_match`].
+#[derive(Debug, Deserialize, IntoParams)]
+struct HourlyQuery {
+    /// Another participant (operator and regulator only).
+    participant: Option<u64>,
+}
+
+/// Hourly matching (beyond today's monthly rules): how much of a buyer's consumption in the
+/// month is covered, hour by hour, by the generation behind its green contracts — the 24/7
+/// score, the unmatched consumption and the excess generation. The caller's own, or (operator,
+/// regulator) any participant's.
+#[utoipa::path(get, path = "/api/v1/hourly-match/{month}", tag = "certificates",
+    params(("month" = String, Path, description = "YYYY-MM"), HourlyQuery),
+    responses((status = 200, description = "OK", body = Value), (status = 400, description = "Bad request: the message names the field", body = ErrorBody),
+        (status = 401, description = "No valid bearer token", body = ErrorBody), (status = 403, description = "Only the operator and regulator read others'", body = ErrorBody),
+        (status = 404, description = "No meter data for the participant in that month", body = ErrorBody)),
+    security(("bearer" = [])))]
+async fn hourly_match(
+    State(app): State<AppState>,
+    caller: Caller,
+    Path(month): Path<String>,
+    Query(query): Query<HourlyQuery>,
+) -> Result<axum::Json<Value>, ApiError> {
+    let whose = match query.participant {
+        Some(id) if ParticipantId(id) != caller.participant().id => {
+            caller.require(
+                &[Role::Operator, Role::Regulator],
+                "read others' meter data",
+            )?;
+            super::participants::log_regulator_read(
+                &app,
+                &caller,
+                &format!("GET /api/v1/hourly-match/{month}?participant={id}"),
+            )
+            .await?;
+            ParticipantId(id)
+        }
+        _ => caller.participant().id,
+    };
+    let (_, ym) = month_of("month", &month)?;
+    let delivery = exchange::session::YearMonth::new(i32::from(ym.year()), ym.month())?;
+    let (terms, _) = month_contracts(&app, delivery);
+    // Each participant's 15-minute values, summed over its meters (latest versions).
+    let mut intervals: BTreeMap<String, Vec<i64>> = BTreeMap::new();
+    for (m, _) in app.store.meter_months(&month).await? {
+        let sum = intervals
+            .entry(m.participant)
+            .or_insert_with(|| vec![0; m.kwh.len()]);
+        for (s, v) in sum.iter_mut().zip(&m.kwh) {
+            *s += v;
+        }
+    }
+    let m =
+        settlement::hourly_match_with(&whose.0.to_string(), &terms, |p| intervals.get(p).cloned())
+            .ok_or_else(|| {
+                ApiError::not_found(format!(
+                    "participant {} has no meter data for {month}",
+                    whose.0
+                ))
+            })?;
+    Ok(axum::Json(json!({
+        "month": month, "participant": whose.0,
+        "consumption_mwh": m.consumption.mwh().to_string(), "green_supply_mwh": m.supply.mwh().to_string(),
+        "matched_mwh": m.matched.mwh().to_string(), "unmatched_mwh": m.unmatched.mwh().to_string(),
+        "excess_mwh": m.excess.mwh().to_string(), "hourly_matched_percent": domain::Price(m.score_bp).to_string(),
+    })))
 }
 
 /// Query of [`consumption_certificate`].

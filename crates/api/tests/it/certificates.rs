@@ -104,6 +104,21 @@ async fn certificates_end_to_end(h: Harness) {
         )
     );
 
+    // Hourly matching: U uses 8 kWh an hour; G makes 12 kWh an hour (8,928 kWh in March) and
+    // sold U 6,500 kWh, so U's share is floor(12 × 6,500 / 8,928) = 8 kWh every hour: 100%.
+    let matched = h
+        .get(
+            "/api/v1/hourly-match/2024-03",
+            Some(&user_token),
+            StatusCode::OK,
+        )
+        .await;
+    assert_eq!(
+        matched,
+        json!({"month": "2024-03", "participant": u, "consumption_mwh": "5.952", "green_supply_mwh": "5.952",
+        "matched_mwh": "5.952", "unmatched_mwh": "0.000", "excess_mwh": "0.000", "hourly_matched_percent": "100.00"})
+    );
+
     // Issuance: 8,928 kWh → 8 certificates, 928 kWh carried.
     let issued = h
         .post(
