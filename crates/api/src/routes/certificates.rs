@@ -171,6 +171,32 @@ async fn issue(
     ))
 }
 
+/// Whose data a read is about: the caller's own, or — for the operator and the regulator, the
+/// regulator's read logged — another participant's.
+async fn subject(
+    app: &AppState,
+    caller: &Caller,
+    other: Option<u64>,
+    what: &str,
+) -> Result<ParticipantId, ApiError> {
+    match other {
+        Some(id) if ParticipantId(id) != caller.participant().id => {
+            caller.require(
+                &[Role::Operator, Role::Regulator],
+                &format!("read others' {what}"),
+            )?;
+            super::participants::log_regulator_read(
+                app,
+                caller,
+                &format!("{what} of participant {id}"),
+            )
+            .await?;
+            Ok(ParticipantId(id))
+        }
+        _ => Ok(caller.participant().id),
+    }
+}
+
 /// Query of [`holdings`].
 #[derive(Debug, Deserialize, IntoParams)]
 struct HoldingsQuery {
@@ -188,22 +214,7 @@ async fn holdings(
     caller: Caller,
     Query(query): Query<HoldingsQuery>,
 ) -> Result<axum::Json<Value>, ApiError> {
-    let whose = match query.participant {
-        Some(id) if ParticipantId(id) != caller.participant().id => {
-            caller.require(
-                &[Role::Operator, Role::Regulator],
-                "read others' certificates",
-            )?;
-            super::participants::log_regulator_read(
-                &app,
-                &caller,
-                &format!("GET /api/v1/certificates?participant={id}"),
-            )
-            .await?;
-            ParticipantId(id)
-        }
-        _ => caller.participant().id,
-    };
+    let whose = subject(&app, &caller, query.participant, "certificates").await?;
     let list: Vec<Value> = app
         .certificates
         .read(|r| {
@@ -660,22 +671,7 @@ async fn hourly_match(
     Path(month): Path<String>,
     Query(query): Query<HourlyQuery>,
 ) -> Result<axum::Json<Value>, ApiError> {
-    let whose = match query.participant {
-        Some(id) if ParticipantId(id) != caller.participant().id => {
-            caller.require(
-                &[Role::Operator, Role::Regulator],
-                "read others' meter data",
-            )?;
-            super::participants::log_regulator_read(
-                &app,
-                &caller,
-                &format!("GET /api/v1/hourly-match/{month}?participant={id}"),
-            )
-            .await?;
-            ParticipantId(id)
-        }
-        _ => caller.participant().id,
-    };
+    let whose = subject(&app, &caller, query.participant, "meter data").await?;
     let (_, ym) = month_of("month", &month)?;
     let delivery = exchange::session::YearMonth::new(i32::from(ym.year()), ym.month())?;
     let (terms, _) = month_contracts(&app, delivery);
