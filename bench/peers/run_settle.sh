@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
-# `lvdian settle` against DuckDB on the same month of data, end to end from CSV (validation
-# included). Generates a Zhejiang-sized May 2023 — 16,000 users + 2,000 projects metered every 15
+# `lvdian settle` against DuckDB on the same month of data, end to end from CSV and from Parquet
+# (validation included). Generates a Zhejiang-sized May 2023 — 16,000 users + 2,000 projects metered every 15
 # minutes (53,568,000 rows, ~1.85 GB) and 20,000 contracts — into a temporary directory, runs each
 # side RUNS times (files warm in the page cache, as for both), prints the times and checks that
 # the outputs are byte-identical. DuckDB runs twice: validating like lvdian (every meter has the
 # month's intervals exactly once: a count of distinct intervals per meter) and without the
 # duplicate check (a row count per meter), the cheaper query most pipelines would write.
+# The CSV is then converted to Parquet by DuckDB (`COPY ... TO 'meters.parquet' (FORMAT PARQUET)`:
+# Snappy, `start` a TIMESTAMP; the conversion is not timed) and both sides run again from it.
 #
 #   bench/peers/run_settle.sh                     # full size
 #   FRACTION=10 RUNS=5 bench/peers/run_settle.sh  # 1/10 of it
@@ -44,8 +46,11 @@ ORDER=()
 if [ ! -s "$DATA/meters.csv" ]; then
     "$TARGET/release/examples/gen_month" "$DATA" --fraction "$FRACTION" "${ORDER[@]}"
 fi
-ls -l "$DATA"/*.csv
-cat "$DATA"/*.csv > /dev/null # into the page cache, the same for both sides
+if [ ! -s "$DATA/meters.parquet" ]; then
+    "$PYTHON" bench/peers/settle_duckdb.py --csv-to-parquet "$DATA/meters.csv" "$DATA/meters.parquet"
+fi
+ls -l "$DATA"/*.csv "$DATA"/*.parquet
+cat "$DATA"/*.csv "$DATA"/*.parquet > /dev/null # into the page cache, the same for both sides
 echo "$(nproc) cores; DuckDB $("$PYTHON" -c 'import duckdb; print(duckdb.__version__)')"
 
 # Runs the command once, its stdout into $1; prints "<seconds> s, <max RSS> MB".
@@ -69,10 +74,19 @@ for run in $(seq "$RUNS"); do
         --skip-duplicate-check)
     echo "run $run: duckdb without duplicate check   $t"
 done
-if cmp -s "$DATA/lvdian.json" "$DATA/duckdb.json" && cmp -s "$DATA/lvdian.json" "$DATA/duckdb-light.json"; then
+PQ_ARGS=(--month 2023-05 --contracts "$DATA/contracts.csv" --meters "$DATA/meters.parquet")
+for run in $(seq "$RUNS"); do
+    t=$(timed "$DATA/lvdian-parquet.json" "$TARGET/release/lvdian" settle "${PQ_ARGS[@]}")
+    echo "run $run: lvdian settle, Parquet           $t"
+    t=$(timed "$DATA/duckdb-parquet.json" "$PYTHON" bench/peers/settle_duckdb.py "${PQ_ARGS[@]}")
+    echo "run $run: duckdb, Parquet                  $t"
+done
+if cmp -s "$DATA/lvdian.json" "$DATA/duckdb.json" && cmp -s "$DATA/lvdian.json" "$DATA/duckdb-light.json" \
+    && cmp -s "$DATA/lvdian.json" "$DATA/lvdian-parquet.json" \
+    && cmp -s "$DATA/lvdian.json" "$DATA/duckdb-parquet.json"; then
     echo "outputs identical: $(grep -c '"contract"' "$DATA/lvdian.json") lines"
 else
-    echo "OUTPUTS DIFFER: diff $DATA/lvdian.json $DATA/duckdb.json" >&2
+    echo "OUTPUTS DIFFER: diff $DATA/lvdian.json $DATA/{duckdb,duckdb-light,lvdian-parquet,duckdb-parquet}.json" >&2
     trap - EXIT
     exit 1
 fi

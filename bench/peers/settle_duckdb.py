@@ -2,6 +2,12 @@
 """The `lvdian settle` computation done in DuckDB, for comparison (bench/peers/run_settle.sh).
 
     python3 settle_duckdb.py --month 2023-05 --contracts C.csv --meters M.csv > out.json
+    python3 settle_duckdb.py --month 2023-05 --contracts C.csv --meters M.parquet > out.json
+    python3 settle_duckdb.py --csv-to-parquet M.csv M.parquet [--start-as-text]
+
+A `.parquet` meter file is read with its own types (`start` a TIMESTAMP, or a string
+`YYYY-MM-DDTHH:MM` that is cast strictly); `--csv-to-parquet` writes one from `meters.csv` with
+DuckDB's defaults (Snappy), `start` as a TIMESTAMP or, with `--start-as-text`, as the text.
 
 Reads the same CSV files, validates the meter data by the same rules (non-negative whole kWh up
 to 999,999,999, every start a quarter-hour of the month, one participant per meter, no duplicate
@@ -32,7 +38,45 @@ def yuan(fen):
     return f"{sign}{fen // 100}.{fen % 100:02d}"
 
 
+METERS_CSV = """read_csv(?, header = true, auto_detect = false, delim = ',', quote = '',
+                          escape = '', timestampformat = '%Y-%m-%dT%H:%M',
+                          columns = {'meter': 'VARCHAR', 'participant': 'VARCHAR',
+                                     'start': 'TIMESTAMP', 'kwh': 'BIGINT'})"""
+
+
+def meter_source(path):
+    """The meter rows as (meter, participant, start TIMESTAMP, kwh BIGINT), from CSV or Parquet."""
+    if not path.lower().endswith(".parquet"):
+        return METERS_CSV
+    con = duckdb.connect()
+    types = dict(con.execute("SELECT name, type FROM parquet_schema(?)", [path]).fetchall())
+    if types.get("start") == "BYTE_ARRAY":
+        start = "strptime(start, '%Y-%m-%dT%H:%M')"  # strict: a malformed start fails the read
+    else:
+        start = "CAST(start AS TIMESTAMP)"
+    return f"""(SELECT meter, participant, {start} AS start, CAST(kwh AS BIGINT) AS kwh
+               FROM read_parquet(?))"""
+
+
+def csv_to_parquet(argv):
+    parser = argparse.ArgumentParser(prog="settle_duckdb.py --csv-to-parquet")
+    parser.add_argument("csv")
+    parser.add_argument("parquet")
+    parser.add_argument("--start-as-text", action="store_true")
+    args = parser.parse_args(argv)
+    source = METERS_CSV
+    if args.start_as_text:
+        source = source.replace("'start': 'TIMESTAMP'", "'start': 'VARCHAR'")
+    con = duckdb.connect()
+    con.execute(
+        f"COPY (SELECT * FROM {source}) TO '{args.parquet}' (FORMAT PARQUET)", [args.csv]
+    )
+
+
 def main():
+    if len(sys.argv) >= 2 and sys.argv[1] == "--csv-to-parquet":
+        csv_to_parquet(sys.argv[2:])
+        return
     parser = argparse.ArgumentParser()
     parser.add_argument("--month", required=True)
     parser.add_argument("--contracts", required=True)
@@ -78,12 +122,9 @@ def main():
                    min(start) AS first_start,
                    max(start) AS last_start,
                    bool_and(minute(start) % 15 = 0 AND second(start) = 0) AS aligned
-            FROM read_csv(?, header = true, auto_detect = false, delim = ',', quote = '',
-                          escape = '', timestampformat = '%Y-%m-%dT%H:%M',
-                          columns = {'meter': 'VARCHAR', 'participant': 'VARCHAR',
-                                     'start': 'TIMESTAMP', 'kwh': 'BIGINT'})
+            FROM {source}
             GROUP BY meter
-            """.replace("{distinct}", distinct),
+            """.replace("{distinct}", distinct).replace("{source}", meter_source(args.meters)),
             [args.meters],
         )
     except duckdb.Error as e:

@@ -13,6 +13,7 @@
 
 pub mod auction;
 pub mod bilateral;
+pub mod coupling;
 mod error;
 pub mod listing;
 pub mod rolling;

@@ -1,4 +1,5 @@
-//! `lvdian clear FILE.json`: clear one call auction offline, in the format of formats.md.
+//! `lvdian clear FILE.json`: clear one call auction, or one coupled inter-provincial session
+//! (省间, `"method": "coupled"`), offline, in the format of formats.md.
 //!
 //! The file is read whole and checked whole before anything is cleared; the output is built in
 //! memory and printed only when everything succeeded, so a bad file never half-writes stdout.
@@ -8,6 +9,7 @@ use std::fmt;
 
 use domain::{Kwh, Price, Side, UnitError};
 use exchange::auction::{self, AuctionOrder, Method};
+use exchange::coupling::{self, Corridor, CoupledOrder, LOSS_DENOMINATOR};
 use serde_json::{Map, Value, json};
 
 /// What is wrong with a clear file, and where.
@@ -41,6 +43,18 @@ struct FileOrder {
     period: String,
     volume: Kwh,
     price: Price,
+    /// Only read by `coupled`, where it is required.
+    province: Option<String>,
+}
+
+/// One corridor of a coupled file, checked; capacities are resolved per period later.
+struct FileCorridor {
+    from: String,
+    to: String,
+    capacity: Kwh,
+    capacity_by_period: BTreeMap<String, Kwh>,
+    loss: i64,
+    tariff: Price,
 }
 
 /// Parses, clears and renders a clear file; returns the output JSON text.
@@ -67,23 +81,33 @@ pub fn run(text: &str) -> Result<String, InputError> {
     let method_name = file.get("method").and_then(Value::as_str).ok_or_else(|| {
         top(
             "method",
-            "missing, or not a string: use \"uniform\" or \"high_low\"",
+            "missing, or not a string: use \"uniform\", \"high_low\" or \"coupled\"",
         )
     })?;
     let method = match method_name {
         "uniform" => Method::Uniform,
         "high_low" => Method::HighLow,
         "coupled" => {
-            return Err(top(
-                "method",
-                "`coupled` (inter-provincial coupling over corridors, 省间) is not supported yet \
-                 by this version of lvdian; use \"uniform\" or \"high_low\"",
-            ));
+            let orders = parse_orders(file)?;
+            if let Some((position, o)) = orders
+                .iter()
+                .enumerate()
+                .find(|(_, o)| o.province.is_none())
+            {
+                return Err(InputError {
+                    location: order_location(position, Some(&o.id)),
+                    reason: "field `province`: missing (every order of a coupled file names its \
+                             province)"
+                        .into(),
+                });
+            }
+            let corridors = parse_corridors(file)?;
+            return render_coupled(&orders, &corridors);
         }
         other => {
             return Err(top(
                 "method",
-                format!("unknown method `{other}`: use \"uniform\" or \"high_low\""),
+                format!("unknown method `{other}`: use \"uniform\", \"high_low\" or \"coupled\""),
             ));
         }
     };
@@ -164,23 +188,248 @@ fn parse_order(position: usize, raw: &Value) -> Result<FileOrder, InputError> {
         return Err(error("mwh", "must be positive".into()));
     }
     let price = Price::parse_yuan_per_mwh(text("price")?).map_err(|e| unit("price", e))?;
+    let province = match object.get("province") {
+        None => None,
+        Some(_) => Some(text("province")?.to_owned()),
+    };
     Ok(FileOrder {
         id,
         side,
         period,
         volume,
         price,
+        province,
     })
+}
+
+const CORRIDOR_FIELDS: [&str; 6] = [
+    "from",
+    "to",
+    "capacity_mwh",
+    "capacity_by_period",
+    "loss",
+    "tariff",
+];
+
+fn parse_corridors(file: &Map<String, Value>) -> Result<Vec<FileCorridor>, InputError> {
+    let list = match file.get("corridors") {
+        None => return Ok(Vec::new()),
+        Some(value) => value
+            .as_array()
+            .ok_or_else(|| top("corridors", "not an array of corridors"))?,
+    };
+    list.iter()
+        .enumerate()
+        .map(|(position, raw)| parse_corridor(position, raw))
+        .collect()
+}
+
+fn parse_corridor(position: usize, raw: &Value) -> Result<FileCorridor, InputError> {
+    let error = |field: &str, reason: String| InputError {
+        location: format!("corridors[{position}]"),
+        reason: format!("field `{field}`: {reason}"),
+    };
+    let object = raw
+        .as_object()
+        .ok_or_else(|| error("(corridor)", "a corridor must be a JSON object".into()))?;
+    if let Some(unknown) = object
+        .keys()
+        .find(|k| !CORRIDOR_FIELDS.contains(&k.as_str()))
+    {
+        return Err(error(unknown, "unknown field".into()));
+    }
+    let string = |field: &str, value: Option<&Value>| -> Result<String, InputError> {
+        match value {
+            None => Err(error(field, "missing".into())),
+            Some(Value::String(s)) if s.is_empty() => Err(error(field, "is empty".into())),
+            Some(Value::String(s)) => Ok(s.clone()),
+            Some(Value::Number(n)) => Err(error(
+                field,
+                format!("must be a decimal string such as \"{n}\", not a JSON number"),
+            )),
+            Some(other) => Err(error(field, format!("must be a string, not {other}"))),
+        }
+    };
+    let text = |field: &str| string(field, object.get(field));
+    let from = text("from")?;
+    let to = text("to")?;
+    if from == to {
+        return Err(error(
+            "to",
+            format!("`{to}` is also the corridor's `from` province"),
+        ));
+    }
+    let capacity =
+        Kwh::parse_mwh(&text("capacity_mwh")?).map_err(|e| error("capacity_mwh", e.to_string()))?;
+    let mut capacity_by_period = BTreeMap::new();
+    match object.get("capacity_by_period") {
+        None => {}
+        Some(Value::Object(map)) => {
+            for (label, value) in map {
+                let field = format!("capacity_by_period.{label}");
+                let mwh = string(&field, Some(value))?;
+                let kwh = Kwh::parse_mwh(&mwh).map_err(|e| error(&field, e.to_string()))?;
+                capacity_by_period.insert(label.clone(), kwh);
+            }
+        }
+        Some(other) => {
+            return Err(error(
+                "capacity_by_period",
+                format!("must be an object of period label to MWh, not {other}"),
+            ));
+        }
+    }
+    let loss = parse_loss(&text("loss")?).map_err(|reason| error("loss", reason))?;
+    let tariff =
+        Price::parse_yuan_per_mwh(&text("tariff")?).map_err(|e| error("tariff", e.to_string()))?;
+    if tariff < Price::ZERO {
+        return Err(error("tariff", format!("`{tariff}` is negative")));
+    }
+    Ok(FileCorridor {
+        from,
+        to,
+        capacity,
+        capacity_by_period,
+        loss,
+        tariff,
+    })
+}
+
+/// A loss fraction with at most 4 decimals, below 1, as an integer of 1/10000.
+fn parse_loss(text: &str) -> Result<i64, String> {
+    let (whole, fraction) = text.split_once('.').unwrap_or((text, ""));
+    let digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+    if whole.is_empty() || !digits(whole) || !digits(fraction) || text.ends_with('.') {
+        return Err(format!(
+            "`{text}` is not a decimal fraction such as \"0.035\""
+        ));
+    }
+    if fraction.len() > 4 {
+        return Err(format!("`{text}` has more than 4 decimals"));
+    }
+    if !whole.trim_start_matches('0').is_empty() {
+        return Err(format!("`{text}` is not below 1"));
+    }
+    let scaled = format!("{fraction:0<4}");
+    let loss: i64 = scaled.parse().expect("four digits");
+    debug_assert!(loss < LOSS_DENOMINATOR);
+    Ok(loss)
+}
+
+/// Names sorted, each mapped to the index of its rank.
+fn ranks<'a>(names: impl Iterator<Item = &'a str>) -> BTreeMap<&'a str, u32> {
+    let mut set: Vec<&str> = names.collect();
+    set.sort_unstable();
+    set.dedup();
+    set.into_iter().zip(0..).collect()
+}
+
+fn to_text(output: &Value) -> String {
+    let mut text = serde_json::to_string_pretty(output).expect("JSON values serialise");
+    text.push('\n');
+    text
+}
+
+fn render_coupled(orders: &[FileOrder], corridors: &[FileCorridor]) -> Result<String, InputError> {
+    let labels = ranks(orders.iter().map(|o| o.period.as_str()));
+    let provinces = ranks(
+        orders.iter().filter_map(|o| o.province.as_deref()).chain(
+            corridors
+                .iter()
+                .flat_map(|c| [c.from.as_str(), c.to.as_str()]),
+        ),
+    );
+    let book: Vec<CoupledOrder> = orders
+        .iter()
+        .map(|o| CoupledOrder {
+            period: labels[o.period.as_str()],
+            province: provinces[o.province.as_deref().expect("checked")],
+            side: o.side,
+            volume: o.volume,
+            price: o.price,
+        })
+        .collect();
+    // Corridors sorted by (from, to), the order of the output's `flows`.
+    let mut order: Vec<usize> = (0..corridors.len()).collect();
+    order.sort_by(|&a, &b| {
+        (&corridors[a].from, &corridors[a].to).cmp(&(&corridors[b].from, &corridors[b].to))
+    });
+    let lines: Vec<Corridor> = order
+        .iter()
+        .map(|&i| {
+            let c = &corridors[i];
+            Corridor {
+                from: provinces[c.from.as_str()],
+                to: provinces[c.to.as_str()],
+                capacity: labels
+                    .keys()
+                    .map(|label| *c.capacity_by_period.get(*label).unwrap_or(&c.capacity))
+                    .collect(),
+                loss: c.loss,
+                tariff: c.tariff,
+            }
+        })
+        .collect();
+    let results =
+        coupling::clear(&book, provinces.len(), &lines, labels.len()).map_err(|e| InputError {
+            location: "(file)".into(),
+            reason: e.to_string(),
+        })?;
+    let periods: Vec<Value> = labels
+        .keys()
+        .zip(&results)
+        .map(|(label, result)| {
+            let province_rows: Vec<Value> = provinces
+                .keys()
+                .zip(&result.provinces)
+                .map(|(name, p)| {
+                    json!({
+                        "province": name,
+                        "price": p.price.map(|p| p.to_string()),
+                        "buy_mwh": p.bought.mwh().to_string(),
+                        "sell_mwh": p.sold.mwh().to_string(),
+                    })
+                })
+                .collect();
+            let flows: Vec<Value> = order
+                .iter()
+                .zip(&result.flows)
+                .map(|(&i, f)| {
+                    json!({
+                        "from": corridors[i].from,
+                        "to": corridors[i].to,
+                        "sent_mwh": f.sent.mwh().to_string(),
+                        "delivered_mwh": f.delivered.mwh().to_string(),
+                    })
+                })
+                .collect();
+            let fills: Vec<Value> = result
+                .fills
+                .iter()
+                .map(|f| {
+                    json!({
+                        "order": orders[f.order].id,
+                        "mwh": f.volume.mwh().to_string(),
+                        "price": f.price.to_string(),
+                    })
+                })
+                .collect();
+            json!({
+                "period": label,
+                "volume_mwh": result.volume.mwh().to_string(),
+                "price": null,
+                "provinces": province_rows,
+                "flows": flows,
+                "fills": fills,
+            })
+        })
+        .collect();
+    Ok(to_text(&json!({ "method": "coupled", "periods": periods })))
 }
 
 fn render(method: Method, orders: &[FileOrder]) -> String {
     // Periods sorted by label; each label gets the index of its rank.
-    let labels: BTreeMap<&str, u32> = {
-        let mut set: Vec<&str> = orders.iter().map(|o| o.period.as_str()).collect();
-        set.sort_unstable();
-        set.dedup();
-        set.into_iter().zip(0..).collect()
-    };
+    let labels = ranks(orders.iter().map(|o| o.period.as_str()));
     let book: Vec<AuctionOrder> = orders
         .iter()
         .map(|o| AuctionOrder {
@@ -218,10 +467,7 @@ fn render(method: Method, orders: &[FileOrder]) -> String {
         Method::Uniform => "uniform",
         Method::HighLow => "high_low",
     };
-    let output = json!({ "method": method_name, "periods": periods });
-    let mut text = serde_json::to_string_pretty(&output).expect("JSON values serialise");
-    text.push('\n');
-    text
+    to_text(&json!({ "method": method_name, "periods": periods }))
 }
 
 #[cfg(test)]
@@ -290,6 +536,17 @@ mod tests {
     }
 
     #[test]
+    fn loss_is_a_fraction_below_one_with_four_decimals() {
+        assert_eq!(parse_loss("0.035"), Ok(350));
+        assert_eq!(parse_loss("0"), Ok(0));
+        assert_eq!(parse_loss("0.9999"), Ok(9_999));
+        assert_eq!(parse_loss("00.5"), Ok(5_000));
+        for bad in ["1", "1.0", "0.00001", "-0.1", ".5", "0.", "5%", ""] {
+            assert!(parse_loss(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
     fn refuses_duplicates_missing_fields_and_bad_json() {
         assert_eq!(
             error_of(&file(&format!("{GOOD}, {GOOD}"))),
@@ -304,14 +561,8 @@ mod tests {
             "orders[0]: field `id`: must be a string, not 7"
         );
         assert_eq!(
-            error_of(r#"{"method": "coupled", "orders": []}"#)
-                .split(':')
-                .next(),
-            Some("field `method`")
-        );
-        assert_eq!(
             error_of(r#"{"method": "pay_as_bid", "orders": []}"#),
-            r#"field `method`: unknown method `pay_as_bid`: use "uniform" or "high_low""#
+            r#"field `method`: unknown method `pay_as_bid`: use "uniform", "high_low" or "coupled""#
         );
         assert!(
             error_of("{\"method\": \"uniform\",\n \"orders\": [}")

@@ -4,6 +4,7 @@ mod bench;
 mod clear;
 mod demo;
 mod meters;
+mod parquet;
 mod server;
 mod settle;
 mod verify;
@@ -26,11 +27,13 @@ struct Cli {
 enum Command {
     /// Clear one call auction (集中竞价) from a JSON order file and print the result as JSON.
     ///
-    /// The file holds `method` ("uniform" for 边际统一出清 or "high_low" for 高低匹配) and
-    /// `orders`, each with id, participant, side (buy/sell), period label, mwh and price as
-    /// decimal strings ("10.000" MWh, "420.50" yuan/MWh). Array order is submission order.
-    /// The result lists, per period sorted by label, the matched volume Q*, the price P* and
-    /// every order's fills. Errors name the order and field, go to stderr, and exit with 1.
+    /// The file holds `method` ("uniform" for 边际统一出清, "high_low" for 高低匹配, or
+    /// "coupled" for inter-provincial clearing over corridors, 省间) and `orders`, each with id,
+    /// participant, side (buy/sell), period label, mwh and price as decimal strings ("10.000"
+    /// MWh, "420.50" yuan/MWh), plus `province` and the file's `corridors` for "coupled". Array
+    /// order is submission order. The result lists, per period sorted by label, the matched
+    /// volume Q*, the price P* (per province for "coupled", with corridor flows) and every
+    /// order's fills. Errors name the order and field, go to stderr, and exit with 1.
     Clear {
         /// The order file (see formats.md); `-` reads standard input.
         file: PathBuf,
@@ -93,8 +96,8 @@ enum Command {
         /// contracts.csv: contract,seller,buyer,mwh,energy_price,env_price,comp_price,carry_kwh.
         #[arg(long)]
         contracts: PathBuf,
-        /// meters.csv: meter,participant,start,kwh — every 15-minute interval of the month for
-        /// every meter.
+        /// meters.csv (meter,participant,start,kwh) or the same columns as `.parquet` — every
+        /// 15-minute interval of the month for every meter.
         #[arg(long)]
         meters: PathBuf,
     },
@@ -146,7 +149,7 @@ enum MetersCommand {
     /// and nothing is imported. Importing a meter's month again stores a new version
     /// (a correction); final settlements already run are not reopened.
     Import {
-        /// The CSV file.
+        /// The file: meters.csv, or Parquet (`.parquet`) with the same four columns.
         file: PathBuf,
         /// The month the data is for, YYYY-MM.
         #[arg(long)]

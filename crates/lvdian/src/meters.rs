@@ -1,5 +1,6 @@
 //! `lvdian meters import FILE --month YYYY-MM`: validate a month of 15-minute meter data and store
 //! it, all or nothing, each meter as the next version of its month (a re-import is a correction).
+//! A `.parquet` file is read as Parquet (see `parquet.rs`), anything else as `meters.csv`.
 
 use std::io::Read;
 use std::path::Path;
@@ -9,6 +10,8 @@ use anyhow::{Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 use settlement::Month;
 use store::{MeterMonth, Store};
+
+use crate::parquet;
 
 /// Reads the file with a progress bar (it can be gigabytes: a month of a province is ~54 M rows).
 fn read_with_progress(path: &Path) -> Result<Vec<u8>> {
@@ -47,12 +50,18 @@ fn spinner(message: &'static str) -> ProgressBar {
 pub fn import(url: &str, path: &Path, month: &str) -> Result<()> {
     let month = Month::parse(month).map_err(|e| anyhow::anyhow!("--month: {}", e.0))?;
     let started = Instant::now();
-    let bytes = read_with_progress(path)?;
-    let parsing = spinner("validating");
-    let data = settlement::parse_meters(&bytes, month);
-    parsing.finish_and_clear();
-    let data = data.map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
-    drop(bytes);
+    let data = if parquet::is_parquet(path) {
+        let parsing = spinner("reading and validating");
+        let data = parquet::read_meters(path, month);
+        parsing.finish_and_clear();
+        data?
+    } else {
+        let bytes = read_with_progress(path)?;
+        let parsing = spinner("validating");
+        let data = settlement::parse_meters(&bytes, month);
+        parsing.finish_and_clear();
+        data.map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?
+    };
     let participants = data.participants();
     let months: Vec<MeterMonth> = data
         .meters()

@@ -16,6 +16,8 @@ use anyhow::{Context, anyhow};
 use serde_json::{Value, json};
 use settlement::{MeterData, MeterParser, Month, Payer, Settlement};
 
+use crate::parquet;
+
 /// Bytes read at a time by each thread.
 const CHUNK_BYTES: usize = 4 << 20;
 
@@ -88,7 +90,12 @@ pub fn hourly(
     Ok(text)
 }
 
+/// Reads and validates the meter file: Parquet for a `.parquet` file (see `parquet.rs`), else
+/// `meters.csv` text.
 fn read_meters(path: &Path, month: Month) -> anyhow::Result<MeterData> {
+    if parquet::is_parquet(path) {
+        return parquet::read_meters(path, month);
+    }
     let cannot_read = || format!("cannot read {}", path.display());
     let len = std::fs::metadata(path).with_context(cannot_read)?.len();
     let threads = if len < PARALLEL_MIN_BYTES {

@@ -480,6 +480,44 @@ impl MeterParser {
         self.pending.extend_from_slice(rest);
     }
 
+    /// A parser for rows that come already split into fields, from a typed file such as
+    /// Parquet: no header, no text to cut. Feed it with [`push_row`](Self::push_row); like any
+    /// parser it may be one of several parts joined by [`merge_parts`].
+    pub fn rows(month: Month) -> MeterParser {
+        MeterParser {
+            stage: Stage::Rows,
+            ..MeterParser::new(month)
+        }
+    }
+
+    /// Validates one row given as fields, with exactly the checks of a `meters.csv` row, and
+    /// reports a problem under `line` (for a file without a header, the caller chooses the
+    /// numbering; lvdian uses the 1-based row index + 1, the line the row would have in the
+    /// CSV file with its header).
+    ///
+    /// `start` is the text `YYYY-MM-DDTHH:MM`; `kwh` is `None` for a missing value (reported
+    /// as `NULL`). Names are refused, besides the CSV rules (empty, not UTF-8, quotes), when
+    /// they contain a comma or a line break: such a name could not be written in `meters.csv`.
+    ///
+    /// # Panics
+    /// For a parser made by [`new`](Self::new) or [`continuation`](Self::continuation).
+    #[inline]
+    pub fn push_row(
+        &mut self,
+        line: u64,
+        meter: &[u8],
+        participant: &[u8],
+        start: &[u8],
+        kwh: Option<i64>,
+    ) {
+        assert!(
+            self.stage == Stage::Rows && self.head.is_empty() && self.pending.is_empty(),
+            "push_row needs a parser made by MeterParser::rows"
+        );
+        self.scan.line = line;
+        self.scan.typed_row(meter, participant, start, kwh);
+    }
+
     /// Parses whole lines.
     fn lines(&mut self, mut complete: &[u8]) {
         if self.stage == Stage::Header && !complete.is_empty() {
@@ -848,6 +886,88 @@ impl Scan {
         }
     }
 
+    /// One typed row (see [`MeterParser::push_row`]): the guesses of [`scan`](Self::scan),
+    /// then a lookup by name, then the checks of [`slow_row`](Self::slow_row).
+    #[inline]
+    fn typed_row(&mut self, name: &[u8], participant: &[u8], start: &[u8], kwh: Option<i64>) {
+        let prev = self.prev;
+        let guess = |scan: &Scan, m: u32| {
+            m != NONE && {
+                let meter = &scan.meters[m as usize];
+                meter.name() == name && meter.participant() == participant
+            }
+        };
+        let m = if guess(self, prev) {
+            Some(prev)
+        } else if prev != NONE && guess(self, self.meters[prev as usize].next) {
+            Some(self.meters[prev as usize].next)
+        } else {
+            None
+        };
+        // The fast path: a known meter, a good start and reading, a free interval.
+        if let (Some(m), Some(kwh)) = (m, kwh)
+            && start.len() == 16
+            && (0..=MAX_INTERVAL_KWH).contains(&kwh)
+            && let Some(interval) = self.interval_fast(start)
+        {
+            let meter = &mut self.meters[m as usize];
+            let slot = &mut meter.values[interval];
+            if *slot == MISSING {
+                *slot = kwh;
+                meter.total += kwh;
+                meter.filled += 1;
+                self.prev = m;
+                return;
+            }
+        }
+        match self.typed_slow(name, participant, start, kwh) {
+            Ok(m) => {
+                if prev != NONE && prev != m {
+                    self.meters[prev as usize].next = m;
+                }
+                self.prev = m;
+            }
+            Err(problem) => self.report(problem),
+        }
+    }
+
+    /// A typed row the fast path did not take: a good row of a new meter or a bad one, whose
+    /// first problem it names in the order of [`slow_row`](Self::slow_row).
+    fn typed_slow(
+        &mut self,
+        name: &[u8],
+        participant: &[u8],
+        start: &[u8],
+        kwh: Option<i64>,
+    ) -> Result<u32, RowProblem> {
+        check_typed_name("meter", name)?;
+        check_typed_name("participant", participant)?;
+        let interval = self.interval_slow(start)?;
+        let kwh = match kwh {
+            None => return Err(RowProblem::Kwh("NULL".into())),
+            Some(v) if v < 0 => return Err(RowProblem::Negative(v.to_string())),
+            Some(v) if v > MAX_INTERVAL_KWH => return Err(RowProblem::TooLarge(v.to_string())),
+            Some(v) => v,
+        };
+        let mut key = Vec::with_capacity(name.len() + participant.len() + 2);
+        key.extend_from_slice(name);
+        key.push(b',');
+        key.extend_from_slice(participant);
+        key.push(b',');
+        let m = self.meter_of(name, participant, &key)?;
+        let meter = &mut self.meters[m as usize];
+        if meter.values[interval] != MISSING {
+            return Err(RowProblem::Duplicate {
+                meter: utf8(name),
+                start: utf8(start),
+            });
+        }
+        meter.values[interval] = kwh;
+        meter.total += kwh;
+        meter.filled += 1;
+        Ok(m)
+    }
+
     /// Records a problem with the current line.
     fn report(&mut self, problem: RowProblem) {
         self.bad_rows += 1;
@@ -948,35 +1068,11 @@ impl Scan {
         check_name("participant", participant)?;
         let interval = self.interval_slow(start)?;
         let kwh = parse_kwh(kwh)?;
-        let m = match self.index.get(name) {
-            Some(&m) => {
-                let meter = &self.meters[m as usize];
-                if meter.participant() != participant {
-                    return Err(RowProblem::ParticipantConflict {
-                        meter: utf8(name),
-                        participant: utf8(participant),
-                        first: utf8(meter.participant()),
-                        first_line: meter.first_line,
-                    });
-                }
-                m
-            }
-            None => {
-                let m = u32::try_from(self.meters.len()).expect("fewer than 2^32 meters");
-                assert!(m != NONE);
-                self.index.insert(name.into(), m);
-                self.meters.push(ScanMeter {
-                    key: row[..name.len() + 1 + participant.len() + 1].into(),
-                    name_len: name.len(),
-                    first_line: self.line,
-                    values: vec![MISSING; self.intervals],
-                    total: 0,
-                    filled: 0,
-                    next: NONE,
-                });
-                m
-            }
-        };
+        let m = self.meter_of(
+            name,
+            participant,
+            &row[..name.len() + 1 + participant.len() + 1],
+        )?;
         let meter = &mut self.meters[m as usize];
         if meter.values[interval] != MISSING {
             return Err(RowProblem::Duplicate {
@@ -988,6 +1084,40 @@ impl Scan {
         meter.total += kwh;
         meter.filled += 1;
         Ok(m)
+    }
+
+    /// The meter `name` of a row naming `participant` (`key` is `name,participant,`), made
+    /// now if it is new; refused if the meter belongs to another participant.
+    fn meter_of(&mut self, name: &[u8], participant: &[u8], key: &[u8]) -> Result<u32, RowProblem> {
+        match self.index.get(name) {
+            Some(&m) => {
+                let meter = &self.meters[m as usize];
+                if meter.participant() != participant {
+                    return Err(RowProblem::ParticipantConflict {
+                        meter: utf8(name),
+                        participant: utf8(participant),
+                        first: utf8(meter.participant()),
+                        first_line: meter.first_line,
+                    });
+                }
+                Ok(m)
+            }
+            None => {
+                let m = u32::try_from(self.meters.len()).expect("fewer than 2^32 meters");
+                assert!(m != NONE);
+                self.index.insert(name.into(), m);
+                self.meters.push(ScanMeter {
+                    key: key.into(),
+                    name_len: name.len(),
+                    first_line: self.line,
+                    values: vec![MISSING; self.intervals],
+                    total: 0,
+                    filled: 0,
+                    next: NONE,
+                });
+                Ok(m)
+            }
+        }
     }
 
     /// The interval of `start`, or why it is not one of this month.
@@ -1028,6 +1158,15 @@ fn check_name(field: &'static str, name: &[u8]) -> Result<(), RowProblem> {
             field,
             String::from_utf8_lossy(name).into_owned(),
         ));
+    }
+    Ok(())
+}
+
+/// [`check_name`], and no comma or line break: a name `meters.csv` could hold.
+fn check_typed_name(field: &'static str, name: &[u8]) -> Result<(), RowProblem> {
+    check_name(field, name)?;
+    if name.iter().any(|&b| matches!(b, b',' | b'\n' | b'\r')) {
+        return Err(RowProblem::BadName(field, utf8(name)));
     }
     Ok(())
 }
@@ -1116,6 +1255,65 @@ mod tests {
         assert_eq!(
             scan.interval_slow(b"2023-05-01T00:07"),
             Err(RowProblem::NotQuarterHour("2023-05-01T00:07".into()))
+        );
+    }
+
+    #[test]
+    fn typed_rows_are_checked_like_csv_rows() {
+        let month = Month::parse("2023-02").unwrap();
+        let mut csv = String::from("meter,participant,start,kwh\n");
+        let mut typed = MeterParser::rows(month);
+        let mut line = 2;
+        let mut row = |meter: &str, participant: &str, start: &str, kwh: i64| {
+            csv.push_str(&format!("{meter},{participant},{start},{kwh}\n"));
+            typed.push_row(
+                line,
+                meter.as_bytes(),
+                participant.as_bytes(),
+                start.as_bytes(),
+                Some(kwh),
+            );
+            line += 1;
+        };
+        for i in 0..month.intervals() {
+            let start = month.interval_start(i);
+            row("M1", "U1", &start, i as i64 % 7);
+            row("M2", "U2", &start, 3);
+        }
+        let good = typed;
+        assert_eq!(good.finish(), parse_meters(csv.as_bytes(), month));
+        assert!(parse_meters(csv.as_bytes(), month).is_ok());
+
+        let mut typed = MeterParser::rows(month);
+        typed.push_row(2, b"M1", b"U1", b"2023-02-01T00:00", Some(-3));
+        typed.push_row(3, b"M1", b"U1", b"2023-02-01T00:00", Some(1));
+        typed.push_row(4, b"M1", b"U1", b"2023-02-01T00:00", Some(2));
+        typed.push_row(5, b"M1", b"U2", b"2023-02-01T00:15", Some(2));
+        typed.push_row(6, b"M,2", b"U1", b"2023-02-01T00:15", Some(2));
+        typed.push_row(7, b"M3", b"U1", b"NULL", Some(2));
+        typed.push_row(8, b"M3", b"U1", b"2023-02-01T00:15", None);
+        typed.push_row(
+            9,
+            b"M3",
+            b"U1",
+            b"2023-02-01T00:15",
+            Some(MAX_INTERVAL_KWH + 1),
+        );
+        typed.push_row(10, b"", b"U1", b"2023-02-01T00:15", Some(1));
+        let errors = typed.finish().unwrap_err();
+        let text: Vec<String> = errors.rows.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            text,
+            [
+                "line 2, field `kwh`: `-3` is negative",
+                "line 4, field `start`: meter `M1` already has a reading for 2023-02-01T00:00",
+                "line 5, field `participant`: meter `M1` belongs to `U1` (line 3), not `U2`",
+                "line 6, field `meter`: `M,2` is not a plain name (UTF-8, no quotes)",
+                "line 7, field `start`: `NULL` is not a local time of the form 2023-05-01T00:15",
+                "line 8, field `kwh`: `NULL` is not a whole number of kWh",
+                "line 9, field `kwh`: `1000000000` kWh in 15 minutes is more than 999999999",
+                "line 10, field `meter`: is empty",
+            ]
         );
     }
 

@@ -2,6 +2,7 @@
 
 mod auction;
 mod bilateral;
+mod coupling;
 mod listing;
 mod rolling;
 mod session;

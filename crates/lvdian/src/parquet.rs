@@ -1,0 +1,804 @@
+//! Meter data in Parquet (`lvdian meters import M.parquet`, `lvdian settle --meters M.parquet`):
+//! the columns of `meters.csv` as a typed file, validated by the same `settlement::MeterParser`
+//! rules through its typed entry point [`MeterParser::push_row`].
+//!
+//! Accepted schema, columns in any order and no others:
+//! - `meter`, `participant`: UTF-8 strings (`BYTE_ARRAY` annotated `STRING`/`UTF8`);
+//! - `start`: a UTF-8 string `YYYY-MM-DDTHH:MM`, or a `TIMESTAMP` in milli-, micro- or
+//!   nanoseconds holding local (Asia/Shanghai) wall time, not adjusted to UTC — what DuckDB
+//!   writes for a `TIMESTAMP` column;
+//! - `kwh`: `INT32` or `INT64` (signed or unsigned).
+//!
+//! A null is a bad value of its column (an empty name, `start`/`kwh` shown as `NULL`). Row
+//! errors say `line N` with N = the row's 1-based index in the file + 1: the line the row would
+//! have in `meters.csv` with its header, so the same data gives the same messages in both
+//! formats. Only the low-level column API of the `parquet` crate is used (no Arrow), with
+//! Snappy and uncompressed pages: that is what DuckDB writes by default.
+//!
+//! Row groups are shared out among threads in contiguous runs, each parsed by its own
+//! `MeterParser` and merged with `settlement::merge_parts`; a bad file is read again on one
+//! thread so that its errors come in file order, as for CSV.
+
+use std::fs::File;
+use std::path::Path;
+
+use anyhow::{Context, anyhow, bail};
+use parquet::basic::{ConvertedType, Encoding, LogicalType, TimeUnit, Type as PhysicalType};
+use parquet::column::page::{Page, PageReader};
+use parquet::column::reader::ColumnReaderImpl;
+use parquet::data_type::{ByteArray, ByteArrayType, DataType, Int32Type, Int64Type};
+use parquet::file::reader::{FileReader, RowGroupReader, SerializedFileReader};
+use parquet::schema::types::ColumnDescriptor;
+use settlement::{MeterData, MeterErrors, MeterParser, Month};
+
+/// Rows decoded at a time per column.
+const BATCH: usize = 8192;
+
+/// At most this many threads read the file.
+const MAX_THREADS: usize = 8;
+
+/// Whether the path names a Parquet file (by its extension, `.parquet` in any case).
+pub fn is_parquet(path: &Path) -> bool {
+    path.extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("parquet"))
+}
+
+/// How the `start` column is stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum StartKind {
+    Text,
+    /// A local timestamp in units of which there are this many per minute.
+    Timestamp {
+        per_minute: i64,
+    },
+}
+
+/// How the `kwh` column is stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum KwhKind {
+    Int32 { unsigned: bool },
+    Int64 { unsigned: bool },
+}
+
+/// The file's layout: which leaf column holds which field, and how.
+#[derive(Debug, Clone, Copy)]
+struct Layout {
+    meter: usize,
+    participant: usize,
+    start: usize,
+    kwh: usize,
+    start_kind: StartKind,
+    kwh_kind: KwhKind,
+}
+
+fn is_utf8(c: &ColumnDescriptor) -> bool {
+    c.physical_type() == PhysicalType::BYTE_ARRAY
+        && (matches!(c.logical_type_ref(), Some(LogicalType::String))
+            || c.converted_type() == ConvertedType::UTF8)
+}
+
+/// What the column is, for error messages.
+fn describe(c: &ColumnDescriptor) -> String {
+    match c.logical_type_ref() {
+        Some(logical) => format!("{} ({logical:?})", c.physical_type()),
+        None if c.converted_type() != ConvertedType::NONE => {
+            format!("{} ({})", c.physical_type(), c.converted_type())
+        }
+        None => c.physical_type().to_string(),
+    }
+}
+
+/// Checks the schema and finds the four columns.
+fn layout(reader: &SerializedFileReader<File>) -> anyhow::Result<Layout> {
+    let schema = reader.metadata().file_metadata().schema_descr();
+    let mut found = [None; 4];
+    const NAMES: [&str; 4] = ["meter", "participant", "start", "kwh"];
+    for (i, column) in schema.columns().iter().enumerate() {
+        let path = column.path().string();
+        let Some(k) = NAMES.iter().position(|n| *n == path) else {
+            bail!(
+                "unexpected column `{path}`: the columns must be exactly {}",
+                NAMES.join(", ")
+            );
+        };
+        if column.max_rep_level() != 0 {
+            bail!("column `{path}` is repeated (a list); it must be a plain column");
+        }
+        found[k] = Some(i);
+    }
+    let mut index = [0; 4];
+    for (k, name) in NAMES.iter().enumerate() {
+        index[k] = found[k].ok_or_else(|| anyhow!("column `{name}` is missing"))?;
+    }
+    let [meter, participant, start, kwh] = index;
+    for (name, i) in [("meter", meter), ("participant", participant)] {
+        let c = schema.column(i);
+        if !is_utf8(&c) {
+            bail!(
+                "column `{name}` is {}, expected a UTF-8 string",
+                describe(&c)
+            );
+        }
+    }
+    let c = schema.column(start);
+    let start_kind = if is_utf8(&c) {
+        StartKind::Text
+    } else {
+        let unit = match (c.physical_type(), c.logical_type_ref(), c.converted_type()) {
+            (PhysicalType::INT64, Some(LogicalType::Timestamp(t)), _) => {
+                if t.is_adjusted_to_u_t_c {
+                    bail!(
+                        "column `start` is a TIMESTAMP adjusted to UTC (with time zone); \
+                         expected local time: a TIMESTAMP without time zone or a string \
+                         YYYY-MM-DDTHH:MM"
+                    );
+                }
+                Some(t.unit)
+            }
+            (PhysicalType::INT64, None, ConvertedType::TIMESTAMP_MILLIS) => Some(TimeUnit::MILLIS),
+            (PhysicalType::INT64, None, ConvertedType::TIMESTAMP_MICROS) => Some(TimeUnit::MICROS),
+            _ => None,
+        };
+        let per_minute = match unit {
+            Some(TimeUnit::MILLIS) => 60_000,
+            Some(TimeUnit::MICROS) => 60_000_000,
+            Some(TimeUnit::NANOS) => 60_000_000_000,
+            None => bail!(
+                "column `start` is {}, expected a string YYYY-MM-DDTHH:MM or a TIMESTAMP",
+                describe(&c)
+            ),
+        };
+        StartKind::Timestamp { per_minute }
+    };
+    let c = schema.column(kwh);
+    let unsigned = match (c.logical_type_ref(), c.converted_type()) {
+        (Some(LogicalType::Integer(int)), _) => Some(!int.is_signed),
+        (None, ConvertedType::NONE | ConvertedType::INT_8 | ConvertedType::INT_16)
+        | (None, ConvertedType::INT_32 | ConvertedType::INT_64) => Some(false),
+        (None, ConvertedType::UINT_8 | ConvertedType::UINT_16)
+        | (None, ConvertedType::UINT_32 | ConvertedType::UINT_64) => Some(true),
+        _ => None,
+    };
+    let kwh_kind = match (c.physical_type(), unsigned) {
+        (PhysicalType::INT32, Some(unsigned)) => KwhKind::Int32 { unsigned },
+        (PhysicalType::INT64, Some(unsigned)) => KwhKind::Int64 { unsigned },
+        _ => bail!(
+            "column `kwh` is {}, expected an integer (INT32 or INT64)",
+            describe(&c)
+        ),
+    };
+    Ok(Layout {
+        meter,
+        participant,
+        start,
+        kwh,
+        start_kind,
+        kwh_kind,
+    })
+}
+
+/// Reads and validates a month of meter data from a Parquet file.
+///
+/// Errors: the file cannot be read or is not Parquet, the schema is not the one above (naming
+/// the column), or [`MeterErrors`] as for `meters.csv`, prefixed by the path.
+pub fn read_meters(path: &Path, month: Month) -> anyhow::Result<MeterData> {
+    let open = || -> anyhow::Result<SerializedFileReader<File>> {
+        let file = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+        SerializedFileReader::new(file)
+            .with_context(|| format!("cannot read {} as Parquet", path.display()))
+    };
+    let reader = open()?;
+    let layout = layout(&reader).map_err(|e| anyhow!("{}: {e}", path.display()))?;
+    let groups = reader.num_row_groups();
+    // The 0-based index of each row group's first row.
+    let mut first_rows = Vec::with_capacity(groups + 1);
+    let mut rows = 0u64;
+    for g in 0..groups {
+        first_rows.push(rows);
+        rows += reader.metadata().row_group(g).num_rows() as u64;
+    }
+    first_rows.push(rows);
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get().min(MAX_THREADS))
+        .min(groups);
+    let read_error = |e: anyhow::Error| anyhow!("cannot read {}: {e:#}", path.display());
+    let result = if threads > 1 {
+        // Contiguous runs of row groups of about equal rows.
+        let cut = |k: usize| {
+            let target = rows * k as u64 / threads as u64;
+            first_rows.partition_point(|&r| r < target).min(groups)
+        };
+        let first_rows = &first_rows;
+        let parts = std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..threads)
+                .map(|k| {
+                    let (from, to) = (cut(k), if k + 1 == threads { groups } else { cut(k + 1) });
+                    scope.spawn(move || -> anyhow::Result<MeterParser> {
+                        let reader = open()?;
+                        let mut parser = MeterParser::rows(month);
+                        for (g, &first) in first_rows.iter().enumerate().take(to).skip(from) {
+                            let group = reader.get_row_group(g)?;
+                            read_group(&*group, layout, first, &mut parser)?;
+                        }
+                        Ok(parser)
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().expect("a Parquet reading thread panicked"))
+                .collect::<anyhow::Result<Vec<MeterParser>>>()
+        })
+        .map_err(read_error)?;
+        settlement::merge_parts(parts)
+    } else {
+        None
+    };
+    let result: Result<MeterData, MeterErrors> = match result {
+        Some(result) => result,
+        None => {
+            let mut parser = MeterParser::rows(month);
+            for (g, &first) in first_rows.iter().take(groups).enumerate() {
+                let group = reader.get_row_group(g).map_err(|e| read_error(e.into()))?;
+                read_group(&*group, layout, first, &mut parser).map_err(read_error)?;
+            }
+            parser.finish()
+        }
+    };
+    result.map_err(|e| anyhow!("{}: {e}", path.display()))
+}
+
+/// One column of a row group, decoded a batch at a time.
+struct Column<T: DataType> {
+    reader: ColumnReaderImpl<T>,
+    nullable: bool,
+    values: Vec<T::T>,
+    defs: Vec<i16>,
+    /// The next value in `values` (nulls take none).
+    next: usize,
+}
+
+impl<T: DataType> Column<T> {
+    fn new(group: &dyn RowGroupReader, i: usize) -> anyhow::Result<Column<T>> {
+        let nullable = group.metadata().column(i).column_descr().max_def_level() > 0;
+        let reader =
+            parquet::column::reader::get_typed_column_reader::<T>(group.get_column_reader(i)?);
+        Ok(Column {
+            reader,
+            nullable,
+            values: Vec::with_capacity(BATCH),
+            defs: Vec::with_capacity(BATCH),
+            next: 0,
+        })
+    }
+
+    /// Decodes up to `n` rows; returns how many.
+    fn batch(&mut self, n: usize) -> anyhow::Result<usize> {
+        self.values.clear();
+        self.defs.clear();
+        self.next = 0;
+        let defs = self.nullable.then_some(&mut self.defs);
+        let (rows, _, _) = self.reader.read_records(n, defs, None, &mut self.values)?;
+        Ok(rows)
+    }
+
+    /// The value of row `r` of the batch, `None` for a null.
+    #[inline]
+    fn get(&mut self, r: usize) -> Option<&T::T> {
+        if self.nullable && self.defs[r] == 0 {
+            return None;
+        }
+        let v = &self.values[self.next];
+        self.next += 1;
+        Some(v)
+    }
+}
+
+/// A UTF-8 column: [`FastStr`] for the encodings it knows (those DuckDB and most writers use),
+/// else the crate's generic reader.
+enum StrColumn {
+    Fast(FastStr),
+    Generic(Column<ByteArrayType>),
+}
+
+impl StrColumn {
+    fn new(group: &dyn RowGroupReader, i: usize) -> anyhow::Result<StrColumn> {
+        let chunk = group.metadata().column(i);
+        #[allow(deprecated)] // BIT_PACKED: listed for (absent) repetition levels by some writers
+        let known = chunk.encodings().all(|e| {
+            matches!(
+                e,
+                Encoding::PLAIN
+                    | Encoding::PLAIN_DICTIONARY
+                    | Encoding::RLE_DICTIONARY
+                    | Encoding::RLE
+                    | Encoding::BIT_PACKED
+            )
+        });
+        let max_def = chunk.column_descr().max_def_level();
+        Ok(if known && max_def <= 1 {
+            StrColumn::Fast(FastStr {
+                pages: group.get_column_page_reader(i)?,
+                nullable: max_def == 1,
+                dict: None,
+                entries: Vec::new(),
+                page: None,
+                left: 0,
+                defs: Hybrid::default(),
+                values: Values::Plain { pos: 0 },
+            })
+        } else {
+            StrColumn::Generic(Column::new(group, i)?)
+        })
+    }
+
+    fn batch(&mut self, n: usize) -> anyhow::Result<usize> {
+        match self {
+            StrColumn::Fast(_) => Ok(n), // checked row by row
+            StrColumn::Generic(c) => c.batch(n),
+        }
+    }
+
+    /// The value of the next row (row `r` of the batch), `None` for a null.
+    #[inline]
+    fn get(&mut self, r: usize) -> anyhow::Result<Option<&[u8]>> {
+        match self {
+            StrColumn::Fast(c) => c.next(),
+            StrColumn::Generic(c) => Ok(c.get(r).map(ByteArray::data)),
+        }
+    }
+}
+
+/// A byte-array column decoded page by page straight from the page buffers: PLAIN and
+/// dictionary pages, definition levels in RLE. The crate's value decoder hands out a
+/// reference-counted buffer per value, which costs more than all the validation.
+struct FastStr {
+    pages: Box<dyn PageReader>,
+    nullable: bool,
+    /// The dictionary page and where its entries are in it.
+    dict: Option<Page>,
+    entries: Vec<(u32, u32)>,
+    /// The data page being read, and how many of its values (levels) are left.
+    page: Option<Page>,
+    left: usize,
+    defs: Hybrid,
+    values: Values,
+}
+
+/// Where a data page's values are.
+enum Values {
+    Plain { pos: usize },
+    Dict(Hybrid),
+}
+
+impl FastStr {
+    #[inline]
+    fn next(&mut self) -> anyhow::Result<Option<&[u8]>> {
+        while self.left == 0 {
+            self.load_page()?;
+        }
+        self.left -= 1;
+        let buf: &[u8] = self.page.as_ref().expect("a page is loaded").buffer();
+        if self.nullable && self.defs.next(buf)? == 0 {
+            return Ok(None);
+        }
+        match &mut self.values {
+            Values::Dict(indexes) => {
+                let i = indexes.next(buf)? as usize;
+                let &(at, len) = self
+                    .entries
+                    .get(i)
+                    .ok_or_else(|| anyhow!("dictionary index {i} out of range"))?;
+                let dict: &[u8] = self
+                    .dict
+                    .as_ref()
+                    .expect("entries need a dictionary")
+                    .buffer();
+                Ok(Some(&dict[at as usize..(at + len) as usize]))
+            }
+            Values::Plain { pos } => {
+                let (at, len) = plain_entry(buf, *pos)?;
+                *pos = at + len;
+                Ok(Some(&buf[at..at + len]))
+            }
+        }
+    }
+
+    fn load_page(&mut self) -> anyhow::Result<()> {
+        let page = self
+            .pages
+            .get_next_page()?
+            .ok_or_else(|| anyhow!("a column ends before its row group's last row"))?;
+        let (values_at, encoding) = match &page {
+            Page::DictionaryPage {
+                buf,
+                num_values,
+                encoding,
+                ..
+            } => {
+                if !matches!(encoding, Encoding::PLAIN | Encoding::PLAIN_DICTIONARY) {
+                    bail!("dictionary page in encoding {encoding} is not supported");
+                }
+                self.entries.clear();
+                let mut pos = 0;
+                for _ in 0..*num_values {
+                    let (at, len) = plain_entry(buf, pos)?;
+                    self.entries.push((at as u32, len as u32));
+                    pos = at + len;
+                }
+                self.dict = Some(page);
+                return Ok(());
+            }
+            Page::DataPage {
+                buf,
+                num_values,
+                encoding,
+                def_level_encoding,
+                ..
+            } => {
+                self.left = *num_values as usize;
+                let mut at = 0;
+                if self.nullable {
+                    if *def_level_encoding != Encoding::RLE {
+                        bail!(
+                            "definition levels in encoding {def_level_encoding} are not supported"
+                        );
+                    }
+                    let len = u32::from_le_bytes(
+                        buf.get(..4)
+                            .ok_or_else(|| anyhow!("truncated page"))?
+                            .try_into()
+                            .expect("4 bytes"),
+                    ) as usize;
+                    self.defs = Hybrid::new(4, 4 + len, 1, buf.len())?;
+                    at = 4 + len;
+                }
+                (at, *encoding)
+            }
+            Page::DataPageV2 {
+                num_values,
+                encoding,
+                def_levels_byte_len,
+                rep_levels_byte_len,
+                buf,
+                ..
+            } => {
+                self.left = *num_values as usize;
+                let from = *rep_levels_byte_len as usize;
+                let to = from + *def_levels_byte_len as usize;
+                if self.nullable {
+                    self.defs = Hybrid::new(from, to, 1, buf.len())?;
+                }
+                (to, *encoding)
+            }
+        };
+        let buf: &[u8] = page.buffer();
+        self.values = match encoding {
+            Encoding::PLAIN => Values::Plain { pos: values_at },
+            Encoding::PLAIN_DICTIONARY | Encoding::RLE_DICTIONARY => {
+                if self.dict.is_none() {
+                    bail!("a dictionary-encoded page without a dictionary");
+                }
+                let width = *buf
+                    .get(values_at)
+                    .ok_or_else(|| anyhow!("truncated page"))?;
+                Values::Dict(Hybrid::new(
+                    values_at + 1,
+                    buf.len(),
+                    u32::from(width),
+                    buf.len(),
+                )?)
+            }
+            other => bail!("values in encoding {other} are not supported"),
+        };
+        self.page = Some(page);
+        Ok(())
+    }
+}
+
+/// A PLAIN byte array at `pos`: where its bytes start and how many.
+#[inline]
+fn plain_entry(buf: &[u8], pos: usize) -> anyhow::Result<(usize, usize)> {
+    let head = buf
+        .get(pos..pos + 4)
+        .ok_or_else(|| anyhow!("truncated PLAIN value"))?;
+    let len = u32::from_le_bytes(head.try_into().expect("4 bytes")) as usize;
+    if pos + 4 + len > buf.len() {
+        bail!("truncated PLAIN value");
+    }
+    Ok((pos + 4, len))
+}
+
+/// A reader of Parquet's RLE / bit-packing hybrid (definition levels, dictionary indexes) in
+/// bytes `pos..end` of a page.
+#[derive(Default)]
+struct Hybrid {
+    pos: usize,
+    end: usize,
+    width: u32,
+    rle_left: u32,
+    rle_value: u32,
+    packed_left: u32,
+    /// The bit where the next bit-packed value starts.
+    bit: usize,
+}
+
+impl Hybrid {
+    fn new(pos: usize, end: usize, width: u32, len: usize) -> anyhow::Result<Hybrid> {
+        if end > len || pos > end || width > 32 {
+            bail!("bad run of levels or indexes");
+        }
+        Ok(Hybrid {
+            pos,
+            end,
+            width,
+            ..Hybrid::default()
+        })
+    }
+
+    #[inline]
+    fn next(&mut self, buf: &[u8]) -> anyhow::Result<u32> {
+        loop {
+            if self.rle_left > 0 {
+                self.rle_left -= 1;
+                return Ok(self.rle_value);
+            }
+            if self.packed_left > 0 {
+                self.packed_left -= 1;
+                let byte = self.bit / 8;
+                let word = match buf.get(byte..byte + 8) {
+                    Some(w) if byte + 8 <= self.end => {
+                        u64::from_le_bytes(w.try_into().expect("8 bytes"))
+                    }
+                    _ => {
+                        let mut w = [0u8; 8];
+                        let n = self.end.saturating_sub(byte).min(8);
+                        w[..n].copy_from_slice(&buf[byte..byte + n]);
+                        u64::from_le_bytes(w)
+                    }
+                };
+                let value = (word >> (self.bit % 8)) & ((1u64 << self.width) - 1);
+                self.bit += self.width as usize;
+                return Ok(value as u32);
+            }
+            if self.pos >= self.end {
+                bail!("a run of levels or indexes ends early");
+            }
+            let mut header: u64 = 0;
+            let mut shift = 0;
+            loop {
+                let b = *buf[..self.end]
+                    .get(self.pos)
+                    .ok_or_else(|| anyhow!("truncated run header"))?;
+                self.pos += 1;
+                header |= u64::from(b & 0x7f) << shift;
+                if b & 0x80 == 0 {
+                    break;
+                }
+                shift += 7;
+                if shift > 35 {
+                    bail!("bad run header");
+                }
+            }
+            let count = u32::try_from(header >> 1).map_err(|_| anyhow!("bad run header"))?;
+            if header & 1 == 0 {
+                let bytes = self.width.div_ceil(8) as usize;
+                let mut v = [0u8; 4];
+                v[..bytes].copy_from_slice(
+                    buf[..self.end]
+                        .get(self.pos..self.pos + bytes)
+                        .ok_or_else(|| anyhow!("truncated run"))?,
+                );
+                self.pos += bytes;
+                self.rle_value = u32::from_le_bytes(v);
+                self.rle_left = count;
+            } else {
+                self.packed_left = count * 8;
+                self.bit = self.pos * 8;
+                self.pos = (self.pos + count as usize * self.width as usize).min(self.end);
+            }
+        }
+    }
+}
+
+/// The `start` column in either form.
+enum StartColumn {
+    Text(StrColumn),
+    Timestamp(Column<Int64Type>, i64, LocalTime),
+}
+
+/// The `kwh` column in either width.
+enum KwhColumn {
+    Int32(Column<Int32Type>, bool),
+    Int64(Column<Int64Type>, bool),
+}
+
+/// Feeds one row group to `parser`; `first` is the 0-based index of its first row in the file.
+fn read_group(
+    group: &dyn RowGroupReader,
+    layout: Layout,
+    first: u64,
+    parser: &mut MeterParser,
+) -> anyhow::Result<()> {
+    let rows = group.metadata().num_rows() as usize;
+    let mut meter = StrColumn::new(group, layout.meter)?;
+    let mut participant = StrColumn::new(group, layout.participant)?;
+    let mut start = match layout.start_kind {
+        StartKind::Text => StartColumn::Text(StrColumn::new(group, layout.start)?),
+        StartKind::Timestamp { per_minute } => StartColumn::Timestamp(
+            Column::new(group, layout.start)?,
+            per_minute,
+            LocalTime::default(),
+        ),
+    };
+    let mut kwh = match layout.kwh_kind {
+        KwhKind::Int32 { unsigned } => KwhColumn::Int32(Column::new(group, layout.kwh)?, unsigned),
+        KwhKind::Int64 { unsigned } => KwhColumn::Int64(Column::new(group, layout.kwh)?, unsigned),
+    };
+    let mut done = 0;
+    while done < rows {
+        let want = BATCH.min(rows - done);
+        let counts = [
+            meter.batch(want)?,
+            participant.batch(want)?,
+            match &mut start {
+                StartColumn::Text(c) => c.batch(want)?,
+                StartColumn::Timestamp(c, ..) => c.batch(want)?,
+            },
+            match &mut kwh {
+                KwhColumn::Int32(c, _) => c.batch(want)?,
+                KwhColumn::Int64(c, _) => c.batch(want)?,
+            },
+        ];
+        if counts.iter().any(|&n| n != want) {
+            bail!(
+                "row group of {rows} rows ends early in a column (rows read: {counts:?} of {want})"
+            );
+        }
+        for r in 0..want {
+            let line = first + (done + r) as u64 + 2;
+            let m = meter.get(r)?.unwrap_or_default();
+            let p = participant.get(r)?.unwrap_or_default();
+            let k = match &mut kwh {
+                KwhColumn::Int32(c, unsigned) => c.get(r).map(|&v| {
+                    if *unsigned {
+                        i64::from(v as u32)
+                    } else {
+                        i64::from(v)
+                    }
+                }),
+                KwhColumn::Int64(c, unsigned) => c.get(r).map(|&v| {
+                    if *unsigned && v < 0 {
+                        i64::MAX // above 2^63: too large anyway
+                    } else {
+                        v
+                    }
+                }),
+            };
+            match &mut start {
+                StartColumn::Text(c) => {
+                    let s = c.get(r)?.unwrap_or(b"NULL");
+                    parser.push_row(line, m, p, s, k);
+                }
+                StartColumn::Timestamp(c, per_minute, local) => match c.get(r) {
+                    Some(&t) => {
+                        let s = local.format_in(t, *per_minute);
+                        parser.push_row(line, m, p, s, k);
+                    }
+                    None => parser.push_row(line, m, p, b"NULL", k),
+                },
+            }
+        }
+        done += want;
+    }
+    Ok(())
+}
+
+/// Formats local timestamps as `YYYY-MM-DDTHH:MM`, caching the date part (rows of one day
+/// share it). A timestamp off the minute gets seconds and a fraction, which the parser then
+/// refuses as malformed.
+#[derive(Default)]
+struct LocalTime {
+    /// The cached day's midnight, in the timestamp's unit, if a day is cached.
+    day_start: Option<i64>,
+    /// The day's `YYYY-MM-DDT00:00`, with `HH:MM` (and seconds) of the last timestamp.
+    text: Vec<u8>,
+    /// The length of the day's text without seconds.
+    len: usize,
+}
+
+impl LocalTime {
+    /// Formats `t`, in units of which there are `PER_MINUTE` in a minute (a constant, so that
+    /// the divisions become multiplications: this runs once per row).
+    #[inline]
+    fn format<const PER_MINUTE: i64>(&mut self, t: i64) -> &[u8] {
+        let per_day = PER_MINUTE * 1440;
+        let offset = match self.day_start {
+            Some(start)
+                if t >= start && i128::from(t) - i128::from(start) < i128::from(per_day) =>
+            {
+                t - start
+            }
+            _ => {
+                let day = t.div_euclid(per_day);
+                let (y, m, d) = civil_from_days(day);
+                self.text.clear();
+                self.text
+                    .extend_from_slice(format!("{y:04}-{m:02}-{d:02}T00:00").as_bytes());
+                self.len = self.text.len();
+                self.day_start = day.checked_mul(per_day);
+                t.rem_euclid(per_day)
+            }
+        };
+        self.text.truncate(self.len);
+        let (minute, below) = (offset / PER_MINUTE, offset % PER_MINUTE);
+        let (h, mi) = ((minute / 60) as u8, (minute % 60) as u8);
+        let n = self.len;
+        self.text[n - 5..].copy_from_slice(&[
+            b'0' + h / 10,
+            b'0' + h % 10,
+            b':',
+            b'0' + mi / 10,
+            b'0' + mi % 10,
+        ]);
+        if below != 0 {
+            // Seconds and the rest, in the unit's digits.
+            let per_second = PER_MINUTE / 60;
+            let digits = per_second.ilog10() as usize;
+            let (s, frac) = (below / per_second, below % per_second);
+            self.text
+                .extend_from_slice(format!(":{s:02}.{frac:0digits$}").as_bytes());
+        }
+        &self.text
+    }
+
+    /// [`format`](Self::format) for a unit chosen at run time.
+    #[inline]
+    fn format_in(&mut self, t: i64, per_minute: i64) -> &[u8] {
+        match per_minute {
+            60_000 => self.format::<60_000>(t),
+            60_000_000 => self.format::<60_000_000>(t),
+            _ => self.format::<60_000_000_000>(t),
+        }
+    }
+}
+
+/// The proleptic Gregorian date of a day number (days since 1970-01-01), after Howard
+/// Hinnant's `civil_from_days`.
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (if m <= 2 { y + 1 } else { y }, m, d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn local_times_format() {
+        let mut t = LocalTime::default();
+        let us = 60_000_000;
+        // 2023-05-01T00:15 is 19478 days and 15 minutes after the epoch.
+        let may1 = 19_478 * 1440;
+        assert_eq!(t.format_in((may1 + 15) * us, us), b"2023-05-01T00:15");
+        assert_eq!(t.format_in((may1 + 1439) * us, us), b"2023-05-01T23:59");
+        assert_eq!(t.format_in((may1 + 1440) * us, us), b"2023-05-02T00:00");
+        assert_eq!(
+            t.format_in((may1 + 15) * us + 30_000_000, us),
+            b"2023-05-01T00:15:30.000000"
+        );
+        assert_eq!(t.format_in((may1 + 15) * us, us), b"2023-05-01T00:15");
+        assert_eq!(t.format_in(-60_000, 60_000), b"1969-12-31T23:59");
+        assert_eq!(civil_from_days(0), (1970, 1, 1));
+        assert_eq!(civil_from_days(19_478), (2023, 5, 1));
+        assert_eq!(civil_from_days(11_016), (2000, 2, 29));
+    }
+}

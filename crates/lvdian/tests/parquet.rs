@@ -1,0 +1,327 @@
+//! Meter data in Parquet: `lvdian settle --meters M.parquet` and `lvdian meters import
+//! M.parquet` give what the same data gives as `meters.csv`, and the same row errors (a row's
+//! `line` is its 1-based row index + 1, as if the file had a header line).
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::Arc;
+
+use parquet::basic::{Compression, Encoding};
+use parquet::data_type::{ByteArray, ByteArrayType, Int32Type, Int64Type};
+use parquet::file::properties::WriterProperties;
+use parquet::file::writer::SerializedFileWriter;
+use parquet::schema::parser::parse_message_type;
+use parquet::schema::types::ColumnPath;
+
+fn lvdian(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_lvdian"))
+        .args(args)
+        .output()
+        .expect("the binary runs")
+}
+
+fn temp_dir(test: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("lvdian-parquet-{}-{test}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+const CONTRACTS: &str = "contract,seller,buyer,mwh,energy_price,env_price,comp_price,carry_kwh\n\
+                         c3,G1,U2,5.000,380.00,20.00,25.00,999\n\
+                         c1,G1,U1,12.000,400.00,50.00,30.00,340\n\
+                         c2,G2,U1,10.000,420.50,48.88,30.00,0\n";
+
+/// One row: meter, participant, (day, quarter) of May 2023, kWh.
+type Row = (&'static str, &'static str, (u32, u32), i64);
+
+/// A complete May 2023 for each meter, as in tests/settle.rs.
+fn rows() -> Vec<Row> {
+    let mut rows = Vec::new();
+    for (meter, participant, total) in [
+        ("GM1", "G1", 100_000),
+        ("GM2", "G2", 6_000),
+        ("UM1", "U1", 30_000),
+        ("UM1b", "U1", 20_000),
+        ("UM2", "U2", 2_501),
+    ] {
+        for i in 0..2976u32 {
+            let kwh = total / 2976 + i64::from(i64::from(i) < total % 2976);
+            rows.push((meter, participant, (i / 96 + 1, i % 96), kwh));
+        }
+    }
+    rows
+}
+
+fn start_text((day, quarter): (u32, u32)) -> String {
+    format!(
+        "2023-05-{day:02}T{:02}:{:02}",
+        quarter / 4,
+        quarter % 4 * 15
+    )
+}
+
+fn write_csv(path: &Path, rows: &[Row]) {
+    let mut out = String::from("meter,participant,start,kwh\n");
+    for (meter, participant, start, kwh) in rows {
+        out.push_str(&format!(
+            "{meter},{participant},{},{kwh}\n",
+            start_text(*start)
+        ));
+    }
+    std::fs::write(path, out).unwrap();
+}
+
+#[derive(Clone, Copy)]
+enum Flavour {
+    /// `start` a string, required columns, `kwh` INT32, dictionary-encoded names.
+    Text,
+    /// As `Text`, the strings DELTA_BYTE_ARRAY-encoded (read by the crate's generic reader).
+    TextDelta,
+    /// `start` a TIMESTAMP(MICROS) as DuckDB writes it, optional columns, `kwh` INT64, plain
+    /// (not dictionary) names, Snappy.
+    Timestamp,
+}
+
+/// Writes `rows` as Parquet in row groups of `group` rows.
+fn write_parquet(path: &Path, rows: &[Row], flavour: Flavour, group: usize) {
+    let schema = match flavour {
+        Flavour::Text | Flavour::TextDelta => {
+            "message m { required binary meter (UTF8); required binary participant (UTF8);
+                         required binary start (UTF8); required int32 kwh; }"
+        }
+        Flavour::Timestamp => {
+            "message m { optional binary meter (STRING); optional binary participant (STRING);
+                         optional int64 start (TIMESTAMP(MICROS,false)); optional int64 kwh; }"
+        }
+    };
+    let schema = Arc::new(parse_message_type(schema).unwrap());
+    let props = match flavour {
+        Flavour::Text => WriterProperties::builder().build(),
+        Flavour::TextDelta => {
+            let mut props = WriterProperties::builder();
+            for column in ["meter", "participant", "start"] {
+                props = props
+                    .set_column_dictionary_enabled(ColumnPath::from(column), false)
+                    .set_column_encoding(ColumnPath::from(column), Encoding::DELTA_BYTE_ARRAY);
+            }
+            props.build()
+        }
+        Flavour::Timestamp => WriterProperties::builder()
+            .set_dictionary_enabled(false)
+            .set_encoding(Encoding::PLAIN)
+            .set_compression(Compression::SNAPPY)
+            .build(),
+    };
+    let mut writer =
+        SerializedFileWriter::new(File::create(path).unwrap(), schema, Arc::new(props)).unwrap();
+    // 2023-05-01T00:00 in microseconds since 1970-01-01T00:00.
+    const MAY_1_US: i64 = 19_478 * 86_400 * 1_000_000;
+    for chunk in rows.chunks(group) {
+        let mut rg = writer.next_row_group().unwrap();
+        let defs = vec![1i16; chunk.len()];
+        let defs = match flavour {
+            Flavour::Text | Flavour::TextDelta => None,
+            Flavour::Timestamp => Some(&defs[..]),
+        };
+        let mut k = 0;
+        while let Some(mut column) = rg.next_column().unwrap() {
+            match k {
+                0 | 1 => {
+                    let values: Vec<ByteArray> = chunk
+                        .iter()
+                        .map(|r| ByteArray::from(if k == 0 { r.0 } else { r.1 }))
+                        .collect();
+                    column
+                        .typed::<ByteArrayType>()
+                        .write_batch(&values, defs, None)
+                        .unwrap();
+                }
+                2 => match flavour {
+                    Flavour::Text | Flavour::TextDelta => {
+                        let values: Vec<ByteArray> = chunk
+                            .iter()
+                            .map(|r| ByteArray::from(start_text(r.2).as_str()))
+                            .collect();
+                        column
+                            .typed::<ByteArrayType>()
+                            .write_batch(&values, defs, None)
+                            .unwrap();
+                    }
+                    Flavour::Timestamp => {
+                        let values: Vec<i64> = chunk
+                            .iter()
+                            .map(|&(_, _, (day, quarter), _)| {
+                                let minutes = i64::from((day - 1) * 1440 + quarter * 15);
+                                MAY_1_US + minutes * 60_000_000
+                            })
+                            .collect();
+                        column
+                            .typed::<Int64Type>()
+                            .write_batch(&values, defs, None)
+                            .unwrap();
+                    }
+                },
+                _ => match flavour {
+                    Flavour::Text | Flavour::TextDelta => {
+                        let values: Vec<i32> = chunk.iter().map(|r| r.3 as i32).collect();
+                        column
+                            .typed::<Int32Type>()
+                            .write_batch(&values, defs, None)
+                            .unwrap();
+                    }
+                    Flavour::Timestamp => {
+                        let values: Vec<i64> = chunk.iter().map(|r| r.3).collect();
+                        column
+                            .typed::<Int64Type>()
+                            .write_batch(&values, defs, None)
+                            .unwrap();
+                    }
+                },
+            }
+            column.close().unwrap();
+            k += 1;
+        }
+        rg.close().unwrap();
+    }
+    writer.close().unwrap();
+}
+
+fn settle(dir: &Path, meters: &Path) -> Output {
+    let contracts = dir.join("C.csv");
+    std::fs::write(&contracts, CONTRACTS).unwrap();
+    lvdian(&[
+        "settle",
+        "--month",
+        "2023-05",
+        "--contracts",
+        contracts.to_str().unwrap(),
+        "--meters",
+        meters.to_str().unwrap(),
+    ])
+}
+
+fn stdout_of(out: &Output) -> String {
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout.clone()).unwrap()
+}
+
+#[test]
+fn settle_from_parquet_equals_settle_from_csv() {
+    let dir = temp_dir("settle");
+    let rows = rows();
+    let csv = dir.join("M.csv");
+    write_csv(&csv, &rows);
+    let expected = stdout_of(&settle(&dir, &csv));
+    assert!(expected.contains("\"contract\": \"c3\""), "{expected}");
+    for (name, flavour, group) in [
+        ("text.parquet", Flavour::Text, 5000),
+        ("timestamp.PARQUET", Flavour::Timestamp, 1000),
+        ("one-group.parquet", Flavour::Text, rows.len()),
+        ("delta.parquet", Flavour::TextDelta, 3000),
+    ] {
+        let path = dir.join(name);
+        write_parquet(&path, &rows, flavour, group);
+        assert_eq!(stdout_of(&settle(&dir, &path)), expected, "{name}");
+    }
+    // Rows in another order (by time, then meter) give the same result.
+    let mut by_time = rows.clone();
+    by_time.sort_by_key(|r| (r.2, r.0));
+    let path = dir.join("by-time.parquet");
+    write_parquet(&path, &by_time, Flavour::Timestamp, 4096);
+    assert_eq!(stdout_of(&settle(&dir, &path)), expected);
+}
+
+#[test]
+fn bad_rows_are_named_by_line_as_in_csv() {
+    let dir = temp_dir("bad");
+    let mut rows = rows();
+    rows[3000].3 = -5; // 0-based row 3000: line 3002 of the CSV
+    rows[7000].2 = (40, 0);
+    let csv = dir.join("M.csv");
+    write_csv(&csv, &rows);
+    let csv_out = settle(&dir, &csv);
+    assert!(!csv_out.status.success());
+    let csv_err = String::from_utf8(csv_out.stderr).unwrap();
+    assert!(
+        csv_err.contains("line 3002, field `kwh`: `-5` is negative"),
+        "{csv_err}"
+    );
+    let path = dir.join("M.parquet");
+    write_parquet(&path, &rows[..], Flavour::Text, 2048);
+    let out = settle(&dir, &path);
+    assert!(!out.status.success());
+    assert!(out.stdout.is_empty());
+    let err = String::from_utf8(out.stderr).unwrap();
+    // The same report as for the CSV file, but for the path.
+    let csv_name = csv.display().to_string();
+    let pq_name = path.display().to_string();
+    assert_eq!(err.replace(&pq_name, &csv_name), csv_err);
+    assert!(
+        err.contains(
+            "2 bad rows, nothing imported\n  line 3002, field `kwh`: `-5` is negative\n  \
+                      line 7002, field `start`: `2023-05-40T00:00` is not a local time"
+        ),
+        "{err}"
+    );
+
+    // `meters import` refuses it the same way, and imports the good file.
+    let url = format!("sqlite:{}", dir.join("m.db").display());
+    let import = |file: &Path| {
+        lvdian(&[
+            "meters",
+            "import",
+            file.to_str().unwrap(),
+            "--month",
+            "2023-05",
+            "--database-url",
+            &url,
+        ])
+    };
+    let out = import(&path);
+    assert!(!out.status.success());
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        err.contains("line 3002, field `kwh`: `-5` is negative"),
+        "{err}"
+    );
+    let good = dir.join("good.parquet");
+    write_parquet(&good, &self::rows(), Flavour::Timestamp, 3000);
+    let out = import(&good);
+    let text = stdout_of(&out);
+    assert!(
+        text.starts_with("imported 2023-05: 5 meters, 14880 readings, 4 participants"),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_wrong_schema_names_the_column() {
+    let dir = temp_dir("schema");
+    let path = dir.join("M.parquet");
+    let schema = Arc::new(
+        parse_message_type(
+            "message m { required binary meter (UTF8); required binary participant (UTF8);
+                         required binary start (UTF8); required double kwh; }",
+        )
+        .unwrap(),
+    );
+    let writer = SerializedFileWriter::new(
+        File::create(&path).unwrap(),
+        schema,
+        Arc::new(WriterProperties::builder().build()),
+    )
+    .unwrap();
+    writer.close().unwrap();
+    let out = settle(&dir, &path);
+    assert!(!out.status.success());
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        err.contains("column `kwh` is DOUBLE, expected an integer"),
+        "{err}"
+    );
+}
