@@ -47,8 +47,16 @@ fn month_of(field: &str, text: &str) -> Result<(Month, YearMonth), ApiError> {
     Ok((month, ym))
 }
 
-fn project_of(field: &str, text: &str) -> Result<ProjectCode, ApiError> {
-    ProjectCode::parse(text).map_err(|e| ApiError::field(field, e))
+/// The project-month a certificate request names, checked.
+fn lot(project: &str, month: &str) -> Result<(ProjectCode, YearMonth), ApiError> {
+    let project = ProjectCode::parse(project).map_err(|e| ApiError::field("project", e))?;
+    let (_, ym) = month_of("month", month)?;
+    Ok((project, ym))
+}
+
+/// A price per certificate in yuan.
+fn price_of(text: &str) -> Result<Fen, ApiError> {
+    Fen::parse_yuan(text).map_err(|e| ApiError::field("price_yuan", e))
 }
 
 /// What a meter upload stored.
@@ -259,10 +267,8 @@ async fn transfer(
     Body(request): Body<TransferRequest>,
 ) -> Result<(StatusCode, axum::Json<Value>), ApiError> {
     caller.require(&TRADERS, "trade certificates")?;
-    let project = project_of("project", &request.project)?;
-    let (_, ym) = month_of("month", &request.month)?;
-    let price =
-        Fen::parse_yuan(&request.price_yuan).map_err(|e| ApiError::field("price_yuan", e))?;
+    let (project, ym) = lot(&request.project, &request.month)?;
+    let price = price_of(&request.price_yuan)?;
     let from = caller.participant().id;
     let now = app.now_ms();
     let ranges = app
@@ -320,8 +326,7 @@ async fn claim(
     Body(request): Body<ClaimRequest>,
 ) -> Result<(StatusCode, axum::Json<Value>), ApiError> {
     caller.require(&TRADERS, "claim certificates")?;
-    let project = project_of("project", &request.project)?;
-    let (_, ym) = month_of("month", &request.month)?;
+    let (project, ym) = lot(&request.project, &request.month)?;
     let holder = caller.participant().id;
     let now = app.now_ms();
     let ranges = app
@@ -380,10 +385,8 @@ async fn list_certificates(
     Body(request): Body<CertificateListingRequest>,
 ) -> Result<(StatusCode, axum::Json<Value>), ApiError> {
     caller.require(&TRADERS, "list certificates")?;
-    let project = project_of("project", &request.project)?;
-    let (_, ym) = month_of("month", &request.month)?;
-    let price =
-        Fen::parse_yuan(&request.price_yuan).map_err(|e| ApiError::field("price_yuan", e))?;
+    let (project, ym) = lot(&request.project, &request.month)?;
+    let price = price_of(&request.price_yuan)?;
     let owner = caller.participant().id;
     let now = app.now_ms();
     let listing = app
