@@ -11,8 +11,11 @@ use exchange::auction::Method;
 use exchange::bilateral::Proposal;
 use exchange::listing::Listing;
 use exchange::session::{
-    BidOn, DeliveryWindow, Horizon, Mode, Scope, Session, SessionSettings, YearMonth,
+    BidOn, DeliveryWindow, Horizon, Mode, Scope, Session, SessionCorridor, SessionSettings,
+    YearMonth,
 };
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -246,6 +249,80 @@ impl From<&Project> for ProjectView {
 
 // ---------------------------------------------------------------- sessions
 
+/// A corridor of a coupled session, as in formats.md's coupled input.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CorridorRequest {
+    /// Sending province.
+    pub from: String,
+    /// Receiving province.
+    pub to: String,
+    /// The most energy that may be sent in each period, MWh.
+    pub capacity_mwh: String,
+    /// Overrides of `capacity_mwh` for the periods named (label → MWh).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub capacity_by_period: Option<BTreeMap<String, String>>,
+    /// Fraction of sent energy lost, up to 4 decimals, e.g. "0.035".
+    pub loss: String,
+    /// Transmission tariff, yuan/MWh of sent energy.
+    pub tariff: String,
+}
+
+/// Parses a loss fraction `0.xxxx` (up to 4 decimals, below 1) into 1/10000 units.
+fn parse_loss(field: &str, text: &str) -> Result<i64, ApiError> {
+    let bad = || ApiError::field(field, format!("`{text}` is not a fraction 0 to 0.9999"));
+    let (whole, frac) = text.split_once('.').unwrap_or((text, ""));
+    if whole != "0" || frac.len() > 4 || !frac.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(bad());
+    }
+    let padded = format!("{frac:0<4}");
+    padded.parse::<i64>().map_err(|_| bad())
+}
+
+/// Writes 1/10000 units back as a fraction, e.g. 350 → "0.035".
+fn loss_text(loss: i64) -> String {
+    let digits = format!("{loss:04}");
+    let frac = digits.trim_end_matches('0');
+    if frac.is_empty() {
+        "0".to_owned()
+    } else {
+        format!("0.{frac}")
+    }
+}
+
+fn parse_corridors(
+    corridors: &[CorridorRequest],
+    template: &PeriodTemplate,
+) -> Result<Vec<SessionCorridor>, ApiError> {
+    corridors
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            let f = |name: &str| format!("corridors[{i}].{name}");
+            let capacity = |field: &str, text: &str| {
+                Kwh::parse_mwh(text).map_err(|e| ApiError::field(field, e))
+            };
+            let mut capacity_by_period = Vec::new();
+            for (label, mwh) in c.capacity_by_period.iter().flatten() {
+                let field = f(&format!("capacity_by_period.{label}"));
+                capacity_by_period.push(PeriodVolume {
+                    period: parse_period(&field, template, label)?,
+                    volume: capacity(&field, mwh)?,
+                });
+            }
+            capacity_by_period.sort_by_key(|v| v.period);
+            Ok(SessionCorridor {
+                from: Province::parse(&c.from).map_err(|e| ApiError::field(&f("from"), e))?,
+                to: Province::parse(&c.to).map_err(|e| ApiError::field(&f("to"), e))?,
+                capacity: capacity(&f("capacity_mwh"), &c.capacity_mwh)?,
+                capacity_by_period,
+                loss: parse_loss(&f("loss"), &c.loss)?,
+                tariff: parse_price(&f("tariff"), &c.tariff)?,
+            })
+        })
+        .collect()
+}
+
 /// Creates a session (交易场次) in `draft`.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -260,9 +337,13 @@ pub struct NewSessionRequest {
     pub horizon: String,
     /// bilateral, listing, call_auction or rolling.
     pub mode: String,
-    /// For call_auction: uniform (边际统一出清, default) or high_low (高低匹配).
+    /// For call_auction: uniform (边际统一出清, default), high_low (高低匹配) or coupled (省间
+    /// coupled clearing over `corridors`; `scope` must be `inter`).
     #[serde(default)]
     pub method: Option<String>,
+    /// For method = coupled: the corridors (输电通道). No province may both send and receive.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub corridors: Vec<CorridorRequest>,
     /// First delivery month, YYYY-MM.
     pub first_month: String,
     /// Last delivery month, YYYY-MM.
@@ -322,10 +403,11 @@ impl NewSessionRequest {
         let method = match self.method.as_deref() {
             None | Some("uniform") => Method::Uniform,
             Some("high_low") => Method::HighLow,
+            Some("coupled") => Method::Coupled,
             Some(other) => {
                 return Err(ApiError::field(
                     "method",
-                    format!("`{other}` is not \"uniform\" or \"high_low\""),
+                    format!("`{other}` is not \"uniform\", \"high_low\" or \"coupled\""),
                 ));
             }
         };
@@ -387,7 +469,6 @@ impl NewSessionRequest {
                 first_month: month("first_month", &self.first_month)?,
                 last_month: month("last_month", &self.last_month)?,
             },
-            template,
             energy_price_min: parse_price("energy_price_min", &self.energy_price_min)?,
             energy_price_max: parse_price("energy_price_max", &self.energy_price_max)?,
             env_price_cap: self
@@ -398,6 +479,8 @@ impl NewSessionRequest {
             lot: parse_mwh("lot_mwh", &self.lot_mwh)?,
             bid_on,
             compensation: parse_price("compensation", &self.compensation)?,
+            corridors: parse_corridors(&self.corridors, &template)?,
+            template,
         };
         settings.validate()?;
         Ok(settings)
@@ -428,6 +511,7 @@ pub fn settings_view(name: &str, s: &SessionSettings) -> NewSessionRequest {
         Mode::Listing => ("listing", None),
         Mode::CallAuction(Method::Uniform) => ("call_auction", Some("uniform".to_owned())),
         Mode::CallAuction(Method::HighLow) => ("call_auction", Some("high_low".to_owned())),
+        Mode::CallAuction(Method::Coupled) => ("call_auction", Some("coupled".to_owned())),
         Mode::Rolling => ("rolling", None),
     };
     let (bid_on, fixed) = match s.bid_on {
@@ -444,6 +528,28 @@ pub fn settings_view(name: &str, s: &SessionSettings) -> NewSessionRequest {
             .unwrap_or_default(),
         mode: mode.to_owned(),
         method,
+        corridors: s
+            .corridors
+            .iter()
+            .map(|c| CorridorRequest {
+                from: c.from.to_string(),
+                to: c.to.to_string(),
+                capacity_mwh: c.capacity.mwh().to_string(),
+                capacity_by_period: (!c.capacity_by_period.is_empty()).then(|| {
+                    c.capacity_by_period
+                        .iter()
+                        .map(|v| {
+                            (
+                                s.template.label(v.period).to_string(),
+                                v.volume.mwh().to_string(),
+                            )
+                        })
+                        .collect()
+                }),
+                loss: loss_text(c.loss),
+                tariff: c.tariff.to_string(),
+            })
+            .collect(),
         first_month: s.delivery.first_month.to_string(),
         last_month: s.delivery.last_month.to_string(),
         periods: Some(match s.template {
@@ -619,6 +725,23 @@ pub struct ContractView {
     pub status: String,
     /// When it was made (ms since the Unix epoch).
     pub created_at_ms: i64,
+    /// Inter-provincial contracts: the corridor crossed and the MWh lost (volumes are sent
+    /// energy; the buyer receives volumes less losses).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub corridor: Option<ContractCorridorView>,
+}
+
+/// The corridor of an inter-provincial contract.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ContractCorridorView {
+    /// Sending province.
+    pub from: String,
+    /// Receiving province.
+    pub to: String,
+    /// MWh lost per period (periods with a loss).
+    pub losses: Vec<PeriodMwh>,
+    /// Total MWh lost.
+    pub loss_mwh: String,
 }
 
 /// Renders a contract.
@@ -638,6 +761,12 @@ pub fn contract_view(template: &PeriodTemplate, c: &Contract) -> ContractView {
             .and_then(|v| v.as_str().map(str::to_owned))
             .unwrap_or_default(),
         created_at_ms: c.created_at_ms,
+        corridor: c.corridor.as_ref().map(|k| ContractCorridorView {
+            from: k.from.to_string(),
+            to: k.to.to_string(),
+            losses: volumes_view(template, &k.losses),
+            loss_mwh: k.total_loss().mwh().to_string(),
+        }),
     }
 }
 
@@ -824,6 +953,87 @@ pub struct PeriodResult {
     pub volume_mwh: String,
     /// P*, yuan/MWh (uniform call auctions; null otherwise or with no trade).
     pub price: Option<String>,
+    /// Coupled sessions: per province, sorted by name.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub provinces: Vec<ProvincePeriodView>,
+    /// Coupled sessions: per corridor, sorted by (from, to), zero flows included.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub flows: Vec<FlowView>,
+}
+
+/// One province in one period of a coupled session.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ProvincePeriodView {
+    /// Province code.
+    pub province: String,
+    /// Its price (ranking price), yuan/MWh; null only with no fills and no flow.
+    pub price: Option<String>,
+    /// MWh bought by its buyers.
+    pub buy_mwh: String,
+    /// MWh sold by its sellers.
+    pub sell_mwh: String,
+}
+
+/// One corridor in one period of a coupled session.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct FlowView {
+    /// Sending province.
+    pub from: String,
+    /// Receiving province.
+    pub to: String,
+    /// MWh sent.
+    pub sent_mwh: String,
+    /// MWh delivered (sent − lost).
+    pub delivered_mwh: String,
+}
+
+/// Published statistics of a year (spec §8, a first part): contracts of published sessions
+/// whose delivery starts in the year.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct StatisticsView {
+    /// The year.
+    pub year: i32,
+    /// Published sessions counted.
+    pub sessions: usize,
+    /// Published sessions per mode (with the method of a call auction, e.g.
+    /// `call_auction/coupled`) and scope, sorted by mode then scope.
+    pub sessions_by_mode: Vec<SessionCount>,
+    /// Contracted MWh in total (energy sent at the sellers' end).
+    pub traded_mwh: String,
+    /// Contracted MWh crossing a corridor.
+    pub inter_provincial_mwh: String,
+    /// inter_provincial_mwh / traded_mwh, 4 decimals (rounded half away from zero); "0" with
+    /// nothing traded.
+    pub inter_provincial_share: String,
+    /// Per province, sorted by code.
+    pub provinces: Vec<ProvinceStatistics>,
+}
+
+/// Sessions of one mode and scope.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct SessionCount {
+    /// bilateral, listing, call_auction/uniform, call_auction/high_low, call_auction/coupled or
+    /// rolling.
+    pub mode: String,
+    /// intra or inter.
+    pub scope: String,
+    /// How many.
+    pub sessions: usize,
+}
+
+/// One province's traded volume in a year.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ProvinceStatistics {
+    /// Province code.
+    pub province: String,
+    /// MWh its sellers contracted to sell (sent).
+    pub sold_mwh: String,
+    /// MWh its buyers contracted to receive (sent less losses).
+    pub bought_mwh: String,
+    /// Of `bought_mwh`, MWh received over corridors.
+    pub imported_mwh: String,
+    /// Of `sold_mwh`, MWh sent over corridors.
+    pub exported_mwh: String,
 }
 
 /// Published results of a session (public).

@@ -23,7 +23,10 @@ pub use party::{
 };
 pub use period::{Period, PeriodLabel, PeriodTemplate, TouBand, TouTemplate};
 pub use share::pro_rata;
-pub use trade::{Contract, ContractStatus, Order, PeriodVolume, Side, TimeInForce, TwoPartPrice};
+pub use trade::{
+    Contract, ContractCorridor, ContractStatus, Order, PeriodVolume, Side, TimeInForce,
+    TwoPartPrice,
+};
 pub use units::{Fen, Kwh, MwhDisplay, Price, UnitError, div_round_half_away};
 
 /// A domain value that cannot be constructed from what was given.

@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::{ContractId, Kwh, OrderId, ParticipantId, Period, Price, SessionId};
+use crate::{ContractId, Kwh, OrderId, ParticipantId, Period, Price, Province, SessionId};
 
 /// Which way an order trades.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -133,6 +133,31 @@ pub struct Contract {
     pub status: ContractStatus,
     /// When it was made, in the caller's clock (ms since the Unix epoch).
     pub created_at_ms: i64,
+    /// For an inter-provincial contract of a coupled session: the corridor its energy crosses
+    /// and what is lost on the way. `None` for every other contract.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub corridor: Option<ContractCorridor>,
+}
+
+/// The corridor an inter-provincial contract's energy crosses (spec §3.5). The contract's
+/// `volumes` are the energy *sent* at the seller's end; the buyer receives, in each period, the
+/// volume less that period's loss.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ContractCorridor {
+    /// The sending province (the seller's).
+    pub from: Province,
+    /// The receiving province (the buyer's).
+    pub to: Province,
+    /// Energy lost per period, sorted by period, only periods with a positive loss.
+    #[serde(default)]
+    pub losses: Vec<PeriodVolume>,
+}
+
+impl ContractCorridor {
+    /// The total energy lost.
+    pub fn total_loss(&self) -> Kwh {
+        self.losses.iter().map(|v| v.volume).sum()
+    }
 }
 
 impl Contract {

@@ -14,6 +14,11 @@ pub enum Method {
     Uniform,
     /// 高低匹配: each matched slice trades at the midpoint of its own buy and sell prices.
     HighLow,
+    /// 省间 coupled clearing (spec §3.5): an inter-provincial session's province books cleared
+    /// together over its corridors by [`coupling::clear`](crate::coupling::clear). [`clear`]
+    /// itself, which sees one book, clears it exactly as [`Method::Uniform`] (the §3.5 rule for
+    /// a lone province).
+    Coupled,
 }
 
 /// One sealed order as the auction sees it.
@@ -181,7 +186,7 @@ fn clear_period(buys: &[Ranked], sells: &[Ranked], method: Method) -> PeriodClea
     while b < buy_rest.len() && s < sell_rest.len() {
         let volume = buy_rest[b].2.min(sell_rest[s].2);
         let price = match method {
-            Method::Uniform => uniform_price,
+            Method::Uniform | Method::Coupled => uniform_price,
             Method::HighLow => Price::midpoint(buy_rest[b].1, sell_rest[s].1),
         };
         slices.push(Slice {
@@ -201,7 +206,7 @@ fn clear_period(buys: &[Ranked], sells: &[Ranked], method: Method) -> PeriodClea
     );
 
     let mut fills: Vec<Fill> = match method {
-        Method::Uniform => buys
+        Method::Uniform | Method::Coupled => buys
             .iter()
             .zip(&buy_fills)
             .chain(sells.iter().zip(&sell_fills))
@@ -228,7 +233,7 @@ fn clear_period(buys: &[Ranked], sells: &[Ranked], method: Method) -> PeriodClea
 
     PeriodClearing {
         volume: Kwh(matched),
-        price: (method == Method::Uniform).then_some(uniform_price),
+        price: (method != Method::HighLow).then_some(uniform_price),
         fills,
         slices,
     }

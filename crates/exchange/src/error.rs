@@ -19,6 +19,13 @@ pub enum ExchangeError {
         /// What is wrong with it.
         reason: String,
     },
+    /// A coupled clearing could not be computed (the LP solver failed); the session stays
+    /// closed.
+    #[error("coupled clearing failed: {reason}")]
+    ClearingFailed {
+        /// The solver's message.
+        reason: String,
+    },
     /// The caller's stamp does not come strictly after the last accepted one.
     #[error("sequence {got} is not after the last accepted sequence {last}")]
     SequenceNotIncreasing {
@@ -286,6 +293,7 @@ impl ExchangeError {
             ExchangeError::NotABuyerSellerPair { .. } => "not_a_buyer_seller_pair",
             ExchangeError::SelfTrade { .. } => "self_trade",
             ExchangeError::ExceedsRemaining { .. } => "exceeds_remaining",
+            ExchangeError::ClearingFailed { .. } => "clearing_failed",
         }
     }
 }

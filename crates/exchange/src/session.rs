@@ -32,6 +32,11 @@
 //!   slices across periods in order of first appearance (period order, then slice order), priced
 //!   by [`SessionSettings::slice_price`]. Orders at the margin share pro rata in whole kWh
 //!   (spec §3.3), so these volumes need not be lot multiples.
+//! - a coupled call auction ([`Method::Coupled`], inter-provincial, with
+//!   [`SessionSettings::corridors`]): cleared by [`coupling::clear`]; contracts within each
+//!   province and, across each corridor that carries energy, between the sending province's
+//!   sellers and the receiving province's buyers, recording the corridor and the losses (see
+//!   `Session::clear_coupled` for the pairing rule).
 //!
 //! Determinism: the session holds only `Vec`s and `BTreeMap`s, never reads a clock and assigns
 //! every id from the caller's sequence numbers (orders, listings, proposals) or in creation order
@@ -43,14 +48,16 @@ use std::fmt;
 use std::str::FromStr;
 
 use domain::{
-    Contract, ContractId, ContractStatus, Kwh, Order, OrderId, Participant, ParticipantId, Period,
-    PeriodTemplate, PeriodVolume, Price, Province, SessionId, Side, TimeInForce, TwoPartPrice,
+    Contract, ContractCorridor, ContractId, ContractStatus, Kwh, Order, OrderId, Participant,
+    ParticipantId, Period, PeriodTemplate, PeriodVolume, Price, Province, SessionId, Side,
+    TimeInForce, TwoPartPrice,
 };
 use serde::{Deserialize, Serialize};
 
 use crate::ExchangeError;
 use crate::auction::{self, AuctionOrder, Method};
 use crate::bilateral::{self, Proposal, ProposalStatus};
+use crate::coupling::{self, CoupledOrder, CoupledPeriod};
 use crate::listing::{Listing, ListingStatus};
 use crate::rolling::{self, Book, IdMap, Incoming};
 
@@ -213,6 +220,7 @@ impl fmt::Display for Mode {
             Mode::Listing => f.write_str("listing"),
             Mode::CallAuction(Method::Uniform) => f.write_str("call_auction (uniform)"),
             Mode::CallAuction(Method::HighLow) => f.write_str("call_auction (high_low)"),
+            Mode::CallAuction(Method::Coupled) => f.write_str("call_auction (coupled)"),
             Mode::Rolling => f.write_str("rolling"),
         }
     }
@@ -258,6 +266,39 @@ pub struct SessionSettings {
     /// 偏差补偿价格 of every contract the session makes, except bilateral ones (which carry
     /// their own).
     pub compensation: Price,
+    /// 输电通道: the corridors of a coupled (`call_auction` with [`Method::Coupled`]),
+    /// inter-provincial session; empty for every other session.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub corridors: Vec<SessionCorridor>,
+}
+
+/// 输电通道: a corridor of a coupled session (spec §3.5).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionCorridor {
+    /// The sending province.
+    pub from: Province,
+    /// The receiving province.
+    pub to: Province,
+    /// Available transfer capacity (the most energy that may be *sent*) in every period, unless
+    /// `capacity_by_period` names the period.
+    pub capacity: Kwh,
+    /// Capacities of single periods, overriding `capacity`; sorted by period, no repeats.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub capacity_by_period: Vec<PeriodVolume>,
+    /// Fraction of sent energy lost, in 1/10000 (`0.035` is 350), below 10000.
+    pub loss: i64,
+    /// Transmission tariff per MWh sent, in the session's ranking price (not negative).
+    pub tariff: Price,
+}
+
+impl SessionCorridor {
+    /// The capacity in `period`.
+    pub fn capacity_in(&self, period: Period) -> Kwh {
+        self.capacity_by_period
+            .iter()
+            .find(|v| v.period == period)
+            .map_or(self.capacity, |v| v.volume)
+    }
 }
 
 impl SessionSettings {
@@ -341,7 +382,90 @@ impl SessionSettings {
         if self.compensation < Price::ZERO {
             return invalid("compensation", format!("{} is negative", self.compensation));
         }
+        self.validate_corridors()
+    }
+
+    /// The corridor rules: corridors only in a coupled session, which must be inter-provincial;
+    /// each joins two different provinces of the scope, at most once per direction; capacities
+    /// not negative and overrides for template periods, each named once; loss in `0..1`
+    /// (1/10000 units), tariff not negative. And (a rule of this implementation, so that every
+    /// contract crosses exactly one corridor) no province both sends and receives: transit
+    /// through a province is not supported.
+    fn validate_corridors(&self) -> Result<(), ExchangeError> {
+        let invalid = |reason: String| {
+            Err(ExchangeError::InvalidSettings {
+                field: "corridors",
+                reason,
+            })
+        };
+        let coupled = self.mode == Mode::CallAuction(Method::Coupled);
+        if !coupled {
+            if !self.corridors.is_empty() {
+                return invalid("only a coupled call auction has corridors".to_owned());
+            }
+            return Ok(());
+        }
+        if !matches!(self.scope, Scope::Inter(_)) {
+            return Err(ExchangeError::InvalidSettings {
+                field: "scope",
+                reason: "a coupled session is inter-provincial".to_owned(),
+            });
+        }
+        let mut seen = BTreeSet::new();
+        for (i, c) in self.corridors.iter().enumerate() {
+            if c.from == c.to {
+                return invalid(format!("corridor {i} joins {} to itself", c.from));
+            }
+            for p in [&c.from, &c.to] {
+                if !self.scope.contains(p) {
+                    return invalid(format!("corridor {i}: {p} is not in the scope"));
+                }
+            }
+            if !seen.insert((&c.from, &c.to)) {
+                return invalid(format!("corridor {}→{} is listed twice", c.from, c.to));
+            }
+            if c.capacity < Kwh::ZERO {
+                return invalid(format!("corridor {i}: negative capacity"));
+            }
+            let mut periods = BTreeSet::new();
+            for v in &c.capacity_by_period {
+                if !self.template.contains(v.period) {
+                    return invalid(format!("corridor {i}: unknown period {}", v.period.0));
+                }
+                if v.volume < Kwh::ZERO {
+                    return invalid(format!("corridor {i}: negative capacity"));
+                }
+                if !periods.insert(v.period) {
+                    return invalid(format!("corridor {i}: period {} named twice", v.period.0));
+                }
+            }
+            if !(0..crate::coupling::LOSS_DENOMINATOR).contains(&c.loss) {
+                return invalid(format!("corridor {i}: loss must be in [0, 1)"));
+            }
+            if c.tariff < Price::ZERO {
+                return invalid(format!("corridor {i}: negative tariff"));
+            }
+        }
+        let senders: BTreeSet<&Province> = self.corridors.iter().map(|c| &c.from).collect();
+        if let Some(c) = self.corridors.iter().find(|c| senders.contains(&c.to)) {
+            return invalid(format!(
+                "{} both receives and sends: transit through a province is not supported",
+                c.to
+            ));
+        }
         Ok(())
+    }
+
+    /// The provinces of a coupled session, sorted by name; their positions are the province
+    /// indexes given to [`coupling::clear`].
+    pub fn coupled_provinces(&self) -> Vec<Province> {
+        match &self.scope {
+            Scope::Inter(list) => {
+                let set: BTreeSet<&Province> = list.iter().collect();
+                set.into_iter().cloned().collect()
+            }
+            Scope::Intra(one) => vec![one.clone()],
+        }
     }
 
     /// The price the mechanism ranks on: the total under [`BidOn::Total`], the environmental
@@ -815,8 +939,41 @@ pub struct ClearedPeriod {
     pub price: Option<Price>,
     /// Fills by order id (under `high_low`, one per slice, in matching order).
     pub fills: Vec<OrderFill>,
-    /// Slices, best first, in matching order.
+    /// Slices, best first, in matching order (of a coupled session: the pairs of its
+    /// contracts, including cross-province ones).
     pub slices: Vec<SliceFill>,
+    /// Of a coupled session: one entry per province, sorted by name.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub provinces: Vec<ProvinceResult>,
+    /// Of a coupled session: one entry per corridor, in settings order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub flows: Vec<CorridorFlow>,
+}
+
+/// One province's result in one period of a coupled session (ranking prices).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProvinceResult {
+    /// The province.
+    pub province: Province,
+    /// Its price; `None` only when nothing trades there and nothing flows in or out.
+    pub price: Option<Price>,
+    /// Energy bought by its buy orders.
+    pub bought: Kwh,
+    /// Energy sold by its sell orders.
+    pub sold: Kwh,
+}
+
+/// One corridor's result in one period of a coupled session.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CorridorFlow {
+    /// The sending province.
+    pub from: Province,
+    /// The receiving province.
+    pub to: Province,
+    /// Energy sent.
+    pub sent: Kwh,
+    /// Energy delivered: sent − lost.
+    pub delivered: Kwh,
 }
 
 /// What happened as a result of a command, in the order it happened.
@@ -971,6 +1128,9 @@ pub struct Session {
     contracts: Vec<Contract>,
     /// Call-auction results per period, once cleared.
     clearing: Vec<ClearedPeriod>,
+    /// Of a coupled session: each order's province index (in
+    /// [`SessionSettings::coupled_provinces`]), from the participant that submitted it.
+    order_provinces: BTreeMap<OrderId, u32>,
 }
 
 impl fmt::Debug for Session {
@@ -1001,6 +1161,7 @@ impl Session {
             proposals: Vec::new(),
             contracts: Vec::new(),
             clearing: Vec::new(),
+            order_provinces: BTreeMap::new(),
         })
     }
 
@@ -1204,12 +1365,24 @@ impl Session {
             action,
             state: from,
         })?;
+        // A coupled clearing is computed before anything changes, so that a solver failure
+        // refuses the command instead of leaving a half-cleared session.
+        let coupled = if to == SessionState::Cleared
+            && self.settings.mode == Mode::CallAuction(Method::Coupled)
+        {
+            Some(self.solve_coupled()?)
+        } else {
+            None
+        };
         self.state = to;
         let mut events = vec![Event::StateChanged { from, to }];
         if from == SessionState::Open {
             self.wind_down(&mut events);
         }
-        if let (SessionState::Cleared, Mode::CallAuction(method)) = (to, self.settings.mode) {
+        if let Some((live, results)) = coupled {
+            self.clear_coupled(&live, results, stamp, &mut events);
+        } else if let (SessionState::Cleared, Mode::CallAuction(method)) = (to, self.settings.mode)
+        {
             self.clear_auction(method, stamp, &mut events);
         }
         Ok(events)
@@ -1329,6 +1502,8 @@ impl Session {
                         price: s.price,
                     })
                     .collect(),
+                provinces: Vec::new(),
+                flows: Vec::new(),
             });
         }
         let compensation = self.settings.compensation;
@@ -1349,6 +1524,21 @@ impl Session {
         compensation: Price,
         at_ms: i64,
     ) -> Contract {
+        self.make_contract_via(seller, buyer, volumes, price, compensation, at_ms, None)
+    }
+
+    /// [`Session::make_contract`] with the corridor of an inter-provincial contract.
+    #[allow(clippy::too_many_arguments)]
+    fn make_contract_via(
+        &mut self,
+        seller: ParticipantId,
+        buyer: ParticipantId,
+        volumes: Vec<PeriodVolume>,
+        price: TwoPartPrice,
+        compensation: Price,
+        at_ms: i64,
+        corridor: Option<ContractCorridor>,
+    ) -> Contract {
         debug_assert!(volumes.windows(2).all(|w| w[0].period < w[1].period));
         debug_assert!(volumes.iter().all(|v| v.volume > Kwh::ZERO));
         let id = ContractId(self.contracts.len() as u64 + 1);
@@ -1362,6 +1552,7 @@ impl Session {
             compensation,
             status: ContractStatus::Effective,
             created_at_ms: at_ms,
+            corridor,
         };
         self.contracts.push(contract.clone());
         contract
@@ -1405,6 +1596,15 @@ impl Session {
         };
         let position = u32::try_from(self.orders.len()).expect("fewer than 2^32 orders a session");
         self.order_index.insert(order.id.0, position);
+        if self.settings.mode == Mode::CallAuction(Method::Coupled) {
+            let province = self
+                .settings
+                .coupled_provinces()
+                .iter()
+                .position(|p| *p == by.province)
+                .expect("the province was checked to be in scope");
+            self.order_provinces.insert(order.id, province as u32);
+        }
         self.orders.push(order.clone());
         self.sides.insert((by.id, period), side);
         let mut events = vec![Event::OrderAccepted {
@@ -1656,5 +1856,390 @@ impl Session {
                 contract: contract_id,
             },
         ])
+    }
+}
+
+/// A party to one side of a coupled pairing: an order (by input index) or a corridor's
+/// pseudo-order (by corridor index).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Party {
+    Order(usize),
+    Corridor(usize),
+}
+
+/// Pairs two queues best first, volume by volume (both sum to the same total).
+fn pair(buys: &[(Party, i64)], sells: &[(Party, i64)]) -> Vec<(Party, Party, i64)> {
+    let (mut buys, mut sells) = (buys.to_vec(), sells.to_vec());
+    let (mut b, mut s) = (0, 0);
+    let mut out = Vec::new();
+    while b < buys.len() && s < sells.len() {
+        let v = buys[b].1.min(sells[s].1);
+        if v > 0 {
+            out.push((buys[b].0, sells[s].0, v));
+        }
+        buys[b].1 -= v;
+        sells[s].1 -= v;
+        b += usize::from(buys[b].1 == 0);
+        s += usize::from(sells[s].1 == 0);
+    }
+    debug_assert!(
+        b == buys.len() && s == sells.len(),
+        "both sides fully paired"
+    );
+    out
+}
+
+/// Splits `total` whole units across positive `weights` in proportion: floors, then one unit
+/// each to the largest remainders, ties to the earlier position. Unlike [`domain::pro_rata`],
+/// `total` may exceed the weights' sum (losses above 50% of what is delivered).
+fn split(total: i64, weights: &[i64]) -> Vec<i64> {
+    let sum: i128 = weights.iter().map(|&w| i128::from(w)).sum();
+    if sum == 0 {
+        return vec![0; weights.len()];
+    }
+    let exact: Vec<(i64, i128)> = weights
+        .iter()
+        .map(|&w| {
+            let n = i128::from(total) * i128::from(w);
+            ((n / sum) as i64, n % sum)
+        })
+        .collect();
+    let mut shares: Vec<i64> = exact.iter().map(|e| e.0).collect();
+    let left = total - shares.iter().sum::<i64>();
+    let mut order: Vec<usize> = (0..weights.len()).collect();
+    order.sort_by(|&a, &b| exact[b].1.cmp(&exact[a].1).then(a.cmp(&b)));
+    for &i in order.iter().take(left as usize) {
+        shares[i] += 1;
+    }
+    shares
+}
+
+impl Session {
+    /// Runs [`coupling::clear`] on the live orders of a coupled session; returns the live
+    /// orders' positions in `orders` (the input indexes) and the per-period results.
+    fn solve_coupled(&self) -> Result<(Vec<usize>, Vec<CoupledPeriod>), ExchangeError> {
+        let provinces = self.settings.coupled_provinces();
+        let index = |p: &Province| {
+            provinces
+                .iter()
+                .position(|q| q == p)
+                .expect("validated: corridors join provinces of the scope") as u32
+        };
+        let live: Vec<usize> = (0..self.orders.len())
+            .filter(|&i| !self.withdrawn.contains(&self.orders[i].id))
+            .collect();
+        let input: Vec<CoupledOrder> = live
+            .iter()
+            .map(|&i| {
+                let o = &self.orders[i];
+                CoupledOrder {
+                    period: u32::from(o.period.0),
+                    province: self.order_provinces[&o.id],
+                    side: o.side,
+                    volume: o.volume,
+                    price: self.settings.ranking_price(o.price),
+                }
+            })
+            .collect();
+        let periods = self.settings.template.len();
+        let corridors: Vec<coupling::Corridor> = self
+            .settings
+            .corridors
+            .iter()
+            .map(|c| coupling::Corridor {
+                from: index(&c.from),
+                to: index(&c.to),
+                capacity: (0..periods)
+                    .map(|p| c.capacity_in(Period(p as u16)))
+                    .collect(),
+                loss: c.loss,
+                tariff: c.tariff,
+            })
+            .collect();
+        let results =
+            coupling::clear(&input, provinces.len(), &corridors, periods).map_err(|e| {
+                ExchangeError::ClearingFailed {
+                    reason: e.to_string(),
+                }
+            })?;
+        Ok((live, results))
+    }
+
+    /// Records a coupled clearing and makes its contracts.
+    ///
+    /// Pairing rule, per period (every price a ranking price; within a province all fills trade
+    /// at the province's price):
+    /// 1. In each province, the filled buys (best first: higher limit, then earlier) and filled
+    ///    sells (lower limit, then earlier) are paired volume by volume as in §3.3, with each
+    ///    corridor's energy as a pseudo-order ranked before the province's own orders, in
+    ///    corridor order: a corridor leaving the province is a pseudo-buy of the energy *sent*,
+    ///    one entering it a pseudo-sell of the energy *delivered*. (No province both sends and
+    ///    receives; validation refuses transit.) Order-to-order pairs are local contracts at
+    ///    the province's price.
+    /// 2. On each corridor, the sellers paired with its pseudo-buy (in pairing order, sending
+    ///    `s_i`, summing to `sent`) are matched with the buyers paired with its pseudo-sell (in
+    ///    pairing order, receiving `d_j`, summing to `delivered`): each seller's delivered
+    ///    share is `pro_rata(delivered, s_i)`, the two lists are paired volume by volume, and
+    ///    each seller's loss `s_i − share` is split over its pairs in proportion to their
+    ///    volumes (largest remainder, then earlier). A pair's contract volume is the energy
+    ///    sent (delivered + loss) and its loss is recorded in the contract's corridor; it is
+    ///    priced at the **sending** province's price (the tariff and any congestion rent are
+    ///    not in contracts). A seller whose delivered share rounds to 0 gets a pair of delivered
+    ///    0 with the buyer then current (or the last one); if nothing at all is delivered on a
+    ///    corridor (sent energy entirely lost to rounding), that energy makes no contract.
+    ///
+    /// Contracts are one per (seller, buyer, two-part price, corridor), gathered across periods
+    /// in order of first appearance (period order; local pairs of each province by province
+    /// name, then corridor pairs by corridor order).
+    fn clear_coupled(
+        &mut self,
+        live: &[usize],
+        results: Vec<CoupledPeriod>,
+        stamp: Stamp,
+        events: &mut Vec<Event>,
+    ) {
+        let provinces = self.settings.coupled_provinces();
+        let corridor_ends: Vec<(usize, usize)> = self
+            .settings
+            .corridors
+            .iter()
+            .map(|c| {
+                let at = |p: &Province| provinces.iter().position(|q| q == p).expect("in scope");
+                (at(&c.from), at(&c.to))
+            })
+            .collect();
+        type Key = (ParticipantId, ParticipantId, i64, i64, Option<usize>);
+        type Draft = (Key, TwoPartPrice, Vec<PeriodVolume>, Vec<PeriodVolume>);
+        let mut drafts: Vec<Draft> = Vec::new();
+        let mut index: BTreeMap<Key, usize> = BTreeMap::new();
+        let add = |drafts: &mut Vec<Draft>,
+                   index: &mut BTreeMap<Key, usize>,
+                   key: Key,
+                   price: TwoPartPrice,
+                   period: Period,
+                   volume: Kwh,
+                   loss: Kwh| {
+            let at = *index.entry(key).or_insert_with(|| {
+                drafts.push((key, price, Vec::new(), Vec::new()));
+                drafts.len() - 1
+            });
+            let add_to = |list: &mut Vec<PeriodVolume>, v: Kwh| {
+                if v <= Kwh::ZERO {
+                    return;
+                }
+                match list.last_mut() {
+                    Some(last) if last.period == period => last.volume += v,
+                    _ => list.push(PeriodVolume { period, volume: v }),
+                }
+            };
+            add_to(&mut drafts[at].2, volume);
+            add_to(&mut drafts[at].3, loss);
+        };
+
+        for (p, result) in results.into_iter().enumerate() {
+            let period = Period(u16::try_from(p).expect("templates have at most 96 periods"));
+            let order_of = |i: usize| &self.orders[live[i]];
+            let ranking = |i: usize| self.settings.ranking_price(order_of(i).price);
+            let province_of = |i: usize| self.order_provinces[&order_of(i).id] as usize;
+            let price_of = |k: usize| {
+                result.provinces[k]
+                    .price
+                    .expect("a province with fills has a price")
+            };
+            // Filled volume per input index (one fill per order, but sum to be safe).
+            let mut filled: BTreeMap<usize, i64> = BTreeMap::new();
+            for f in &result.fills {
+                *filled.entry(f.order).or_insert(0) += f.volume.0;
+            }
+            let mut slices = Vec::new();
+            // Per corridor: (seller input index, sent) and (buyer input index, delivered).
+            let mut senders: Vec<Vec<(usize, i64)>> = vec![Vec::new(); corridor_ends.len()];
+            let mut receivers: Vec<Vec<(usize, i64)>> = vec![Vec::new(); corridor_ends.len()];
+            for k in 0..provinces.len() {
+                let mut buys: Vec<(usize, i64)> = Vec::new();
+                let mut sells: Vec<(usize, i64)> = Vec::new();
+                for (&i, &v) in &filled {
+                    if province_of(i) == k {
+                        match order_of(i).side {
+                            Side::Buy => buys.push((i, v)),
+                            Side::Sell => sells.push((i, v)),
+                        }
+                    }
+                }
+                buys.sort_by(|a, b| ranking(b.0).cmp(&ranking(a.0)).then(a.0.cmp(&b.0)));
+                sells.sort_by(|a, b| ranking(a.0).cmp(&ranking(b.0)).then(a.0.cmp(&b.0)));
+                let mut buy_queue: Vec<(Party, i64)> = Vec::new();
+                let mut sell_queue: Vec<(Party, i64)> = Vec::new();
+                for (c, &(from, to)) in corridor_ends.iter().enumerate() {
+                    let flow = result.flows[c];
+                    if from == k && flow.sent.0 > 0 {
+                        buy_queue.push((Party::Corridor(c), flow.sent.0));
+                    }
+                    if to == k && flow.delivered.0 > 0 {
+                        sell_queue.push((Party::Corridor(c), flow.delivered.0));
+                    }
+                }
+                buy_queue.extend(buys.iter().map(|&(i, v)| (Party::Order(i), v)));
+                sell_queue.extend(sells.iter().map(|&(i, v)| (Party::Order(i), v)));
+                for (buy, sell, v) in pair(&buy_queue, &sell_queue) {
+                    match (buy, sell) {
+                        (Party::Order(b), Party::Order(s)) => {
+                            let (bo, so) = (order_of(b), order_of(s));
+                            let price = self.settings.slice_price(price_of(k), bo.price, so.price);
+                            let key = (
+                                so.participant,
+                                bo.participant,
+                                price.energy.0,
+                                price.environment.0,
+                                None,
+                            );
+                            add(
+                                &mut drafts,
+                                &mut index,
+                                key,
+                                price,
+                                period,
+                                Kwh(v),
+                                Kwh::ZERO,
+                            );
+                            slices.push(SliceFill {
+                                buy: bo.id,
+                                sell: so.id,
+                                volume: Kwh(v),
+                                price: price_of(k),
+                            });
+                        }
+                        (Party::Corridor(c), Party::Order(s)) => senders[c].push((s, v)),
+                        (Party::Order(b), Party::Corridor(c)) => receivers[c].push((b, v)),
+                        (Party::Corridor(_), Party::Corridor(_)) => {
+                            unreachable!("validated: no province both sends and receives")
+                        }
+                    }
+                }
+            }
+            for (c, &(from, _)) in corridor_ends.iter().enumerate() {
+                let (sent, buyers) = (&senders[c], &receivers[c]);
+                if sent.is_empty() || buyers.is_empty() {
+                    continue;
+                }
+                let delivered: i64 = buyers.iter().map(|b| b.1).sum();
+                let weights: Vec<i64> = sent.iter().map(|s| s.1).collect();
+                let shares = domain::pro_rata(delivered, &weights);
+                let mut j = 0;
+                let mut rest = buyers[0].1;
+                for (i, &(seller, volume)) in sent.iter().enumerate() {
+                    // This seller's pairs: (buyer input index, delivered).
+                    let mut pairs: Vec<(usize, i64)> = Vec::new();
+                    let mut want = shares[i];
+                    while want > 0 {
+                        let v = want.min(rest);
+                        pairs.push((buyers[j].0, v));
+                        want -= v;
+                        rest -= v;
+                        if rest == 0 && j + 1 < buyers.len() {
+                            j += 1;
+                            rest = buyers[j].1;
+                        }
+                    }
+                    if pairs.is_empty() {
+                        pairs.push((buyers[j].0, 0));
+                    }
+                    let weights: Vec<i64> = pairs.iter().map(|p| p.1.max(1)).collect();
+                    let losses = split(volume - shares[i], &weights);
+                    let so = order_of(seller);
+                    for (&(buyer, v), &loss) in pairs.iter().zip(&losses) {
+                        let bo = order_of(buyer);
+                        let price = self
+                            .settings
+                            .slice_price(price_of(from), bo.price, so.price);
+                        let key = (
+                            so.participant,
+                            bo.participant,
+                            price.energy.0,
+                            price.environment.0,
+                            Some(c),
+                        );
+                        add(
+                            &mut drafts,
+                            &mut index,
+                            key,
+                            price,
+                            period,
+                            Kwh(v + loss),
+                            Kwh(loss),
+                        );
+                        slices.push(SliceFill {
+                            buy: bo.id,
+                            sell: so.id,
+                            volume: Kwh(v + loss),
+                            price: price_of(from),
+                        });
+                    }
+                }
+            }
+            events.push(Event::PeriodCleared {
+                period,
+                volume: result.volume,
+                price: None,
+            });
+            self.clearing.push(ClearedPeriod {
+                period,
+                volume: result.volume,
+                price: None,
+                fills: result
+                    .fills
+                    .iter()
+                    .map(|f| OrderFill {
+                        order: order_of(f.order).id,
+                        volume: f.volume,
+                        price: f.price,
+                    })
+                    .collect(),
+                slices,
+                provinces: provinces
+                    .iter()
+                    .zip(&result.provinces)
+                    .map(|(name, r)| ProvinceResult {
+                        province: name.clone(),
+                        price: r.price,
+                        bought: r.bought,
+                        sold: r.sold,
+                    })
+                    .collect(),
+                flows: self
+                    .settings
+                    .corridors
+                    .iter()
+                    .zip(&result.flows)
+                    .map(|(c, f)| CorridorFlow {
+                        from: c.from.clone(),
+                        to: c.to.clone(),
+                        sent: f.sent,
+                        delivered: f.delivered,
+                    })
+                    .collect(),
+            });
+        }
+        let compensation = self.settings.compensation;
+        for ((seller, buyer, _, _, corridor), price, volumes, losses) in drafts {
+            let corridor = corridor.map(|c| {
+                let settings = &self.settings.corridors[c];
+                ContractCorridor {
+                    from: settings.from.clone(),
+                    to: settings.to.clone(),
+                    losses,
+                }
+            });
+            let contract = self.make_contract_via(
+                seller,
+                buyer,
+                volumes,
+                price,
+                compensation,
+                stamp.at_ms,
+                corridor,
+            );
+            events.push(Event::ContractMade(contract));
+        }
     }
 }

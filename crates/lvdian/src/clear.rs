@@ -466,6 +466,7 @@ fn render(method: Method, orders: &[FileOrder]) -> String {
     let method_name = match method {
         Method::Uniform => "uniform",
         Method::HighLow => "high_low",
+        Method::Coupled => "coupled",
     };
     to_text(&json!({ "method": method_name, "periods": periods }))
 }

@@ -288,6 +288,7 @@ fn reference_session() -> Session {
             lot: domain::Kwh(1_000),
             bid_on: BidOn::Total,
             compensation: domain::Price(5_000),
+            corridors: Vec::new(),
         },
     )
     .unwrap()

@@ -147,6 +147,7 @@ pub fn monthly_settings(mode: Mode, year: i32, month: u8) -> SessionSettings {
         lot: Kwh(1_000),
         bid_on: BidOn::Total,
         compensation: Price(5_000),
+        corridors: Vec::new(),
     }
 }
 

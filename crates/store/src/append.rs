@@ -113,10 +113,10 @@ macro_rules! write_batch {
                     .map_err(Failure::at(Step::Orders))?;
             }
 
-            for chunk in rows.contracts.chunks(rows_per_insert(10, $max_variables)) {
+            for chunk in rows.contracts.chunks(rows_per_insert(11, $max_variables)) {
                 let mut insert = QueryBuilder::<$db>::new(
                     "INSERT INTO contracts (session_id, id, seller, buyer, volumes, energy_price, \
-                     env_price, compensation, status, created_at_ms) ",
+                     env_price, compensation, status, created_at_ms, corridor) ",
                 );
                 insert.push_values(chunk, |mut row, c| {
                     row.push_bind(rows.session)
@@ -128,7 +128,8 @@ macro_rules! write_batch {
                         .push_bind(c.env_price)
                         .push_bind(c.compensation)
                         .push_bind(c.status.as_str())
-                        .push_bind(c.created_at_ms);
+                        .push_bind(c.created_at_ms)
+                        .push_bind(c.corridor.as_deref());
                 });
                 insert
                     .build()

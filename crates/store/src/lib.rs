@@ -44,7 +44,7 @@
 //! | `sessions` | `id`, assigned from 1 | name, settings (JSON of [`SessionSettings`]), state |
 //! | `journal` | `(session_id, seq)` | at_ms, command (JSON of [`Command`]); append-only |
 //! | `orders` | `(session_id, id)` | participant, side, period, volume_kwh, energy_price, env_price, time_in_force, submitted_at_ms |
-//! | `contracts` | `(session_id, id)` | seller, buyer, volumes (JSON), energy_price, env_price, compensation, status, created_at_ms |
+//! | `contracts` | `(session_id, id)` | seller, buyer, volumes (JSON), energy_price, env_price, compensation, status, created_at_ms, corridor (JSON or NULL, migration 0004) |
 //! | `idempotency` | `(participant_id, key)` | HTTP status and body of the first response |
 //! | `access_log` | `id`, in insertion order | who read sealed data, when, what |
 //!
@@ -693,7 +693,7 @@ impl Store {
     /// Every contract a session made, by id.
     pub async fn contracts(&self, session: SessionId) -> Result<Vec<Contract>> {
         const SQL: &str = "SELECT session_id, id, seller, buyer, volumes, energy_price, env_price, \
-                           compensation, status, created_at_ms \
+                           compensation, status, created_at_ms, corridor \
                            FROM contracts WHERE session_id = $1 ORDER BY id";
         let id = to_db(session.0, "session id")?;
         let rows: Vec<rows::ContractTuple> =

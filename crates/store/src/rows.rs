@@ -35,8 +35,20 @@ pub(crate) type JournalTuple = (i64, i64, String);
 pub(crate) type OrderTuple = (i64, i64, String, i64, i64, i64, i64, String, i64);
 
 /// A row of `contracts`: session_id, id, seller, buyer, volumes, energy_price, env_price,
-/// compensation, status, created_at_ms.
-pub(crate) type ContractTuple = (i64, i64, i64, i64, String, i64, i64, i64, String, i64);
+/// compensation, status, created_at_ms, corridor (JSON, NULL for contracts within a province).
+pub(crate) type ContractTuple = (
+    i64,
+    i64,
+    i64,
+    i64,
+    String,
+    i64,
+    i64,
+    i64,
+    String,
+    i64,
+    Option<String>,
+);
 
 /// A row of `idempotency`: status, body.
 pub(crate) type ResponseTuple = (i64, String);
@@ -160,8 +172,19 @@ pub(crate) fn order(session: SessionId, row: OrderTuple) -> Result<Order> {
 }
 
 pub(crate) fn contract(row: ContractTuple) -> Result<Contract> {
-    let (session, id, seller, buyer, volumes, energy, env, compensation, status, created_at_ms) =
-        row;
+    let (
+        session,
+        id,
+        seller,
+        buyer,
+        volumes,
+        energy,
+        env,
+        compensation,
+        status,
+        created_at_ms,
+        corridor,
+    ) = row;
     let bad = |reason: String| {
         corrupt(
             "contracts",
@@ -182,6 +205,10 @@ pub(crate) fn contract(row: ContractTuple) -> Result<Contract> {
         compensation: Price(compensation),
         status: from_name::<ContractStatus>(&status).map_err(|e| bad(format!("status: {e}")))?,
         created_at_ms,
+        corridor: corridor
+            .map(|text| serde_json::from_str(&text))
+            .transpose()
+            .map_err(|e| bad(format!("corridor: {e}")))?,
     })
 }
 
@@ -244,6 +271,7 @@ pub(crate) struct ContractRow {
     pub compensation: i64,
     pub status: String,
     pub created_at_ms: i64,
+    pub corridor: Option<String>,
 }
 
 /// A remembered response ready to bind.
@@ -334,6 +362,17 @@ impl<'a> BatchRows<'a> {
                 compensation: contract.compensation.0,
                 status: name_of(contract.status),
                 created_at_ms: contract.created_at_ms,
+                corridor: contract
+                    .corridor
+                    .as_ref()
+                    .map(serde_json::to_string)
+                    .transpose()
+                    .map_err(|e| {
+                        corrupt(
+                            "contracts",
+                            format!("contract {}: corridor: {e}", contract.id),
+                        )
+                    })?,
             });
         }
         let mut responses = Vec::with_capacity(batch.responses.len());

@@ -233,6 +233,7 @@ fn settings() -> SessionSettings {
         lot: Kwh(1_000),
         bid_on: BidOn::Total,
         compensation: Price(5_000),
+        corridors: Vec::new(),
     }
 }
 

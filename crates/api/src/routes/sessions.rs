@@ -16,7 +16,8 @@ use super::{Body, json_reply, remembered, render_one, sequenced};
 use crate::AppState;
 use crate::auth::{Caller, IdempotencyKey, MaybeCaller};
 use crate::dto::{
-    CommandResult, DepthView, LevelView, NewSessionRequest, PeriodResult, ResultsView, SessionView,
+    CommandResult, DepthView, FlowView, LevelView, NewSessionRequest, PeriodResult,
+    ProvincePeriodView, ProvinceStatistics, ResultsView, SessionCount, SessionView, StatisticsView,
     settings_view,
 };
 use crate::error::{ApiError, ErrorBody};
@@ -29,6 +30,125 @@ pub fn routes(router: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
         .routes(routes!(session_action))
         .routes(routes!(results))
         .routes(routes!(depth))
+        .routes(routes!(statistics))
+}
+
+/// 年度统计 (spec §8, a first part), public: per province the contracted volume sold and bought
+/// (and of it, over corridors), the inter-provincial volume and share, and sessions by mode and
+/// scope. Counts published sessions whose delivery window starts in `year`, and their
+/// contracts (contracts bind once their session is published).
+#[utoipa::path(get, path = "/api/v1/statistics/{year}", tag = "sessions",
+    params(("year" = i32, Path, description = "Delivery year")),
+    responses((status = 200, description = "OK", body = StatisticsView)))]
+async fn statistics(
+    State(app): State<AppState>,
+    Path(year): Path<i32>,
+) -> Result<axum::Json<StatisticsView>, ApiError> {
+    use std::collections::BTreeMap;
+
+    use domain::{Kwh, Province};
+    use exchange::session::Scope;
+
+    let provinces: BTreeMap<u64, Province> = app
+        .store
+        .participants()
+        .await
+        .map_err(ApiError::from)?
+        .into_iter()
+        .map(|p| (p.id.0, p.province))
+        .collect();
+    let mut counts: BTreeMap<(String, &'static str), usize> = BTreeMap::new();
+    // Province → (sold, bought, imported, exported).
+    let mut volumes: BTreeMap<Province, [Kwh; 4]> = BTreeMap::new();
+    let (mut traded, mut inter) = (Kwh::ZERO, Kwh::ZERO);
+    let mut sessions = 0;
+    let mut handles = app.hub.all();
+    handles.sort_by_key(|h| h.read(|s| s.id()));
+    for handle in handles {
+        handle.read(|s| {
+            let settings = s.settings();
+            if s.state() != SessionState::Published || settings.delivery.first_month.year() != year
+            {
+                return;
+            }
+            sessions += 1;
+            let mode = match settings.mode {
+                Mode::CallAuction(method) => format!(
+                    "call_auction/{}",
+                    serde_json::to_value(method)
+                        .ok()
+                        .and_then(|v| v.as_str().map(str::to_owned))
+                        .unwrap_or_default()
+                ),
+                Mode::Bilateral => "bilateral".to_owned(),
+                Mode::Listing => "listing".to_owned(),
+                Mode::Rolling => "rolling".to_owned(),
+            };
+            let scope = match settings.scope {
+                Scope::Intra(_) => "intra",
+                Scope::Inter(_) => "inter",
+            };
+            *counts.entry((mode, scope)).or_default() += 1;
+            for c in s.contracts() {
+                let sent = c.total_volume();
+                let loss = c.corridor.as_ref().map_or(Kwh::ZERO, |k| k.total_loss());
+                traded += sent;
+                let crossing = c.corridor.is_some();
+                if crossing {
+                    inter += sent;
+                }
+                if let Some(p) = provinces.get(&c.seller.0) {
+                    let v = volumes.entry(p.clone()).or_default();
+                    v[0] += sent;
+                    if crossing {
+                        v[3] += sent;
+                    }
+                }
+                if let Some(p) = provinces.get(&c.buyer.0) {
+                    let v = volumes.entry(p.clone()).or_default();
+                    v[1] += sent - loss;
+                    if crossing {
+                        v[2] += sent - loss;
+                    }
+                }
+            }
+        });
+    }
+    let share = if traded == Kwh::ZERO {
+        "0".to_owned()
+    } else {
+        let tenths =
+            domain::div_round_half_away(i128::from(inter.0) * 10_000, i128::from(traded.0)) as i64;
+        format!("{}.{:04}", tenths / 10_000, tenths % 10_000)
+    };
+    let mwh = |k: Kwh| k.mwh().to_string();
+    Ok(axum::Json(StatisticsView {
+        year,
+        sessions,
+        sessions_by_mode: counts
+            .into_iter()
+            .map(|((mode, scope), sessions)| SessionCount {
+                mode,
+                scope: scope.to_owned(),
+                sessions,
+            })
+            .collect(),
+        traded_mwh: mwh(traded),
+        inter_provincial_mwh: mwh(inter),
+        inter_provincial_share: share,
+        provinces: volumes
+            .into_iter()
+            .map(
+                |(p, [sold, bought, imported, exported])| ProvinceStatistics {
+                    province: p.to_string(),
+                    sold_mwh: mwh(sold),
+                    bought_mwh: mwh(bought),
+                    imported_mwh: mwh(imported),
+                    exported_mwh: mwh(exported),
+                },
+            )
+            .collect(),
+    }))
 }
 
 fn view(handle: &SessionHandle, session: &Session) -> SessionView {
@@ -194,6 +314,8 @@ async fn results(
                         period: template.label(p).to_string(),
                         volume_mwh: volume.mwh().to_string(),
                         price: None,
+                        provinces: Vec::new(),
+                        flows: Vec::new(),
                     }
                 })
                 .collect()
@@ -204,6 +326,29 @@ async fn results(
                     period: template.label(c.period).to_string(),
                     volume_mwh: c.volume.mwh().to_string(),
                     price: c.price.map(|p| p.to_string()),
+                    provinces: c
+                        .provinces
+                        .iter()
+                        .map(|p| ProvincePeriodView {
+                            province: p.province.to_string(),
+                            price: p.price.map(|p| p.to_string()),
+                            buy_mwh: p.bought.mwh().to_string(),
+                            sell_mwh: p.sold.mwh().to_string(),
+                        })
+                        .collect(),
+                    flows: {
+                        let mut flows: Vec<_> = c.flows.iter().collect();
+                        flows.sort_by(|a, b| (&a.from, &a.to).cmp(&(&b.from, &b.to)));
+                        flows
+                            .into_iter()
+                            .map(|f| FlowView {
+                                from: f.from.to_string(),
+                                to: f.to.to_string(),
+                                sent_mwh: f.sent.mwh().to_string(),
+                                delivered_mwh: f.delivered.mwh().to_string(),
+                            })
+                            .collect()
+                    },
                 })
                 .collect()
         };

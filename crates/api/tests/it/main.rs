@@ -3,6 +3,7 @@
 
 mod certificates;
 mod harness;
+mod inter;
 mod market;
 mod roles;
 mod visibility;

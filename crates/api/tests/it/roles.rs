@@ -292,6 +292,60 @@ async fn role_by_route(h: Harness) {
             none(),
             [404; 8],
         ),
+        (
+            Method::POST,
+            "/api/v1/certificates/listings".into(),
+            Box::new(|_| {
+                Some(
+                    json!({"project": "33010000000000001", "month": "2024-03", "count": 1, "price_yuan": "1.00"}),
+                )
+            }),
+            [403, 403, 403, 403, 404, 404, 404, 404],
+        ),
+        (
+            Method::GET,
+            "/api/v1/certificates/listings".into(),
+            none(),
+            [200; 8],
+        ),
+        (
+            Method::POST,
+            "/api/v1/certificates/listings/99/buy".into(),
+            Box::new(|_| Some(json!({"count": 1}))),
+            [403, 403, 403, 403, 404, 404, 404, 404],
+        ),
+        (
+            Method::DELETE,
+            "/api/v1/certificates/listings/99".into(),
+            none(),
+            [403, 403, 403, 403, 404, 404, 404, 404],
+        ),
+        (
+            Method::POST,
+            "/api/v1/certificates/expire".into(),
+            Box::new(|_| Some(json!({"month": "2024-03"}))),
+            [200, 403, 403, 403, 403, 403, 403, 403],
+        ),
+        // No meter data: 404 for one's own; others' only for the operator and regulator.
+        (
+            Method::GET,
+            "/api/v1/hourly-match/2024-03".into(),
+            none(),
+            [404; 8],
+        ),
+        (
+            Method::GET,
+            format!("/api/v1/hourly-match/2024-03?participant={user}"),
+            none(),
+            [404, 404, 403, 403, 403, 403, 404, 403],
+        ),
+        // Annual statistics are public.
+        (
+            Method::GET,
+            "/api/v1/statistics/2024".into(),
+            none(),
+            [200; 8],
+        ),
     ];
 
     let mut failures = Vec::new();
@@ -300,7 +354,8 @@ async fn role_by_route(h: Harness) {
         let public = *method == Method::GET
             && (path.contains("/depth")
                 || path.ends_with("/results")
-                || path == "/api/v1/sessions");
+                || path == "/api/v1/sessions"
+                || path.starts_with("/api/v1/statistics"));
         if !public {
             let (status, reply) = h.call(method.clone(), path, None, body("user")).await;
             if status != StatusCode::UNAUTHORIZED || reply["error"] != "unauthorized" {

@@ -100,7 +100,7 @@ fn exact_crossing_at_one_price() {
         let result = clear(&book, 1, method);
         let price = (method == Method::Uniform).then_some("400.00");
         let expected: &[(usize, &str, &str)] = match method {
-            Method::Uniform => &[
+            Method::Uniform | Method::Coupled => &[
                 (0, "3.000", "400.00"),
                 (1, "5.000", "400.00"),
                 (2, "2.000", "400.00"),

@@ -3,6 +3,7 @@
 mod auction;
 mod bilateral;
 mod coupling;
+mod inter;
 mod listing;
 mod rolling;
 mod session;

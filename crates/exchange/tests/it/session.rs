@@ -93,6 +93,7 @@ pub(crate) fn settings(mode: Mode) -> SessionSettings {
         lot: mwh("1"),
         bid_on: BidOn::Total,
         compensation: yuan("50.00"),
+        corridors: Vec::new(),
     }
 }
 
@@ -176,6 +177,7 @@ pub(crate) fn contract(
         compensation,
         status: ContractStatus::Effective,
         created_at_ms: at_ms(seq),
+        corridor: None,
     }
 }
 
@@ -1196,6 +1198,8 @@ fn call_auction_with_one_buy_and_one_sell_trades_at_the_midpoint() {
                 volume: mwh("6.5"),
                 price: yuan("400.25")
             }],
+            provinces: Vec::new(),
+            flows: Vec::new(),
         }
     );
 }
@@ -1283,6 +1287,8 @@ fn uniform_call_auction_aggregates_contracts_across_periods() {
                     price: yuan("415.25")
                 },
             ],
+            provinces: Vec::new(),
+            flows: Vec::new(),
         }
     );
     assert_eq!(

@@ -72,6 +72,7 @@ pub fn rolling_settings() -> SessionSettings {
         lot: Kwh(1_000),
         bid_on: BidOn::Total,
         compensation: Price(5_000),
+        corridors: Vec::new(),
     }
 }
 
@@ -95,6 +96,7 @@ pub fn elaborate_settings() -> SessionSettings {
             energy_price: Price(39_120),
         },
         compensation: Price(0),
+        corridors: Vec::new(),
     }
 }
 
@@ -191,6 +193,12 @@ pub fn contract(session: SessionId, id: u64, seller: u64, buyer: u64) -> Contrac
         compensation: Price(5_000),
         status: ContractStatus::Effective,
         created_at_ms: at_ms(100 + id),
+        // Every even contract crosses a corridor (migration 0004's column round-trips).
+        corridor: id.is_multiple_of(2).then(|| domain::ContractCorridor {
+            from: domain::Province::parse("QH").unwrap(),
+            to: domain::Province::parse("ZJ").unwrap(),
+            losses: volumes(&[(8, 35 * id as i64)]),
+        }),
     }
 }
 
