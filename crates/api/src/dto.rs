@@ -985,6 +985,9 @@ pub struct FlowView {
     pub sent_mwh: String,
     /// MWh delivered (sent − lost).
     pub delivered_mwh: String,
+    /// 阻塞盈余, yuan: the receiving province's value of what was delivered, less the sending
+    /// province's value of what was sent and the tariff (null when a province has no price).
+    pub congestion_rent_yuan: Option<String>,
 }
 
 /// Published statistics of a year (spec §8, a first part): contracts of published sessions

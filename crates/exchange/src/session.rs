@@ -974,6 +974,10 @@ pub struct CorridorFlow {
     pub sent: Kwh,
     /// Energy delivered: sent − lost.
     pub delivered: Kwh,
+    /// 阻塞盈余: the receiving province's value of what is delivered, less the sending
+    /// province's value of what is sent and the tariff on it, when both have a price.
+    #[serde(default)]
+    pub congestion_rent: Option<domain::Fen>,
 }
 
 /// What happened as a result of a command, in the order it happened.
@@ -2216,6 +2220,7 @@ impl Session {
                         to: c.to.clone(),
                         sent: f.sent,
                         delivered: f.delivered,
+                        congestion_rent: f.congestion_rent,
                     })
                     .collect(),
             });

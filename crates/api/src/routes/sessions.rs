@@ -346,6 +346,7 @@ async fn results(
                                 to: f.to.to_string(),
                                 sent_mwh: f.sent.mwh().to_string(),
                                 delivered_mwh: f.delivered.mwh().to_string(),
+                                congestion_rent_yuan: f.congestion_rent.map(|r| r.to_string()),
                             })
                             .collect()
                     },

@@ -140,7 +140,9 @@ async fn coupled_session_walkthrough(h: Harness) {
                 "provinces": [
                     {"province": "QH", "price": "225.00", "buy_mwh": "3.000", "sell_mwh": "8.000"},
                     {"province": "ZJ", "price": "450.00", "buy_mwh": "8.000", "sell_mwh": "3.250"}],
-                "flows": [{"from": "QH", "to": "ZJ", "sent_mwh": "5.000", "delivered_mwh": "4.750"}]})
+                "flows": [{"from": "QH", "to": "ZJ", "sent_mwh": "5.000", "delivered_mwh": "4.750",
+                    // 4.75 × 450.00 − 5 × 225.00 − 5 × 10.00 tariff.
+                    "congestion_rent_yuan": "962.50"}]})
         );
         assert_eq!(
             results["periods"][1],
@@ -148,7 +150,9 @@ async fn coupled_session_walkthrough(h: Harness) {
                 "provinces": [
                     {"province": "QH", "price": null, "buy_mwh": "0.000", "sell_mwh": "0.000"},
                     {"province": "ZJ", "price": null, "buy_mwh": "0.000", "sell_mwh": "0.000"}],
-                "flows": [{"from": "QH", "to": "ZJ", "sent_mwh": "0.000", "delivered_mwh": "0.000"}]})
+                "flows": [{"from": "QH", "to": "ZJ", "sent_mwh": "0.000", "delivered_mwh": "0.000",
+                    // No prices in either province: no rent.
+                    "congestion_rent_yuan": null}]})
         );
         assert_eq!(
             (

@@ -81,6 +81,8 @@ fn congested_corridor_makes_a_cross_province_contract_with_its_losses() {
             to: province("ZJ"),
             sent: mwh("5"),
             delivered: mwh("4.75"),
+            // 4.75 MWh × 450.00 − 5 MWh × 225.00 − 5 MWh × 10.00 tariff = 962.50 yuan.
+            congestion_rent: Some(domain::Fen(96_250)),
         }]
     );
     assert_eq!(
