@@ -45,6 +45,11 @@ impl Caller {
         self.0.role
     }
 
+    /// Whether the caller sees everything a read route shows: the operator and the regulator.
+    pub fn is_insider(&self) -> bool {
+        is_insider(self.0.role)
+    }
+
     /// Refuses with 403 unless the caller has one of `roles`.
     pub fn require(&self, roles: &[Role], action: &str) -> Result<(), ApiError> {
         if roles.contains(&self.0.role) {
@@ -58,6 +63,12 @@ impl Caller {
             )))
         }
     }
+}
+
+/// Whether a role sees everything a read route shows (spec §7): the operator runs the market,
+/// the regulator reads all.
+pub fn is_insider(role: Role) -> bool {
+    matches!(role, Role::Operator | Role::Regulator)
 }
 
 /// The roles that trade: sellers (generator, aggregator) and buyers (user, retailer).

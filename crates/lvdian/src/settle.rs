@@ -32,17 +32,26 @@ const MAX_THREADS: usize = 8;
 ///
 /// Errors name the file, and for a bad row its line and field; nothing is printed here.
 pub fn run(month: &str, contracts: &Path, meters: &Path) -> anyhow::Result<String> {
+    let (month, terms, data) = inputs(month, contracts, meters)?;
+    let result = settlement::settle(month, &terms, |p| data.participant_total(p));
+    Ok(render(&result))
+}
+
+/// The month, contracts and meter data that `settle` and `match` both read, checked.
+fn inputs(
+    month: &str,
+    contracts: &Path,
+    meters: &Path,
+) -> anyhow::Result<(Month, Vec<settlement::ContractTerms>, MeterData)> {
     let month = Month::parse(month).context("--month")?;
     let contract_bytes =
         std::fs::read(contracts).with_context(|| format!("cannot read {}", contracts.display()))?;
     let terms = settlement::parse_contracts(&contract_bytes)
         .map_err(|e| anyhow!("{}: {e}", contracts.display()))?;
     let data = read_meters(meters, month)?;
-    let result = settlement::settle(month, &terms, |p| data.participant_total(p));
-    Ok(render(&result))
+    Ok((month, terms, data))
 }
 
-/// Reads and validates the meter file, on one thread per core for a large file.
 /// `lvdian match`: one buyer's hourly matching (24/7 score) for a month, as JSON; with
 /// `hours`, every hour of the month too.
 pub fn hourly(
@@ -52,19 +61,13 @@ pub fn hourly(
     buyer: &str,
     hours: bool,
 ) -> anyhow::Result<String> {
-    let month = Month::parse(month).context("--month")?;
-    let contract_bytes =
-        std::fs::read(contracts).with_context(|| format!("cannot read {}", contracts.display()))?;
-    let terms = settlement::parse_contracts(&contract_bytes)
-        .map_err(|e| anyhow!("{}: {e}", contracts.display()))?;
-    let data = read_meters(meters, month)?;
+    let (month, terms, data) = inputs(month, contracts, meters)?;
     let m = settlement::hourly_match(buyer, &terms, &data).ok_or_else(|| {
         anyhow!(
             "--buyer: `{buyer}` has no meter data in {}",
             meters.display()
         )
     })?;
-    let score = domain::Price(m.score_bp); // basis points written with 2 decimals: a percentage
     let mut out = json!({
         "month": month.to_string(),
         "buyer": m.buyer,
@@ -73,7 +76,7 @@ pub fn hourly(
         "matched_mwh": m.matched.mwh().to_string(),
         "unmatched_mwh": m.unmatched.mwh().to_string(),
         "excess_mwh": m.excess.mwh().to_string(),
-        "hourly_matched_percent": score.to_string(),
+        "hourly_matched_percent": m.score_percent(),
     });
     if hours {
         out["hours"] = m

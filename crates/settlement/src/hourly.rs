@@ -51,6 +51,13 @@ pub struct HourlyMatch {
     pub hours: Vec<HourMatch>,
 }
 
+impl HourlyMatch {
+    /// The score as a percentage with 2 decimals (`"72.22"`).
+    pub fn score_percent(&self) -> String {
+        format!("{}.{:02}", self.score_bp / 100, self.score_bp % 100)
+    }
+}
+
 /// Hourly sums of a month of 15-minute values.
 fn hourly(intervals: &[i64]) -> Vec<i64> {
     intervals

@@ -59,6 +59,11 @@ fn price_of(text: &str) -> Result<Fen, ApiError> {
     Fen::parse_yuan(text).map_err(|e| ApiError::field("price_yuan", e))
 }
 
+/// An entry's serial ranges as written in replies.
+fn range_texts(entry: &registry::Entry) -> Vec<String> {
+    entry.ranges().iter().map(ToString::to_string).collect()
+}
+
 /// What a meter upload stored.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct MeterUpload {
@@ -166,7 +171,7 @@ async fn issue(
                 let metered = Kwh(readings.iter().sum());
                 let entry = registry.issue(p.code, p.owner, ym, metered, now)?;
                 let certificates: u64 = entry.ranges().iter().map(|r| u64::from(r.count())).sum();
-                let ranges: Vec<String> = entry.ranges().iter().map(ToString::to_string).collect();
+                let ranges: Vec<String> = range_texts(entry);
                 issued.push(json!({"project": p.code.to_string(), "owner": p.owner.0, "metered_mwh": metered.mwh().to_string(),
                                    "certificates": certificates, "ranges": ranges}));
             }
@@ -285,11 +290,7 @@ async fn transfer(
                 },
                 now,
             )?;
-            Ok(entry
-                .ranges()
-                .iter()
-                .map(ToString::to_string)
-                .collect::<Vec<_>>())
+            Ok(range_texts(entry))
         })
         .await?;
     Ok((
@@ -340,11 +341,7 @@ async fn claim(
                 &request.beneficiary,
                 now,
             )?;
-            Ok(entry
-                .ranges()
-                .iter()
-                .map(ToString::to_string)
-                .collect::<Vec<_>>())
+            Ok(range_texts(entry))
         })
         .await?;
     Ok((
@@ -439,7 +436,7 @@ async fn buy_listing(
         .certificates
         .change(|r| {
             let entry = r.buy_listing(registry::ListingId(listing), buyer, request.count, now)?;
-            let ranges: Vec<String> = entry.ranges().iter().map(ToString::to_string).collect();
+            let ranges: Vec<String> = range_texts(entry);
             Ok(json!({"listing": listing, "buyer": buyer.0, "certificates": request.count, "ranges": ranges}))
         })
         .await?;
@@ -597,7 +594,7 @@ async fn settle_month(
                     }
                     let reason = TransferReason::Settlement { contract, session, settlement_month: ym };
                     let entry = r.transfer(seller, buyer, p.code, ym, n as u32, reason, now)?;
-                    let ranges: Vec<String> = entry.ranges().iter().map(ToString::to_string).collect();
+                    let ranges: Vec<String> = range_texts(entry);
                     transfers.push(json!({"contract": line.contract, "project": p.code.to_string(), "certificates": n, "ranges": ranges}));
                     wanted -= n;
                 }
@@ -700,7 +697,7 @@ async fn hourly_match(
         "month": month, "participant": whose.0,
         "consumption_mwh": m.consumption.mwh().to_string(), "green_supply_mwh": m.supply.mwh().to_string(),
         "matched_mwh": m.matched.mwh().to_string(), "unmatched_mwh": m.unmatched.mwh().to_string(),
-        "excess_mwh": m.excess.mwh().to_string(), "hourly_matched_percent": domain::Price(m.score_bp).to_string(),
+        "excess_mwh": m.excess.mwh().to_string(), "hourly_matched_percent": m.score_percent(),
     })))
 }
 

@@ -14,7 +14,7 @@ use utoipa_axum::routes;
 
 use super::{Body, json_reply, remembered, render_one, sequenced};
 use crate::AppState;
-use crate::auth::{Caller, IdempotencyKey, MaybeCaller};
+use crate::auth::{Caller, IdempotencyKey, MaybeCaller, is_insider};
 use crate::dto::{
     CommandResult, DepthView, FlowView, LevelView, NewSessionRequest, PeriodResult,
     ProvincePeriodView, ProvinceStatistics, ResultsView, SessionCount, SessionView, StatisticsView,
@@ -162,11 +162,7 @@ fn view(handle: &SessionHandle, session: &Session) -> SessionView {
 
 /// Drafts are the operator's (and the regulator's) until announced.
 fn may_see(caller: &MaybeCaller, session: &Session) -> bool {
-    session.state() != SessionState::Draft
-        || caller
-            .0
-            .as_ref()
-            .is_some_and(|p| matches!(p.role, Role::Operator | Role::Regulator))
+    session.state() != SessionState::Draft || caller.0.as_ref().is_some_and(|p| is_insider(p.role))
 }
 
 /// Creates a session in `draft`. Operator only.
@@ -280,10 +276,7 @@ async fn results(
     Path(id): Path<u64>,
 ) -> Result<axum::Json<ResultsView>, ApiError> {
     let handle = app.hub.session(SessionId(id))?;
-    let insider = caller
-        .0
-        .as_ref()
-        .is_some_and(|p| matches!(p.role, Role::Operator | Role::Regulator));
+    let insider = caller.0.as_ref().is_some_and(|p| is_insider(p.role));
     handle.read(|s| {
         let visible =
             s.state() == SessionState::Published || (insider && s.state() == SessionState::Cleared);

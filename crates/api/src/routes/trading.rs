@@ -282,7 +282,7 @@ async fn list_listings(
     Path(id): Path<u64>,
 ) -> Result<axum::Json<Vec<ListingView>>, ApiError> {
     let handle = app.hub.session(SessionId(id))?;
-    let insider = matches!(caller.role(), Role::Operator | Role::Regulator);
+    let insider = caller.is_insider();
     let me = caller.participant().id;
     Ok(axum::Json(handle.read(|s| {
         s.listings()
@@ -389,7 +389,7 @@ async fn list_proposals(
     Path(id): Path<u64>,
 ) -> Result<axum::Json<Vec<ProposalView>>, ApiError> {
     let handle = app.hub.session(SessionId(id))?;
-    let insider = matches!(caller.role(), Role::Operator | Role::Regulator);
+    let insider = caller.is_insider();
     let me = caller.participant().id;
     let views = handle.read(|s| {
         s.proposals()
@@ -451,7 +451,7 @@ async fn list_contracts(
     caller: Caller,
     Query(query): Query<ContractsQuery>,
 ) -> Result<axum::Json<Vec<ContractView>>, ApiError> {
-    let insider = matches!(caller.role(), Role::Operator | Role::Regulator);
+    let insider = caller.is_insider();
     let me = caller.participant().id;
     let mut views = Vec::new();
     for handle in app.hub.all() {
