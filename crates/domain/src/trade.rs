@@ -139,15 +139,19 @@ pub struct Contract {
     pub corridor: Option<ContractCorridor>,
 }
 
-/// The corridor an inter-provincial contract's energy crosses (spec §3.5). The contract's
+/// The corridors an inter-provincial contract's energy crosses (spec §3.5): from the seller's
+/// province to the buyer's, directly or through the transit provinces `via`. The contract's
 /// `volumes` are the energy *sent* at the seller's end; the buyer receives, in each period, the
-/// volume less that period's loss.
+/// volume less that period's loss (on all corridors of the path together).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ContractCorridor {
     /// The sending province (the seller's).
     pub from: Province,
     /// The receiving province (the buyer's).
     pub to: Province,
+    /// The provinces the energy passes through, in order; empty for a single corridor.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub via: Vec<Province>,
     /// Energy lost per period, sorted by period, only periods with a positive loss.
     #[serde(default)]
     pub losses: Vec<PeriodVolume>,

@@ -388,9 +388,11 @@ impl SessionSettings {
     /// The corridor rules: corridors only in a coupled session, which must be inter-provincial;
     /// each joins two different provinces of the scope, at most once per direction; capacities
     /// not negative and overrides for template periods, each named once; loss in `0..1`
-    /// (1/10000 units), tariff not negative. And (a rule of this implementation, so that every
-    /// contract crosses exactly one corridor) no province both sends and receives: transit
-    /// through a province is not supported.
+    /// (1/10000 units), tariff not negative. Energy may pass through provinces and corridors
+    /// may run both ways, but where corridors form a loop (both directions of a line, or a
+    /// ring) every corridor on it must charge a positive tariff and, under `bid_on = total`,
+    /// `energy_price_min` must not be negative: then sending energy round the loop only costs,
+    /// so the clearing never does it, and every contract follows one path from seller to buyer.
     fn validate_corridors(&self) -> Result<(), ExchangeError> {
         let invalid = |reason: String| {
             Err(ExchangeError::InvalidSettings {
@@ -446,14 +448,48 @@ impl SessionSettings {
                 return invalid(format!("corridor {i}: negative tariff"));
             }
         }
-        let senders: BTreeSet<&Province> = self.corridors.iter().map(|c| &c.from).collect();
-        if let Some(c) = self.corridors.iter().find(|c| senders.contains(&c.to)) {
+        let on_loop: Vec<&SessionCorridor> = self
+            .corridors
+            .iter()
+            .filter(|c| self.reaches(&c.to, &c.from))
+            .collect();
+        if let Some(c) = on_loop.iter().find(|c| c.tariff <= Price::ZERO) {
             return invalid(format!(
-                "{} both receives and sends: transit through a province is not supported",
-                c.to
+                "corridor {}→{} is on a loop of corridors and needs a positive tariff \
+                 (else energy could be sent round the loop for nothing)",
+                c.from, c.to
             ));
         }
+        if !on_loop.is_empty() && self.bid_on == BidOn::Total && self.energy_price_min < Price::ZERO
+        {
+            return Err(ExchangeError::InvalidSettings {
+                field: "energy_price_min",
+                reason: format!(
+                    "{} is negative, but the corridors form a loop: a seller paid to produce \
+                     could have its energy sent round the loop just to be lost",
+                    self.energy_price_min
+                ),
+            });
+        }
         Ok(())
+    }
+
+    /// Whether energy can go from `from` to `to` over the session's corridors (a province
+    /// reaches itself).
+    fn reaches(&self, from: &Province, to: &Province) -> bool {
+        let mut seen: BTreeSet<&Province> = BTreeSet::from([from]);
+        let mut stack = vec![from];
+        while let Some(p) = stack.pop() {
+            if p == to {
+                return true;
+            }
+            for c in self.corridors.iter().filter(|c| &c.from == p) {
+                if seen.insert(&c.to) {
+                    stack.push(&c.to);
+                }
+            }
+        }
+        false
     }
 
     /// The provinces of a coupled session, sorted by name; their positions are the province
@@ -1383,8 +1419,8 @@ impl Session {
         if from == SessionState::Open {
             self.wind_down(&mut events);
         }
-        if let Some((live, results)) = coupled {
-            self.clear_coupled(&live, results, stamp, &mut events);
+        if let Some(clearing) = coupled {
+            self.clear_coupled(clearing, stamp, &mut events);
         } else if let (SessionState::Cleared, Mode::CallAuction(method)) = (to, self.settings.mode)
         {
             self.clear_auction(method, stamp, &mut events);
@@ -1863,34 +1899,177 @@ impl Session {
     }
 }
 
-/// A party to one side of a coupled pairing: an order (by input index) or a corridor's
-/// pseudo-order (by corridor index).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Party {
-    Order(usize),
-    Corridor(usize),
+/// Energy of one sell order on its way through a coupled period: `amount` kWh of it reach the
+/// province being processed along `path` (corridor indexes), `lost` kWh were lost on the way.
+#[derive(Debug, Clone)]
+struct Parcel {
+    seller: usize,
+    path: Vec<usize>,
+    amount: i64,
+    lost: i64,
 }
 
-/// Pairs two queues best first, volume by volume (both sum to the same total).
-fn pair(buys: &[(Party, i64)], sells: &[(Party, i64)]) -> Vec<(Party, Party, i64)> {
-    let (mut buys, mut sells) = (buys.to_vec(), sells.to_vec());
-    let (mut b, mut s) = (0, 0);
-    let mut out = Vec::new();
-    while b < buys.len() && s < sells.len() {
-        let v = buys[b].1.min(sells[s].1);
-        if v > 0 {
-            out.push((buys[b].0, sells[s].0, v));
-        }
-        buys[b].1 -= v;
-        sells[s].1 -= v;
-        b += usize::from(buys[b].1 == 0);
-        s += usize::from(sells[s].1 == 0);
+/// Where energy goes in a province: into a corridor (its `sent`) or to a filled buy order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Sink {
+    Corridor(usize),
+    Buy(usize),
+}
+
+/// A traced piece of a coupled period: `delivered` kWh of `seller`'s energy reach `buyer`
+/// along `path` (empty within a province), `lost` kWh being lost on the way.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Piece {
+    seller: usize,
+    buyer: usize,
+    path: Vec<usize>,
+    delivered: i64,
+    lost: i64,
+}
+
+/// One cleared period of a coupled session, as the tracing needs it: per province its filled
+/// sells and buys (input index, kWh) best first, per corridor its ends and (sent, delivered).
+struct PeriodFlows {
+    sells: Vec<Vec<(usize, i64)>>,
+    buys: Vec<Vec<(usize, i64)>>,
+    ends: Vec<(usize, usize)>,
+    flows: Vec<(i64, i64)>,
+}
+
+/// The provinces in an order where every corridor that carries energy leaves a province before
+/// it enters the next (ties by index); `None` if the energy goes round a loop.
+fn flow_order(
+    provinces: usize,
+    ends: &[(usize, usize)],
+    flows: &[(i64, i64)],
+) -> Option<Vec<usize>> {
+    let mut incoming = vec![0usize; provinces];
+    for (c, &(_, to)) in ends.iter().enumerate() {
+        incoming[to] += usize::from(flows[c].0 > 0);
     }
-    debug_assert!(
-        b == buys.len() && s == sells.len(),
-        "both sides fully paired"
-    );
-    out
+    let mut ready: BTreeSet<usize> = (0..provinces).filter(|&k| incoming[k] == 0).collect();
+    let mut order = Vec::with_capacity(provinces);
+    while let Some(k) = ready.pop_first() {
+        order.push(k);
+        for (c, &(from, to)) in ends.iter().enumerate() {
+            if from == k && flows[c].0 > 0 {
+                incoming[to] -= 1;
+                if incoming[to] == 0 {
+                    ready.insert(to);
+                }
+            }
+        }
+    }
+    (order.len() == provinces).then_some(order)
+}
+
+/// Traces where each seller's energy goes in one coupled period (the pairing rule of
+/// `Session::clear_coupled`). Returns the pieces within provinces (by province index) followed
+/// by those crossing corridors (by the corridor they arrive over), or `None` if energy goes
+/// round a loop of corridors.
+fn trace_period(period: &PeriodFlows) -> Option<Vec<Piece>> {
+    let PeriodFlows {
+        sells,
+        buys,
+        ends,
+        flows,
+    } = period;
+    let order = flow_order(sells.len(), ends, flows)?;
+    let mut inbox: Vec<Vec<Parcel>> = vec![Vec::new(); ends.len()];
+    let mut local: Vec<Vec<Piece>> = vec![Vec::new(); sells.len()];
+    let mut crossing: Vec<Vec<Piece>> = vec![Vec::new(); ends.len()];
+    for k in order {
+        let mut supply: Vec<Parcel> = Vec::new();
+        for (c, &(_, to)) in ends.iter().enumerate() {
+            if to == k {
+                supply.append(&mut inbox[c]);
+            }
+        }
+        supply.extend(sells[k].iter().map(|&(seller, amount)| Parcel {
+            seller,
+            path: Vec::new(),
+            amount,
+            lost: 0,
+        }));
+        let mut demand: Vec<(Sink, i64)> = ends
+            .iter()
+            .enumerate()
+            .filter(|&(c, &(from, _))| from == k && flows[c].0 > 0)
+            .map(|(c, _)| (Sink::Corridor(c), flows[c].0))
+            .collect();
+        demand.extend(buys[k].iter().map(|&(b, v)| (Sink::Buy(b), v)));
+        // Per outgoing corridor, the parcels sent into it (`amount` being what is sent).
+        let mut outgoing: BTreeMap<usize, Vec<Parcel>> = BTreeMap::new();
+        let mut d = 0;
+        for parcel in supply {
+            // This parcel's pieces: (sink, kWh).
+            let mut pieces: Vec<(Sink, i64)> = Vec::new();
+            let mut want = parcel.amount;
+            while want > 0 {
+                let (sink, rest) = &mut demand[d];
+                let v = want.min(*rest);
+                assert!(v > 0, "province {k}: supply exceeds demand");
+                pieces.push((*sink, v));
+                want -= v;
+                *rest -= v;
+                if *rest == 0 && d + 1 < demand.len() {
+                    d += 1;
+                }
+            }
+            if pieces.is_empty() {
+                // Nothing of it arrived: its loss rides with the sink then current.
+                match demand.get(d) {
+                    Some(&(sink, _)) => pieces.push((sink, 0)),
+                    None => continue,
+                }
+            }
+            let weights: Vec<i64> = pieces.iter().map(|p| p.1.max(1)).collect();
+            let losses = split(parcel.lost, &weights);
+            for (&(sink, v), lost) in pieces.iter().zip(losses) {
+                match sink {
+                    Sink::Buy(buyer) => {
+                        let piece = Piece {
+                            seller: parcel.seller,
+                            buyer,
+                            path: parcel.path.clone(),
+                            delivered: v,
+                            lost,
+                        };
+                        match parcel.path.last() {
+                            None => local[k].push(piece),
+                            Some(&c) => crossing[c].push(piece),
+                        }
+                    }
+                    Sink::Corridor(c) => outgoing.entry(c).or_default().push(Parcel {
+                        seller: parcel.seller,
+                        path: parcel.path.clone(),
+                        amount: v,
+                        lost,
+                    }),
+                }
+            }
+        }
+        debug_assert!(
+            demand.iter().all(|s| s.1 == 0),
+            "province {k}: supply meets demand exactly"
+        );
+        for (c, sent) in outgoing {
+            let positive: Vec<i64> = sent.iter().map(|s| s.amount).filter(|&v| v > 0).collect();
+            let mut shares = domain::pro_rata(flows[c].1, &positive).into_iter();
+            for mut parcel in sent {
+                let arrives = if parcel.amount > 0 {
+                    shares.next().expect("one share per positive piece")
+                } else {
+                    0
+                };
+                parcel.path.push(c);
+                parcel.lost += parcel.amount - arrives;
+                parcel.amount = arrives;
+                inbox[c].push(parcel);
+            }
+        }
+    }
+    Some(local.into_iter().chain(crossing).flatten().collect())
 }
 
 /// Splits `total` whole units across positive `weights` in proportion: floors, then one unit
@@ -1919,15 +2098,15 @@ fn split(total: i64, weights: &[i64]) -> Vec<i64> {
 }
 
 impl Session {
-    /// Runs [`coupling::clear`] on the live orders of a coupled session; returns the live
-    /// orders' positions in `orders` (the input indexes) and the per-period results.
-    fn solve_coupled(&self) -> Result<(Vec<usize>, Vec<CoupledPeriod>), ExchangeError> {
+    /// Runs [`coupling::clear`] on the live orders of a coupled session and traces each period's
+    /// energy from sellers to buyers (see [`Session::clear_coupled`]); changes nothing.
+    fn solve_coupled(&self) -> Result<CoupledClearing, ExchangeError> {
         let provinces = self.settings.coupled_provinces();
         let index = |p: &Province| {
             provinces
                 .iter()
                 .position(|q| q == p)
-                .expect("validated: corridors join provinces of the scope") as u32
+                .expect("validated: corridors join provinces of the scope")
         };
         let live: Vec<usize> = (0..self.orders.len())
             .filter(|&i| !self.withdrawn.contains(&self.orders[i].id))
@@ -1951,8 +2130,8 @@ impl Session {
             .corridors
             .iter()
             .map(|c| coupling::Corridor {
-                from: index(&c.from),
-                to: index(&c.to),
+                from: index(&c.from) as u32,
+                to: index(&c.to) as u32,
                 capacity: (0..periods)
                     .map(|p| c.capacity_in(Period(p as u16)))
                     .collect(),
@@ -1966,220 +2145,123 @@ impl Session {
                     reason: e.to_string(),
                 }
             })?;
-        Ok((live, results))
+        let ends: Vec<(usize, usize)> = corridors
+            .iter()
+            .map(|c| (c.from as usize, c.to as usize))
+            .collect();
+        let ranking = |i: usize| self.settings.ranking_price(self.orders[live[i]].price);
+        let mut pieces = Vec::with_capacity(results.len());
+        for (p, result) in results.iter().enumerate() {
+            let mut sells = vec![Vec::new(); provinces.len()];
+            let mut buys = vec![Vec::new(); provinces.len()];
+            for f in &result.fills {
+                let k = input[f.order].province as usize;
+                match input[f.order].side {
+                    Side::Buy => buys[k].push((f.order, f.volume.0)),
+                    Side::Sell => sells[k].push((f.order, f.volume.0)),
+                }
+            }
+            for list in &mut buys {
+                list.sort_by(|a, b| ranking(b.0).cmp(&ranking(a.0)).then(a.0.cmp(&b.0)));
+            }
+            for list in &mut sells {
+                list.sort_by(|a, b| ranking(a.0).cmp(&ranking(b.0)).then(a.0.cmp(&b.0)));
+            }
+            let flows = result.flows.iter().map(|f| (f.sent.0, f.delivered.0));
+            let traced = trace_period(&PeriodFlows {
+                sells,
+                buys,
+                ends: ends.clone(),
+                flows: flows.collect(),
+            })
+            .ok_or_else(|| ExchangeError::ClearingFailed {
+                reason: format!(
+                    "in period {}, energy would go round a loop of corridors",
+                    self.settings.template.label(Period(p as u16))
+                ),
+            })?;
+            pieces.push(traced);
+        }
+        Ok(CoupledClearing {
+            live,
+            results,
+            pieces,
+        })
     }
 
     /// Records a coupled clearing and makes its contracts.
     ///
-    /// Pairing rule, per period (every price a ranking price; within a province all fills trade
-    /// at the province's price):
-    /// 1. In each province, the filled buys (best first: higher limit, then earlier) and filled
-    ///    sells (lower limit, then earlier) are paired volume by volume as in §3.3, with each
-    ///    corridor's energy as a pseudo-order ranked before the province's own orders, in
-    ///    corridor order: a corridor leaving the province is a pseudo-buy of the energy *sent*,
-    ///    one entering it a pseudo-sell of the energy *delivered*. (No province both sends and
-    ///    receives; validation refuses transit.) Order-to-order pairs are local contracts at
-    ///    the province's price.
-    /// 2. On each corridor, the sellers paired with its pseudo-buy (in pairing order, sending
-    ///    `s_i`, summing to `sent`) are matched with the buyers paired with its pseudo-sell (in
-    ///    pairing order, receiving `d_j`, summing to `delivered`): each seller's delivered
-    ///    share is `pro_rata(delivered, s_i)`, the two lists are paired volume by volume, and
-    ///    each seller's loss `s_i − share` is split over its pairs in proportion to their
-    ///    volumes (largest remainder, then earlier). A pair's contract volume is the energy
-    ///    sent (delivered + loss) and its loss is recorded in the contract's corridor; it is
-    ///    priced at the **sending** province's price (the tariff and any congestion rent are
-    ///    not in contracts). A seller whose delivered share rounds to 0 gets a pair of delivered
-    ///    0 with the buyer then current (or the last one); if nothing at all is delivered on a
-    ///    corridor (sent energy entirely lost to rounding), that energy makes no contract.
+    /// Pairing rule, per period (every price a ranking price): the energy of each filled sell
+    /// order is traced to filled buy orders, province by province in the direction the energy
+    /// flows (a province is taken once every corridor carrying energy into it has been; the
+    /// clearing never sends energy round a loop, see [`SessionSettings::validate`]).
+    /// 1. In a province, what arrives over corridors (corridor order; over each corridor in
+    ///    the order it was sent) comes first, then the province's filled sells (lower limit,
+    ///    then earlier); it is paired volume by volume with the energy going out over corridors
+    ///    (corridor order, each its `sent`) first, then the province's filled buys (higher
+    ///    limit, then earlier).
+    /// 2. The pieces sent into a corridor share its `delivered` energy in proportion to what
+    ///    they sent (`domain::pro_rata`); each piece arrives in the next province with the rest
+    ///    added to its loss. When a piece of energy is split, its loss is split in proportion to
+    ///    the parts (largest remainder, then earlier); energy of which nothing arrives rides,
+    ///    with its loss, on the piece being paired when its turn comes (or the last one), and
+    ///    makes no contract in a province where nothing at all is bought or sent on.
+    /// 3. A piece reaching a buy order is a contract volume of the energy sent (delivered +
+    ///    lost), priced at the **seller's** province price (the tariff and any congestion rent
+    ///    are not in contracts); across corridors it records the path and the loss.
     ///
-    /// Contracts are one per (seller, buyer, two-part price, corridor), gathered across periods
-    /// in order of first appearance (period order; local pairs of each province by province
-    /// name, then corridor pairs by corridor order).
-    fn clear_coupled(
-        &mut self,
-        live: &[usize],
-        results: Vec<CoupledPeriod>,
-        stamp: Stamp,
-        events: &mut Vec<Event>,
-    ) {
+    /// Contracts are one per (seller, buyer, two-part price, path), gathered across periods in
+    /// order of first appearance: period order; in a period, pairs within provinces by province
+    /// name, then those across corridors by the corridor they arrive over.
+    fn clear_coupled(&mut self, clearing: CoupledClearing, stamp: Stamp, events: &mut Vec<Event>) {
+        let CoupledClearing {
+            live,
+            results,
+            pieces,
+        } = clearing;
         let provinces = self.settings.coupled_provinces();
-        let corridor_ends: Vec<(usize, usize)> = self
-            .settings
-            .corridors
-            .iter()
-            .map(|c| {
-                let at = |p: &Province| provinces.iter().position(|q| q == p).expect("in scope");
-                (at(&c.from), at(&c.to))
-            })
-            .collect();
-        type Key = (ParticipantId, ParticipantId, i64, i64, Option<usize>);
+        type Key = (ParticipantId, ParticipantId, i64, i64, Vec<usize>);
         type Draft = (Key, TwoPartPrice, Vec<PeriodVolume>, Vec<PeriodVolume>);
         let mut drafts: Vec<Draft> = Vec::new();
         let mut index: BTreeMap<Key, usize> = BTreeMap::new();
-        let add = |drafts: &mut Vec<Draft>,
-                   index: &mut BTreeMap<Key, usize>,
-                   key: Key,
-                   price: TwoPartPrice,
-                   period: Period,
-                   volume: Kwh,
-                   loss: Kwh| {
-            let at = *index.entry(key).or_insert_with(|| {
-                drafts.push((key, price, Vec::new(), Vec::new()));
-                drafts.len() - 1
-            });
-            let add_to = |list: &mut Vec<PeriodVolume>, v: Kwh| {
-                if v <= Kwh::ZERO {
-                    return;
-                }
-                match list.last_mut() {
-                    Some(last) if last.period == period => last.volume += v,
-                    _ => list.push(PeriodVolume { period, volume: v }),
-                }
-            };
-            add_to(&mut drafts[at].2, volume);
-            add_to(&mut drafts[at].3, loss);
-        };
-
-        for (p, result) in results.into_iter().enumerate() {
+        for (p, (result, pieces)) in results.into_iter().zip(pieces).enumerate() {
             let period = Period(u16::try_from(p).expect("templates have at most 96 periods"));
             let order_of = |i: usize| &self.orders[live[i]];
-            let ranking = |i: usize| self.settings.ranking_price(order_of(i).price);
             let province_of = |i: usize| self.order_provinces[&order_of(i).id] as usize;
             let price_of = |k: usize| {
                 result.provinces[k]
                     .price
                     .expect("a province with fills has a price")
             };
-            // Filled volume per input index (one fill per order, but sum to be safe).
-            let mut filled: BTreeMap<usize, i64> = BTreeMap::new();
-            for f in &result.fills {
-                *filled.entry(f.order).or_insert(0) += f.volume.0;
-            }
-            let mut slices = Vec::new();
-            // Per corridor: (seller input index, sent) and (buyer input index, delivered).
-            let mut senders: Vec<Vec<(usize, i64)>> = vec![Vec::new(); corridor_ends.len()];
-            let mut receivers: Vec<Vec<(usize, i64)>> = vec![Vec::new(); corridor_ends.len()];
-            for k in 0..provinces.len() {
-                let mut buys: Vec<(usize, i64)> = Vec::new();
-                let mut sells: Vec<(usize, i64)> = Vec::new();
-                for (&i, &v) in &filled {
-                    if province_of(i) == k {
-                        match order_of(i).side {
-                            Side::Buy => buys.push((i, v)),
-                            Side::Sell => sells.push((i, v)),
-                        }
+            let mut slices = Vec::with_capacity(pieces.len());
+            for piece in pieces {
+                let (bo, so) = (order_of(piece.buyer), order_of(piece.seller));
+                let at = price_of(province_of(piece.seller));
+                let price = self.settings.slice_price(at, bo.price, so.price);
+                let volume = Kwh(piece.delivered + piece.lost);
+                slices.push(SliceFill {
+                    buy: bo.id,
+                    sell: so.id,
+                    volume,
+                    price: at,
+                });
+                let key = (
+                    so.participant,
+                    bo.participant,
+                    price.energy.0,
+                    price.environment.0,
+                    piece.path,
+                );
+                let at = match index.get(&key) {
+                    Some(&at) => at,
+                    None => {
+                        index.insert(key.clone(), drafts.len());
+                        drafts.push((key, price, Vec::new(), Vec::new()));
+                        drafts.len() - 1
                     }
-                }
-                buys.sort_by(|a, b| ranking(b.0).cmp(&ranking(a.0)).then(a.0.cmp(&b.0)));
-                sells.sort_by(|a, b| ranking(a.0).cmp(&ranking(b.0)).then(a.0.cmp(&b.0)));
-                let mut buy_queue: Vec<(Party, i64)> = Vec::new();
-                let mut sell_queue: Vec<(Party, i64)> = Vec::new();
-                for (c, &(from, to)) in corridor_ends.iter().enumerate() {
-                    let flow = result.flows[c];
-                    if from == k && flow.sent.0 > 0 {
-                        buy_queue.push((Party::Corridor(c), flow.sent.0));
-                    }
-                    if to == k && flow.delivered.0 > 0 {
-                        sell_queue.push((Party::Corridor(c), flow.delivered.0));
-                    }
-                }
-                buy_queue.extend(buys.iter().map(|&(i, v)| (Party::Order(i), v)));
-                sell_queue.extend(sells.iter().map(|&(i, v)| (Party::Order(i), v)));
-                for (buy, sell, v) in pair(&buy_queue, &sell_queue) {
-                    match (buy, sell) {
-                        (Party::Order(b), Party::Order(s)) => {
-                            let (bo, so) = (order_of(b), order_of(s));
-                            let price = self.settings.slice_price(price_of(k), bo.price, so.price);
-                            let key = (
-                                so.participant,
-                                bo.participant,
-                                price.energy.0,
-                                price.environment.0,
-                                None,
-                            );
-                            add(
-                                &mut drafts,
-                                &mut index,
-                                key,
-                                price,
-                                period,
-                                Kwh(v),
-                                Kwh::ZERO,
-                            );
-                            slices.push(SliceFill {
-                                buy: bo.id,
-                                sell: so.id,
-                                volume: Kwh(v),
-                                price: price_of(k),
-                            });
-                        }
-                        (Party::Corridor(c), Party::Order(s)) => senders[c].push((s, v)),
-                        (Party::Order(b), Party::Corridor(c)) => receivers[c].push((b, v)),
-                        (Party::Corridor(_), Party::Corridor(_)) => {
-                            unreachable!("validated: no province both sends and receives")
-                        }
-                    }
-                }
-            }
-            for (c, &(from, _)) in corridor_ends.iter().enumerate() {
-                let (sent, buyers) = (&senders[c], &receivers[c]);
-                if sent.is_empty() || buyers.is_empty() {
-                    continue;
-                }
-                let delivered: i64 = buyers.iter().map(|b| b.1).sum();
-                let weights: Vec<i64> = sent.iter().map(|s| s.1).collect();
-                let shares = domain::pro_rata(delivered, &weights);
-                let mut j = 0;
-                let mut rest = buyers[0].1;
-                for (i, &(seller, volume)) in sent.iter().enumerate() {
-                    // This seller's pairs: (buyer input index, delivered).
-                    let mut pairs: Vec<(usize, i64)> = Vec::new();
-                    let mut want = shares[i];
-                    while want > 0 {
-                        let v = want.min(rest);
-                        pairs.push((buyers[j].0, v));
-                        want -= v;
-                        rest -= v;
-                        if rest == 0 && j + 1 < buyers.len() {
-                            j += 1;
-                            rest = buyers[j].1;
-                        }
-                    }
-                    if pairs.is_empty() {
-                        pairs.push((buyers[j].0, 0));
-                    }
-                    let weights: Vec<i64> = pairs.iter().map(|p| p.1.max(1)).collect();
-                    let losses = split(volume - shares[i], &weights);
-                    let so = order_of(seller);
-                    for (&(buyer, v), &loss) in pairs.iter().zip(&losses) {
-                        let bo = order_of(buyer);
-                        let price = self
-                            .settings
-                            .slice_price(price_of(from), bo.price, so.price);
-                        let key = (
-                            so.participant,
-                            bo.participant,
-                            price.energy.0,
-                            price.environment.0,
-                            Some(c),
-                        );
-                        add(
-                            &mut drafts,
-                            &mut index,
-                            key,
-                            price,
-                            period,
-                            Kwh(v + loss),
-                            Kwh(loss),
-                        );
-                        slices.push(SliceFill {
-                            buy: bo.id,
-                            sell: so.id,
-                            volume: Kwh(v + loss),
-                            price: price_of(from),
-                        });
-                    }
-                }
+                };
+                add_volume(&mut drafts[at].2, period, volume);
+                add_volume(&mut drafts[at].3, period, Kwh(piece.lost));
             }
             events.push(Event::PeriodCleared {
                 period,
@@ -2226,12 +2308,16 @@ impl Session {
             });
         }
         let compensation = self.settings.compensation;
-        for ((seller, buyer, _, _, corridor), price, volumes, losses) in drafts {
-            let corridor = corridor.map(|c| {
-                let settings = &self.settings.corridors[c];
+        for ((seller, buyer, _, _, path), price, volumes, losses) in drafts {
+            let corridor = (!path.is_empty()).then(|| {
+                let corridors = &self.settings.corridors;
                 ContractCorridor {
-                    from: settings.from.clone(),
-                    to: settings.to.clone(),
+                    from: corridors[path[0]].from.clone(),
+                    to: corridors[path[path.len() - 1]].to.clone(),
+                    via: path[1..]
+                        .iter()
+                        .map(|&c| corridors[c].from.clone())
+                        .collect(),
                     losses,
                 }
             });
@@ -2246,5 +2332,25 @@ impl Session {
             );
             events.push(Event::ContractMade(contract));
         }
+    }
+}
+
+/// A coupled session's clearing, computed before the session changes: the live orders'
+/// positions in `Session::orders` (the clearing's order indexes), each period's result and its
+/// traced pieces.
+struct CoupledClearing {
+    live: Vec<usize>,
+    results: Vec<CoupledPeriod>,
+    pieces: Vec<Vec<Piece>>,
+}
+
+/// Adds a positive `volume` in `period` to a list kept sorted by period (periods come in order).
+fn add_volume(list: &mut Vec<PeriodVolume>, period: Period, volume: Kwh) {
+    if volume <= Kwh::ZERO {
+        return;
+    }
+    match list.last_mut() {
+        Some(last) if last.period == period => last.volume += volume,
+        _ => list.push(PeriodVolume { period, volume }),
     }
 }

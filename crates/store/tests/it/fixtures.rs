@@ -197,6 +197,7 @@ pub fn contract(session: SessionId, id: u64, seller: u64, buyer: u64) -> Contrac
         corridor: id.is_multiple_of(2).then(|| domain::ContractCorridor {
             from: domain::Province::parse("QH").unwrap(),
             to: domain::Province::parse("ZJ").unwrap(),
+            via: Vec::new(),
             losses: volumes(&[(8, 35 * id as i64)]),
         }),
     }
