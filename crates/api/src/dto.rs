@@ -738,7 +738,10 @@ pub struct ContractCorridorView {
     pub from: String,
     /// Receiving province.
     pub to: String,
-    /// MWh lost per period (periods with a loss).
+    /// Provinces the energy passes through, in order (omitted for a single corridor).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub via: Vec<String>,
+    /// MWh lost per period (periods with a loss), on all corridors of the path.
     pub losses: Vec<PeriodMwh>,
     /// Total MWh lost.
     pub loss_mwh: String,
@@ -764,6 +767,7 @@ pub fn contract_view(template: &PeriodTemplate, c: &Contract) -> ContractView {
         corridor: c.corridor.as_ref().map(|k| ContractCorridorView {
             from: k.from.to_string(),
             to: k.to.to_string(),
+            via: k.via.iter().map(ToString::to_string).collect(),
             losses: volumes_view(template, &k.losses),
             loss_mwh: k.total_loss().mwh().to_string(),
         }),

@@ -45,6 +45,10 @@ pub struct ContractTerms {
     pub comp_price: Price,
     /// `carry_in_k`: the sub-MWh remainder carried in from last month, 0–999 kWh.
     pub carry_in: Kwh,
+    /// Of `volume`, the energy lost on corridors on the way to the buyer (an inter-provincial
+    /// contract of a coupled session, spec §3.5): `volume` is what the seller sends, `volume −
+    /// loss` what the buyer receives. Zero within a province and in `contracts.csv`.
+    pub loss: Kwh,
 }
 
 /// A bad row of `contracts.csv`.
@@ -225,6 +229,7 @@ fn parse_row(text: &str) -> Result<ContractTerms, FieldError> {
         env_price,
         comp_price,
         carry_in: Kwh(i64::from(carry_in)),
+        loss: Kwh::ZERO,
     })
 }
 
@@ -247,6 +252,7 @@ mod tests {
                 env_price: Price(5_000),
                 comp_price: Price(3_000),
                 carry_in: Kwh(340),
+                loss: Kwh::ZERO,
             }]
         );
     }

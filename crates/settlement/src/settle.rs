@@ -9,10 +9,23 @@
 //! - money: environmental `Q_env_k × p_env`, energy `D_k × p_energy`, compensation
 //!   `S_k × p_comp` with `S_k = C_k − D_k`, paid by the seller when `G_k ≤ L_k`, else by the
 //!   buyer. Each amount is rounded once, half away from zero, to the fen ([`Fen::of`]).
+//!
+//! An inter-provincial contract of a coupled session loses `loss_k` of its volume on the way
+//! (spec §3.5): `C_k` is what the seller sends, `R_k = C_k − loss_k` what the buyer receives.
+//! Then (and with `loss_k = 0` all of this is the rule above):
+//! - `G_k` is split pro rata to `C_k`, `L_k` pro rata to `R_k` (and capped by it);
+//! - the seller's share reaches the buyer less its part of the losses,
+//!   `G'_k = G_k − lost(G_k)` with `lost(x) = x × loss_k / C_k` rounded half away from zero;
+//! - `D_k = min(R_k, G'_k, L_k)` is the green energy the buyer consumed (certificates and
+//!   environmental money follow it), `S_k = R_k − D_k`, the seller pays when `G'_k ≤ L_k`;
+//! - energy money is paid on the energy *sent* for `D_k`: `D_k + D_k × loss_k / R_k`, the loss
+//!   part rounded half away from zero to a kWh and the whole capped by `G_k`, times `p_energy`
+//!   (the contract's price is the sending province's; tariffs are the grid's, outside green
+//!   settlement).
 
 use std::collections::BTreeMap;
 
-use domain::{Fen, Kwh, pro_rata};
+use domain::{Fen, Kwh, div_round_half_away, pro_rata};
 
 use crate::contracts::ContractTerms;
 use crate::month::Month;
@@ -41,23 +54,28 @@ impl Payer {
 pub struct Line {
     /// The contract id.
     pub contract: String,
-    /// `C_k`: the contract's volume.
+    /// `C_k`: the contract's volume (what the seller sends).
     pub volume: Kwh,
+    /// `loss_k`: of `volume`, lost on corridors (zero within a province).
+    pub loss: Kwh,
     /// `G_k`: the seller's energy assigned to this contract.
     pub generation_share: Kwh,
     /// `L_k`: the buyer's consumption assigned to this contract.
     pub load_share: Kwh,
-    /// `D_k = min(C_k, G_k, L_k)`: delivered green energy.
+    /// `D_k = min(C_k − loss_k, G'_k, L_k)`: delivered green energy (at the buyer's end).
     pub delivered: Kwh,
+    /// The energy sent for `D_k` (`D_k` plus its part of the losses), on which energy money
+    /// is paid.
+    pub energy_sent: Kwh,
     /// `Q_env_k`: environmental value settled, in whole MWh (= certificates to transfer).
     pub env_mwh: i64,
     /// `carry_out_k`: kWh short of a whole MWh, carried to next month (0–999).
     pub carry_out: Kwh,
     /// Environmental money, `Q_env_k × p_env`.
     pub env_money: Fen,
-    /// Energy money, `D_k × p_energy`.
+    /// Energy money, `energy_sent × p_energy` (`D_k × p_energy` within a province).
     pub energy_money: Fen,
-    /// `S_k = C_k − D_k`.
+    /// `S_k = C_k − loss_k − D_k`.
     pub shortfall: Kwh,
     /// Compensation, `S_k × p_comp` (zero without shortfall).
     pub comp_money: Fen,
@@ -93,8 +111,8 @@ pub fn settle(
     for pair in sorted.windows(2) {
         assert!(pair[0].id != pair[1].id, "contract `{}` twice", pair[0].id);
     }
-    let (generation, generated) = shares(&sorted, |c| &c.seller, &metered);
-    let (load, consumed) = shares(&sorted, |c| &c.buyer, &metered);
+    let (generation, generated) = shares(&sorted, |c| &c.seller, |c| c.volume, &metered);
+    let (load, consumed) = shares(&sorted, |c| &c.buyer, |c| c.volume - c.loss, &metered);
     let lines: Vec<Line> = sorted
         .iter()
         .zip(generation.iter().zip(&load))
@@ -112,10 +130,11 @@ pub fn settle(
 }
 
 /// `G_k` (or `L_k`) for every contract in `sorted` order: each party's energy split over its
-/// contracts pro rata to `C_k` when they exceed it. Also returns each party's metered energy.
+/// contracts pro rata to their `volume` (`C_k`, or `R_k` for buyers) when they exceed it. Also returns each party's metered energy.
 fn shares<'a>(
     sorted: &[&'a ContractTerms],
     party: impl Fn(&'a ContractTerms) -> &'a String,
+    volume: impl Fn(&ContractTerms) -> Kwh,
     metered: &impl Fn(&str) -> Kwh,
 ) -> (Vec<i64>, BTreeMap<&'a str, i64>) {
     let mut by_party: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
@@ -125,7 +144,7 @@ fn shares<'a>(
             .or_default()
             .push(position);
     }
-    let mut out: Vec<i64> = sorted.iter().map(|c| c.volume.0).collect();
+    let mut out: Vec<i64> = sorted.iter().map(|c| volume(c).0).collect();
     let mut energies = BTreeMap::new();
     for (name, positions) in by_party {
         let energy = metered(name).0;
@@ -153,10 +172,29 @@ fn shares<'a>(
     (out, energies)
 }
 
+/// `part`'s share of `loss` when `whole` loses `loss`, to the kWh (half away from zero).
+fn lost_part(part: Kwh, loss: Kwh, whole: Kwh) -> Kwh {
+    if whole == Kwh::ZERO {
+        return Kwh::ZERO;
+    }
+    let n = i128::from(part.0) * i128::from(loss.0);
+    Kwh(div_round_half_away(n, i128::from(whole.0)) as i64)
+}
+
 fn line(contract: &ContractTerms, generation_share: Kwh, load_share: Kwh) -> Line {
     let volume = contract.volume;
-    let delivered = volume.min(generation_share).min(load_share);
-    assert!(Kwh::ZERO <= delivered && delivered <= volume);
+    let loss = contract.loss;
+    assert!(
+        Kwh::ZERO <= loss && loss <= volume,
+        "loss outside 0..=volume"
+    );
+    let received = volume - loss;
+    let generation_received = generation_share - lost_part(generation_share, loss, volume);
+    let delivered = received.min(generation_received).min(load_share);
+    assert!(Kwh::ZERO <= delivered && delivered <= received);
+    // Rounding may put the sent energy a kWh above the seller's share; it never sent more.
+    let energy_sent = (delivered + lost_part(delivered, loss, received)).min(generation_share);
+    assert!(energy_sent <= volume);
     assert!(
         (0..1000).contains(&contract.carry_in.0),
         "carry-in out of 0..1000"
@@ -169,10 +207,10 @@ fn line(contract: &ContractTerms, generation_share: Kwh, load_share: Kwh) -> Lin
         env_mwh * 1000 + carry_out.0,
         delivered.0 + contract.carry_in.0
     );
-    let shortfall = volume - delivered;
+    let shortfall = received - delivered;
     assert!(shortfall >= Kwh::ZERO);
     let comp_payer = (shortfall > Kwh::ZERO).then(|| {
-        if generation_share <= load_share {
+        if generation_received <= load_share {
             Payer::Seller
         } else {
             Payer::Buyer
@@ -181,13 +219,15 @@ fn line(contract: &ContractTerms, generation_share: Kwh, load_share: Kwh) -> Lin
     Line {
         contract: contract.id.clone(),
         volume,
+        loss,
         generation_share,
         load_share,
         delivered,
+        energy_sent,
         env_mwh,
         carry_out,
         env_money: Fen::of(Kwh(env_mwh * 1000), contract.env_price),
-        energy_money: Fen::of(delivered, contract.energy_price),
+        energy_money: Fen::of(energy_sent, contract.energy_price),
         shortfall,
         comp_money: Fen::of(shortfall, contract.comp_price),
         comp_payer,

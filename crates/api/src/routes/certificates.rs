@@ -549,7 +549,8 @@ async fn settle_month(
         .lines
         .iter()
         .map(|l| {
-            json!({"contract": l.contract, "delivered_mwh": l.delivered.mwh().to_string(), "env_mwh": l.env_mwh.to_string(),
+            json!({"contract": l.contract, "delivered_mwh": l.delivered.mwh().to_string(),
+                   "lost_mwh": l.loss.mwh().to_string(), "sent_mwh": l.energy_sent.mwh().to_string(), "env_mwh": l.env_mwh.to_string(),
                    "carry_out_kwh": l.carry_out.0.to_string(), "env_yuan": l.env_money.to_string(), "energy_yuan": l.energy_money.to_string(),
                    "shortfall_mwh": l.shortfall.mwh().to_string(), "comp_yuan": l.comp_money.to_string(), "comp_payer": l.comp_payer.map(|p| p.as_str())})
         })
@@ -641,6 +642,7 @@ fn month_contracts(
                     env_price: c.price.environment,
                     comp_price: c.compensation,
                     carry_in: Kwh::ZERO,
+                    loss: c.corridor.as_ref().map_or(Kwh::ZERO, |k| k.total_loss()),
                 });
             }
         });

@@ -25,9 +25,15 @@ fn meter_csv(generator: u64, user: u64, gen_kwh: i64, use_kwh: i64) -> String {
     csv
 }
 
-async fn upload(h: &Harness, token: &str, csv: String) -> (StatusCode, Value) {
+/// Uploads `csv` as month `month`'s meter data (`POST /api/v1/meters/{month}`).
+pub(crate) async fn upload_month(
+    h: &Harness,
+    token: &str,
+    month: &str,
+    csv: String,
+) -> (StatusCode, Value) {
     use tower::ServiceExt;
-    let request = axum::http::Request::post("/api/v1/meters/2024-03")
+    let request = axum::http::Request::post(format!("/api/v1/meters/{month}"))
         .header("authorization", format!("Bearer {token}"))
         .header("content-type", "text/csv")
         .body(axum::body::Body::from(csv))
@@ -76,13 +82,13 @@ async fn certificates_end_to_end(h: Harness) {
     h.actions(s, &["close", "clear", "publish"]).await;
 
     // Meter data: only the grid uploads; a bad row refuses the whole file.
-    let (status, _) = upload(&h, &user_token, meter_csv(g, u, 3, 2)).await;
+    let (status, _) = upload_month(&h, &user_token, "2024-03", meter_csv(g, u, 3, 2)).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     let bad = meter_csv(g, u, 3, 2).replace(
         &format!("MU1,{u},2024-03-05T10:00,2"),
         &format!("MU1,{u},2024-03-05T10:00,-2"),
     );
-    let (status, body) = upload(&h, &grid, bad).await;
+    let (status, body) = upload_month(&h, &grid, "2024-03", bad).await;
     assert_eq!(
         (status, body["error"].as_str()),
         (StatusCode::BAD_REQUEST, Some("bad_meter_data"))
@@ -95,7 +101,7 @@ async fn certificates_end_to_end(h: Harness) {
         "{body}"
     );
     // G makes 3 kWh per quarter-hour (8,928 kWh in March), U uses 2 (5,952 kWh).
-    let (status, body) = upload(&h, &grid, meter_csv(g, u, 3, 2)).await;
+    let (status, body) = upload_month(&h, &grid, "2024-03", meter_csv(g, u, 3, 2)).await;
     assert_eq!(
         (status, body),
         (
@@ -137,7 +143,8 @@ async fn certificates_end_to_end(h: Harness) {
     // Settlement: C = 6,500, G = 8,928, L = 5,952 → D = 5,952, Q_env = 5 MWh, carry 952 kWh,
     // shortfall 548 kWh paid by the buyer (G_k 6,500 > L_k 5,952) at 50.00: 27.40 yuan;
     // energy 5,952 × 375.25 = 2,233.488 → 2,233.49 yuan; environment 5 × 25.00 = 125.00.
-    let expected_line = json!({"contract": format!("S{s}-C1"), "delivered_mwh": "5.952", "env_mwh": "5", "carry_out_kwh": "952", "env_yuan": "125.00",
+    let expected_line = json!({"contract": format!("S{s}-C1"), "delivered_mwh": "5.952",
+        "lost_mwh": "0.000", "sent_mwh": "5.952", "env_mwh": "5", "carry_out_kwh": "952", "env_yuan": "125.00",
         "energy_yuan": "2233.49", "shortfall_mwh": "0.548", "comp_yuan": "27.40", "comp_payer": "buyer"});
     let draft = h
         .post(
@@ -275,7 +282,7 @@ async fn listings_and_expiry(h: Harness) {
     )
     .await;
     // G makes 3 kWh per quarter-hour: 8,928 kWh → 8 certificates.
-    let (status, _) = upload(&h, &grid, meter_csv(g, u, 3, 2)).await;
+    let (status, _) = upload_month(&h, &grid, "2024-03", meter_csv(g, u, 3, 2)).await;
     assert_eq!(status, StatusCode::CREATED);
     h.post(
         "/api/v1/certificates/issue",

@@ -8,7 +8,12 @@ use serde_json::{Value, json};
 use crate::harness::{Harness, NOW_MS};
 use crate::on_both;
 
-async fn participant(h: &Harness, name: &str, role: &str, province: &str) -> (u64, String) {
+pub(crate) async fn participant(
+    h: &Harness,
+    name: &str,
+    role: &str,
+    province: &str,
+) -> (u64, String) {
     let body = h
         .post(
             "/api/v1/participants",

@@ -6,4 +6,5 @@ mod harness;
 mod inter;
 mod market;
 mod roles;
+mod transit;
 mod visibility;

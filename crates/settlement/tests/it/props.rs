@@ -12,18 +12,28 @@ use settlement::{
 use crate::may;
 
 fn contract_strategy() -> impl Strategy<Value = ContractTerms> {
-    (0..4u8, 0..4u8, 0i64..5_000, 0i64..1000, -50_000i64..100_000).prop_map(
-        |(s, b, volume, carry, price)| ContractTerms {
-            id: String::new(),
-            seller: format!("S{s}"),
-            buyer: format!("B{b}"),
-            volume: Kwh(volume),
-            energy_price: Price(price),
-            env_price: Price(price / 7),
-            comp_price: Price(price.abs() / 3),
-            carry_in: Kwh(carry),
-        },
+    (
+        0..4u8,
+        0..4u8,
+        0i64..5_000,
+        0i64..1000,
+        -50_000i64..100_000,
+        prop_oneof![Just(0i64), 0i64..=300],
     )
+        .prop_map(
+            |(s, b, volume, carry, price, loss_permille)| ContractTerms {
+                id: String::new(),
+                seller: format!("S{s}"),
+                buyer: format!("B{b}"),
+                volume: Kwh(volume),
+                energy_price: Price(price),
+                env_price: Price(price / 7),
+                comp_price: Price(price.abs() / 3),
+                carry_in: Kwh(carry),
+                // Within a province (most contracts) or losing up to 30% on corridors.
+                loss: Kwh(volume * loss_permille / 1000),
+            },
+        )
 }
 
 /// Contracts with ids in a shuffled order, and metered energy for every participant.
@@ -60,31 +70,52 @@ proptest! {
         for line in &result.lines {
             let c = by_id[line.contract.as_str()];
             let d = line.delivered;
+            // What the buyer receives, and what the seller's share gets to it (losses in
+            // proportion to what is sent, half away from zero).
+            let received = c.volume - c.loss;
+            let lost = |x: Kwh| {
+                if c.volume.0 == 0 {
+                    0
+                } else {
+                    let n = 2 * i128::from(x.0) * i128::from(c.loss.0) + i128::from(c.volume.0);
+                    (n / (2 * i128::from(c.volume.0))) as i64
+                }
+            };
+            let reaches = line.generation_share - Kwh(lost(line.generation_share));
             // D is within every bound and is the least of them.
-            prop_assert!(d <= c.volume && d <= line.generation_share && d <= line.load_share);
-            prop_assert_eq!(d, c.volume.min(line.generation_share).min(line.load_share));
-            prop_assert!(line.generation_share <= c.volume && line.load_share <= c.volume);
+            prop_assert!(d <= received && d <= reaches && d <= line.load_share);
+            prop_assert_eq!(d, received.min(reaches).min(line.load_share));
+            prop_assert!(line.generation_share <= c.volume && line.load_share <= received);
+            // Energy money is paid on what was sent for D: all of it when all arrived.
+            prop_assert!(d <= line.energy_sent && line.energy_sent <= c.volume);
+            if d == received && line.generation_share == c.volume {
+                prop_assert_eq!(line.energy_sent, c.volume);
+            }
+            if c.loss == Kwh::ZERO {
+                prop_assert_eq!(line.energy_sent, d);
+            }
             // kWh conservation between D, Q_env and the carries.
             prop_assert_eq!(d.0 + c.carry_in.0, line.env_mwh * 1000 + line.carry_out.0);
             prop_assert!((0..1000).contains(&line.carry_out.0));
-            prop_assert_eq!(line.shortfall, c.volume - d);
+            prop_assert_eq!(line.shortfall, received - d);
             prop_assert_eq!(line.comp_payer.is_some(), line.shortfall.0 > 0);
-            for (map, name, share) in [
-                (&mut seller, c.seller.as_str(), line.generation_share),
-                (&mut buyer, c.buyer.as_str(), line.load_share),
+            for (map, name, contracted, share, used) in [
+                (&mut seller, c.seller.as_str(), c.volume, line.generation_share, line.energy_sent),
+                (&mut buyer, c.buyer.as_str(), received, line.load_share, d),
             ] {
                 let entry = map.entry(name).or_default();
-                entry.0 += c.volume.0;
+                entry.0 += contracted.0;
                 entry.1 += share.0;
-                entry.2 += d.0;
+                entry.2 += used.0;
             }
         }
         for map in [seller, buyer] {
-            for (name, (contracted, shared, delivered)) in map {
+            for (name, (contracted, shared, used)) in map {
                 let energy = metered[name];
-                // Σ G_k = min(G, Σ C_k), and no party delivers more than it metered.
+                // Σ G_k = min(G, Σ C_k) (Σ L_k = min(L, Σ R_k)), and no seller is paid for
+                // more than it generated, no buyer credited more than it consumed.
                 prop_assert_eq!(shared, energy.min(contracted), "{}", name);
-                prop_assert!(delivered <= energy);
+                prop_assert!(used <= energy, "{}: {} above {}", name, used, energy);
             }
         }
     }

@@ -257,3 +257,49 @@ fn contract_rows_are_validated() {
     assert_eq!(e.rows[0].line, 1);
     assert_eq!(e.rows[0].field, None);
 }
+
+/// Settles contracts given with their corridor losses (kWh), as the server does for
+/// inter-provincial contracts.
+fn check_with_losses(rows: &str, losses: &[i64], metered: &[(&str, i64)], expected: &[&str]) {
+    let mut terms = contracts(rows);
+    for (c, &loss) in terms.iter_mut().zip(losses) {
+        c.loss = Kwh(loss);
+    }
+    let metered: BTreeMap<&str, i64> = metered.iter().copied().collect();
+    let result = settle(may(), &terms, |p| Kwh(metered.get(p).copied().unwrap_or(0)));
+    let lines: Vec<String> = result.lines.iter().map(render).collect();
+    assert_eq!(lines, expected);
+}
+
+#[test]
+fn inter_provincial_contracts_settle_what_arrives_and_pay_for_what_is_sent() {
+    // c1: QH seller G1 sends 10,000 kWh, 350 lost, so U1 in ZJ receives R = 9,650.
+    //   Enough on both sides: D = 9,650 → 9 MWh, carry 650; env 9 × 50.00 = 450.00;
+    //   energy on all 10,000 kWh sent: 10 × 300.00 = 3,000.00; no shortfall.
+    // c2: G2 sends 4,000 kWh, 200 lost (R 3,800), but generated only 3,000: its share reaches
+    //   the buyer less 3,000 × 200 / 4,000 = 150 lost, G' = 2,850 (U2 has plenty): D = 2,850 →
+    //   2 MWh, carry 850; env 100.00; energy on 2,850 + 2,850 × 200 / 3,800 = 2,850 + 150 =
+    //   3,000 sent: 900.00; shortfall R − D = 950 kWh × 30.00 = 28.50, the seller's.
+    // c3: G3 sends 2,000 kWh, 100 lost (R 1,900); U3 consumed only 1,000 (L_k capped by R):
+    //   D = 1,000 → 1 MWh; env 50.00; sent for it 1,000 + 1,000 × 100 / 1,900 = 1,000 + 52.63
+    //   → 1,053 kWh: 315.90; shortfall 900 kWh → 27.00, the buyer's (G' 1,900 > L 1,000).
+    check_with_losses(
+        "c1,G1,U1,10.000,300.00,50.00,30.00,0\n\
+         c2,G2,U2,4.000,300.00,50.00,30.00,0\n\
+         c3,G3,U3,2.000,300.00,50.00,30.00,0\n",
+        &[350, 200, 100],
+        &[
+            ("G1", 99_999),
+            ("U1", 99_999),
+            ("G2", 3_000),
+            ("U2", 99_999),
+            ("G3", 99_999),
+            ("U3", 1_000),
+        ],
+        &[
+            "c1: 10000 9650 9650 | 9 650 | 450.00 3000.00 | 0.000 0.00 -",
+            "c2: 3000 3800 2850 | 2 850 | 100.00 900.00 | 0.950 28.50 seller",
+            "c3: 2000 1000 1000 | 1 0 | 50.00 315.90 | 0.900 27.00 buyer",
+        ],
+    );
+}
