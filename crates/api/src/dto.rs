@@ -4,8 +4,8 @@
 //! and every error names its field.
 
 use domain::{
-    Contract, Kwh, Order, Participant, PeriodTemplate, PeriodVolume, Price, Project, ProjectCode,
-    Province, Role, Side, Technology, TimeInForce, TwoPartPrice,
+    Contract, Kwh, Order, Participant, ParticipantId, PeriodTemplate, PeriodVolume, Price, Project,
+    ProjectCode, Province, Role, Side, Technology, TimeInForce, TwoPartPrice,
 };
 use exchange::auction::Method;
 use exchange::bilateral::Proposal;
@@ -341,7 +341,10 @@ pub struct NewSessionRequest {
     /// coupled clearing over `corridors`; `scope` must be `inter`).
     #[serde(default)]
     pub method: Option<String>,
-    /// For method = coupled: the corridors (输电通道). No province may both send and receive.
+    /// For method = coupled: the corridors (输电通道). When omitted or empty, the session takes
+    /// a copy of the registered corridors (`/api/v1/network/corridors`) whose two ends are both
+    /// among its provinces, sorted by (from, to); if none joins them, the request is refused.
+    /// Later changes to the registry do not change the session.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub corridors: Vec<CorridorRequest>,
     /// First delivery month, YYYY-MM.
@@ -565,6 +568,132 @@ pub fn settings_view(name: &str, s: &SessionSettings) -> NewSessionRequest {
         fixed_energy_price: fixed,
         compensation: s.compensation.to_string(),
     }
+}
+
+// ---------------------------------------------------------------- network
+
+/// A corridor to register in the network registry, or to replace there; its two provinces are
+/// in the path (`/api/v1/network/corridors/{from}/{to}`).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NetworkCorridorRequest {
+    /// The most energy that may be sent in each period, MWh (up to 3 decimals, not negative).
+    pub capacity_mwh: String,
+    /// Fraction of sent energy lost, up to 4 decimals, below 1, e.g. "0.035".
+    pub loss: String,
+    /// Transmission tariff, yuan/MWh of sent energy (not negative).
+    pub tariff: String,
+}
+
+impl NetworkCorridorRequest {
+    /// Checks the request for the corridor `from` → `to` (the path's province codes), written by
+    /// `by` at `at_ms`. Fields are checked in the order from, to, capacity_mwh, loss, tariff.
+    pub fn parse(
+        &self,
+        from: &str,
+        to: &str,
+        by: ParticipantId,
+        at_ms: i64,
+    ) -> Result<store::NetworkCorridor, ApiError> {
+        let (from, to) = corridor_ends(from, to)?;
+        if from == to {
+            return Err(ApiError::field(
+                "to",
+                format!("is {to}, the same province as `from`"),
+            ));
+        }
+        let capacity =
+            Kwh::parse_mwh(&self.capacity_mwh).map_err(|e| ApiError::field("capacity_mwh", e))?;
+        let loss = parse_loss("loss", &self.loss)?;
+        let tariff = parse_price("tariff", &self.tariff)?;
+        if tariff < Price::ZERO {
+            return Err(ApiError::field("tariff", format!("{tariff} is negative")));
+        }
+        Ok(store::NetworkCorridor {
+            from,
+            to,
+            capacity,
+            loss,
+            tariff,
+            updated_at_ms: at_ms,
+            updated_by: by,
+        })
+    }
+}
+
+/// The provinces of a corridor's path, `from` and `to`.
+pub fn corridor_ends(from: &str, to: &str) -> Result<(Province, Province), ApiError> {
+    Ok((
+        Province::parse(from).map_err(|e| ApiError::field("from", e))?,
+        Province::parse(to).map_err(|e| ApiError::field("to", e))?,
+    ))
+}
+
+/// A corridor of the network registry.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct NetworkCorridorView {
+    /// Sending province.
+    pub from: String,
+    /// Receiving province.
+    pub to: String,
+    /// The most energy that may be sent in each period, MWh.
+    pub capacity_mwh: String,
+    /// Fraction of sent energy lost, e.g. "0.035".
+    pub loss: String,
+    /// Transmission tariff, yuan/MWh of sent energy.
+    pub tariff: String,
+    /// When it was last written (ms since the Unix epoch).
+    pub updated_at_ms: i64,
+}
+
+impl From<&store::NetworkCorridor> for NetworkCorridorView {
+    fn from(c: &store::NetworkCorridor) -> NetworkCorridorView {
+        NetworkCorridorView {
+            from: c.from.to_string(),
+            to: c.to.to_string(),
+            capacity_mwh: c.capacity.mwh().to_string(),
+            loss: loss_text(c.loss),
+            tariff: c.tariff.to_string(),
+            updated_at_ms: c.updated_at_ms,
+        }
+    }
+}
+
+/// Whether a session takes its corridors from the network registry: a coupled call auction
+/// whose request named none.
+pub fn takes_network(settings: &SessionSettings) -> bool {
+    settings.mode == Mode::CallAuction(Method::Coupled) && settings.corridors.is_empty()
+}
+
+/// Settings that [`takes_network`] with a copy of the registered corridors whose two ends are
+/// both among the session's provinces, in the registry's order (by from, then to). The copy
+/// lives in the settings, which is what the journal replays from, so later changes to the
+/// registry leave the session as created. No such corridor is a 400 naming `corridors`; the
+/// settings are validated again with their corridors.
+pub fn with_network(
+    mut settings: SessionSettings,
+    network: &[store::NetworkCorridor],
+) -> Result<SessionSettings, ApiError> {
+    settings.corridors = network
+        .iter()
+        .filter(|c| settings.scope.contains(&c.from) && settings.scope.contains(&c.to))
+        .map(|c| SessionCorridor {
+            from: c.from.clone(),
+            to: c.to.clone(),
+            capacity: c.capacity,
+            capacity_by_period: Vec::new(),
+            loss: c.loss,
+            tariff: c.tariff,
+        })
+        .collect();
+    if settings.corridors.is_empty() {
+        return Err(ApiError::field(
+            "corridors",
+            "none given, and no registered corridor joins the session's provinces",
+        ));
+    }
+    settings.validate()?;
+    Ok(settings)
 }
 
 // ---------------------------------------------------------------- orders

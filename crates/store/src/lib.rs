@@ -47,17 +47,20 @@
 //! | `contracts` | `(session_id, id)` | seller, buyer, volumes (JSON), energy_price, env_price, compensation, status, created_at_ms, corridor (JSON or NULL, migration 0004) |
 //! | `idempotency` | `(participant_id, key)` | HTTP status and body of the first response |
 //! | `access_log` | `id`, in insertion order | who read sealed data, when, what |
+//! | `corridors` | `(from_province, to_province)` | the network registry (migration 0005): capacity_kwh, loss (1/10000), tariff (fen/MWh), updated_at_ms, updated_by |
 //!
-//! Foreign keys tie tokens and projects to participants and the journal, orders and contracts to
-//! their session. The derived tables (`orders`, `contracts`, `idempotency`, `access_log`) do not
-//! reference `participants`: they record what the engine and the API already accepted, and a
-//! write of an acknowledged fact must not be refused for a bookkeeping reason.
+//! Foreign keys tie tokens, projects and corridors (their `updated_by`) to participants, and the
+//! journal, orders and contracts to their session. The derived tables (`orders`, `contracts`,
+//! `idempotency`, `access_log`) do not reference `participants`: they record what the engine
+//! and the API already accepted, and a write of an acknowledged fact must not be refused for a
+//! bookkeeping reason.
 //!
 //! Ids are `u64` in the domain and signed 64-bit integers in the database; they are converted
 //! with a check both ways, never cast. Rows that cannot be decoded back into domain values are
 //! reported as [`StoreError::Corrupt`] naming the table and the row.
 
 mod append;
+mod network;
 mod registry;
 mod rows;
 #[cfg(test)]
@@ -78,6 +81,7 @@ use sqlx::{AssertSqlSafe, Connection};
 
 use crate::rows::{name_of, to_db};
 
+pub use crate::network::NetworkCorridor;
 pub use crate::registry::{LedgerRow, MeterMonth};
 
 /// Why a store operation failed.

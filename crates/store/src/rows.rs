@@ -16,7 +16,7 @@ use exchange::session::{Command, SessionSettings, SessionState};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::{Batch, JournalEntry, Result, SessionRow, StoreError, StoredResponse};
+use crate::{Batch, JournalEntry, NetworkCorridor, Result, SessionRow, StoreError, StoredResponse};
 
 /// A row of `participants`: id, name, role, province.
 pub(crate) type ParticipantTuple = (i64, String, String, String);
@@ -55,6 +55,10 @@ pub(crate) type ResponseTuple = (i64, String);
 
 /// A row of `access_log`: participant_id, at_ms, what.
 pub(crate) type AccessTuple = (i64, i64, String);
+
+/// A row of `corridors`: from_province, to_province, capacity_kwh, loss, tariff, updated_at_ms,
+/// updated_by.
+pub(crate) type CorridorTuple = (String, String, i64, i64, i64, i64, i64);
 
 /// A `u64` id or sequence number as the signed integer a column holds.
 pub(crate) fn to_db(value: u64, what: &str) -> Result<i64> {
@@ -237,6 +241,20 @@ pub(crate) fn access(row: AccessTuple) -> Result<crate::AccessRow> {
         participant: ParticipantId(from_db(participant, "access_log", "participant_id")?),
         at_ms,
         what,
+    })
+}
+
+pub(crate) fn corridor(row: CorridorTuple) -> Result<NetworkCorridor> {
+    let (from, to, capacity_kwh, loss, tariff, updated_at_ms, updated_by) = row;
+    let bad = |reason: String| corrupt("corridors", format!("corridor {from}→{to}: {reason}"));
+    Ok(NetworkCorridor {
+        from: Province::parse(&from).map_err(|e| bad(format!("{e}")))?,
+        to: Province::parse(&to).map_err(|e| bad(format!("{e}")))?,
+        capacity: Kwh(capacity_kwh),
+        loss,
+        tariff: Price(tariff),
+        updated_at_ms,
+        updated_by: ParticipantId(from_db(updated_by, "corridors", "updated_by")?),
     })
 }
 

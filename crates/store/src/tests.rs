@@ -205,6 +205,50 @@ async fn corrupt_rows_are_named() {
     }
 }
 
+/// The network registry's table refuses what no corridor can be, whatever its caller checked:
+/// a province joined to itself, a negative capacity or tariff, a loss of 100 % or more, and (on
+/// SQLite, a STRICT table) a fraction of a kWh.
+#[tokio::test]
+async fn the_corridor_table_refuses_bad_values() {
+    for (store, cleanup) in both("corridor_checks").await {
+        store
+            .insert_participant(
+                &NewParticipant {
+                    name: "op".to_owned(),
+                    role: Role::Operator,
+                    province: Province::parse("ZJ").unwrap(),
+                },
+                0,
+            )
+            .await
+            .unwrap();
+        const INSERT: &str = "INSERT INTO corridors \
+             (from_province, to_province, capacity_kwh, loss, tariff, updated_at_ms, updated_by) \
+             VALUES ";
+        let mut refused = vec![
+            "('ZJ', 'ZJ', 1, 0, 0, 0, 1)",
+            "('QH', 'ZJ', -1, 0, 0, 0, 1)",
+            "('QH', 'ZJ', 1, 10000, 0, 0, 1)",
+            "('QH', 'ZJ', 1, -1, 0, 0, 1)",
+            "('QH', 'ZJ', 1, 0, -1, 0, 1)",
+        ];
+        if store.backend() == Backend::Sqlite {
+            refused.push("('QH', 'ZJ', 1.5, 0, 0, 0, 1)");
+        }
+        for values in refused {
+            let sql = format!("{INSERT}{values}");
+            let result = on_pool!(store, pool => sqlx::query(AssertSqlSafe(sql.clone()))
+                .execute(pool)
+                .await
+                .map(drop));
+            assert!(result.is_err(), "{sql} was accepted");
+        }
+        assert_eq!(store.corridors().await.unwrap(), vec![]);
+        store.close().await;
+        cleanup.run().await;
+    }
+}
+
 #[test]
 fn inserts_stay_under_the_variable_limits() {
     use crate::append::rows_per_insert;

@@ -1,6 +1,7 @@
 //! The handlers, grouped by what they touch, and the plumbing they share.
 
 mod certificates;
+mod network;
 mod participants;
 mod sessions;
 mod system;
@@ -26,6 +27,7 @@ pub fn all(router: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
     let router = participants::routes(router);
     let router = sessions::routes(router);
     let router = trading::routes(router);
+    let router = network::routes(router);
     certificates::routes(router)
 }
 

@@ -18,7 +18,7 @@ use crate::auth::{Caller, IdempotencyKey, MaybeCaller, is_insider};
 use crate::dto::{
     CommandResult, DepthView, FlowView, LevelView, NewSessionRequest, PeriodResult,
     ProvincePeriodView, ProvinceStatistics, ResultsView, SessionCount, SessionView, StatisticsView,
-    settings_view,
+    settings_view, takes_network, with_network,
 };
 use crate::error::{ApiError, ErrorBody};
 use crate::hub::SessionHandle;
@@ -165,7 +165,8 @@ fn may_see(caller: &MaybeCaller, session: &Session) -> bool {
     session.state() != SessionState::Draft || caller.0.as_ref().is_some_and(|p| is_insider(p.role))
 }
 
-/// Creates a session in `draft`. Operator only.
+/// Creates a session in `draft`. A coupled session given no corridors copies the registered
+/// corridors joining its provinces into its settings. Operator only.
 #[utoipa::path(post, path = "/api/v1/sessions", tag = "sessions", request_body = NewSessionRequest,
     params(("Idempotency-Key" = Option<String>, Header, description = "Makes a retry return the first result")),
     responses((status = 201, description = "Created", body = SessionView), (status = 400, description = "Bad request: the message names the field", body = ErrorBody), (status = 401, description = "No valid bearer token", body = ErrorBody), (status = 403, description = "This role or participant may not do this", body = ErrorBody)),
@@ -180,6 +181,13 @@ async fn create_session(
     let settings = request.parse()?;
     let name = request.name.trim().to_owned();
     remembered(&app, &caller, key, async || {
+        // Read inside, so that a retry is answered as the first request was even if the
+        // network changed in between.
+        let settings = if takes_network(&settings) {
+            with_network(settings, &app.store.corridors().await?)?
+        } else {
+            settings
+        };
         let id = app
             .store
             .insert_session(&name, &settings, app.now_ms())

@@ -525,6 +525,8 @@ async fn system_routes(h: Harness) {
         "/api/v1/consumption-certificates/{month}",
         "/api/v1/hourly-match/{month}",
         "/api/v1/statistics/{year}",
+        "/api/v1/network/corridors",
+        "/api/v1/network/corridors/{from}/{to}",
     ] {
         assert!(
             paths.contains(&expected),

@@ -72,6 +72,16 @@ async fn role_by_route(h: Harness) {
         .as_u64()
         .unwrap();
 
+    let (status, _) = h
+        .call(
+            Method::PUT,
+            "/api/v1/network/corridors/QH/ZJ",
+            Some(&h.operator),
+            Some(json!({"capacity_mwh": "1", "loss": "0", "tariff": "0"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+
     let order = |role: &str| {
         let side = if is_seller(role) { "sell" } else { "buy" };
         json!({"side": side, "period": "h01", "mwh": "1", "energy_price": "400.00", "env_price": "20.00"})
@@ -346,6 +356,30 @@ async fn role_by_route(h: Harness) {
             none(),
             [200; 8],
         ),
+        // The network registry is public to read and the operator's to change: the operator
+        // registers GS→ZJ and removes QH→ZJ (registered above); the other roles are refused
+        // before anything is written (checked after the table).
+        (
+            Method::GET,
+            "/api/v1/network/corridors".into(),
+            none(),
+            [200; 8],
+        ),
+        (
+            Method::PUT,
+            "/api/v1/network/corridors/GS/ZJ".into(),
+            Box::new(|role| {
+                let capacity = if role == "operator" { "5.000" } else { "6.000" };
+                Some(json!({"capacity_mwh": capacity, "loss": "0.035", "tariff": "10.00"}))
+            }),
+            [200, 403, 403, 403, 403, 403, 403, 403],
+        ),
+        (
+            Method::DELETE,
+            "/api/v1/network/corridors/QH/ZJ".into(),
+            none(),
+            [204, 403, 403, 403, 403, 403, 403, 403],
+        ),
     ];
 
     let mut failures = Vec::new();
@@ -355,7 +389,8 @@ async fn role_by_route(h: Harness) {
             && (path.contains("/depth")
                 || path.ends_with("/results")
                 || path == "/api/v1/sessions"
-                || path.starts_with("/api/v1/statistics"));
+                || path.starts_with("/api/v1/statistics")
+                || path == "/api/v1/network/corridors");
         if !public {
             let (status, reply) = h.call(method.clone(), path, None, body("user")).await;
             if status != StatusCode::UNAUTHORIZED || reply["error"] != "unauthorized" {
@@ -388,6 +423,12 @@ async fn role_by_route(h: Harness) {
         )
         .await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        h.get("/api/v1/network/corridors", None, StatusCode::OK)
+            .await,
+        json!([{"from": "GS", "to": "ZJ", "capacity_mwh": "5.000", "loss": "0.035",
+                "tariff": "10.00", "updated_at_ms": crate::harness::NOW_MS}])
+    );
     h.finish().await;
 }
 

@@ -11,6 +11,7 @@ mod durability;
 mod fixtures;
 mod journal;
 mod ledger;
+mod network;
 mod parties;
 mod rate;
 mod responses;
