@@ -204,7 +204,12 @@ async fn coupled_session_walkthrough(h: Harness) {
 on_both!(coupled, coupled_session_walkthrough);
 
 /// PUT `/api/v1/network/corridors/{from}/{to}` as the operator.
-async fn put_corridor(h: &Harness, from: &str, to: &str, body: Value) -> (StatusCode, Value) {
+pub(crate) async fn put_corridor(
+    h: &Harness,
+    from: &str,
+    to: &str,
+    body: Value,
+) -> (StatusCode, Value) {
     h.call(
         Method::PUT,
         &format!("/api/v1/network/corridors/{from}/{to}"),
@@ -214,7 +219,7 @@ async fn put_corridor(h: &Harness, from: &str, to: &str, body: Value) -> (Status
     .await
 }
 
-fn corridor_body(capacity_mwh: &str, loss: &str, tariff: &str) -> Value {
+pub(crate) fn corridor_body(capacity_mwh: &str, loss: &str, tariff: &str) -> Value {
     json!({"capacity_mwh": capacity_mwh, "loss": loss, "tariff": tariff})
 }
 

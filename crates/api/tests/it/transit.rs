@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 
 use crate::certificates::upload_month;
 use crate::harness::Harness;
-use crate::inter::participant;
+use crate::inter::{corridor_body, participant, put_corridor};
 use crate::on_both;
 
 /// March 2025 (31 days), every quarter-hour: participant `id`'s meter `name` reads `kwh`.
@@ -36,6 +36,11 @@ async fn through_a_province(h: Harness) {
     let (u2, u2_token) = participant(&h, "兰州用户", "user", "GS").await;
     let (uz, uz_token) = participant(&h, "杭州用户", "user", "ZJ").await;
     let (_, grid) = participant(&h, "国家电网", "grid", "ZJ").await;
+    // The operator's network: the chain, registered once; the session copies it.
+    for (from, to, loss, tariff) in [("QH", "GS", "0.05", "10.00"), ("GS", "ZJ", "0.1", "20.00")] {
+        let (status, _) = put_corridor(&h, from, to, corridor_body("10", loss, tariff)).await;
+        assert_eq!(status, StatusCode::OK);
+    }
     let created = h
         .post(
             "/api/v1/sessions",
@@ -43,9 +48,6 @@ async fn through_a_province(h: Harness) {
             json!({
                 "name": "2025年3月省间绿电集中竞价(青甘浙)", "scope": "inter", "provinces": ["QH", "GS", "ZJ"],
                 "horizon": "month", "mode": "call_auction", "method": "coupled",
-                "corridors": [
-                    {"from": "QH", "to": "GS", "capacity_mwh": "10.000", "loss": "0.05", "tariff": "10.00"},
-                    {"from": "GS", "to": "ZJ", "capacity_mwh": "10.000", "loss": "0.1", "tariff": "20.00"}],
                 "first_month": "2025-03", "last_month": "2025-03",
                 "energy_price_min": "100.00", "energy_price_max": "600.00", "lot_mwh": "0.5", "compensation": "50.00"
             }),
@@ -53,6 +55,12 @@ async fn through_a_province(h: Harness) {
         )
         .await;
     let s = created["id"].as_u64().unwrap();
+    assert_eq!(
+        created["settings"]["corridors"],
+        json!([
+            {"from": "GS", "to": "ZJ", "capacity_mwh": "10.000", "loss": "0.1", "tariff": "20.00"},
+            {"from": "QH", "to": "GS", "capacity_mwh": "10.000", "loss": "0.05", "tariff": "10.00"}])
+    );
     h.actions(s, &["announce", "open"]).await;
     let path = format!("/api/v1/sessions/{s}/orders");
     for (token, body) in [
