@@ -57,8 +57,10 @@ struct FileCorridor {
     tariff: Price,
 }
 
-/// Parses, clears and renders a clear file; returns the output JSON text.
-pub fn run(text: &str) -> Result<String, InputError> {
+/// Parses, clears and renders a clear file; returns the output JSON text. With
+/// `congestion_rent`, each coupled flow also carries `congestion_rent_yuan` (an addition to
+/// formats.md's output, so only on request).
+pub fn run(text: &str, congestion_rent: bool) -> Result<String, InputError> {
     let value: Value = serde_json::from_str(text).map_err(|e| InputError {
         location: format!("line {} column {}", e.line(), e.column()),
         reason: format!("not valid JSON: {e}"),
@@ -102,7 +104,7 @@ pub fn run(text: &str) -> Result<String, InputError> {
                 });
             }
             let corridors = parse_corridors(file)?;
-            return render_coupled(&orders, &corridors);
+            return render_coupled(&orders, &corridors, congestion_rent);
         }
         other => {
             return Err(top(
@@ -330,7 +332,11 @@ fn to_text(output: &Value) -> String {
     text
 }
 
-fn render_coupled(orders: &[FileOrder], corridors: &[FileCorridor]) -> Result<String, InputError> {
+fn render_coupled(
+    orders: &[FileOrder],
+    corridors: &[FileCorridor],
+    congestion_rent: bool,
+) -> Result<String, InputError> {
     let labels = ranks(orders.iter().map(|o| o.period.as_str()));
     let provinces = ranks(
         orders.iter().filter_map(|o| o.province.as_deref()).chain(
@@ -395,12 +401,17 @@ fn render_coupled(orders: &[FileOrder], corridors: &[FileCorridor]) -> Result<St
                 .iter()
                 .zip(&result.flows)
                 .map(|(&i, f)| {
-                    json!({
+                    let mut flow = json!({
                         "from": corridors[i].from,
                         "to": corridors[i].to,
                         "sent_mwh": f.sent.mwh().to_string(),
                         "delivered_mwh": f.delivered.mwh().to_string(),
-                    })
+                    });
+                    if congestion_rent {
+                        flow["congestion_rent_yuan"] =
+                            json!(f.congestion_rent.map(|r| r.to_string()));
+                    }
+                    flow
                 })
                 .collect();
             let fills: Vec<Value> = result

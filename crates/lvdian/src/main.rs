@@ -37,6 +37,12 @@ enum Command {
     Clear {
         /// The order file (see formats.md); `-` reads standard input.
         file: PathBuf,
+        /// For "coupled": also give each corridor flow its congestion rent (阻塞盈余),
+        /// `congestion_rent_yuan`: the receiving province's value of what is delivered, less
+        /// the sending province's value of what is sent and the tariff (null where a province
+        /// has no price). Not part of formats.md's output, hence opt-in.
+        #[arg(long)]
+        congestion_rent: bool,
     },
     /// Run one month of a Zhejiang-style green power market through all four trading modes —
     /// 集中竞价, 滚动撮合, 挂牌/摘牌, 双边协商 — and print what each made.
@@ -200,7 +206,10 @@ enum AdminCommand {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
-        Command::Clear { file } => clear_command(&file),
+        Command::Clear {
+            file,
+            congestion_rent,
+        } => clear_command(&file, congestion_rent),
         Command::Demo {
             seed,
             sellers,
@@ -295,7 +304,7 @@ fn report(result: anyhow::Result<()>) -> ExitCode {
     }
 }
 
-fn clear_command(path: &std::path::Path) -> ExitCode {
+fn clear_command(path: &std::path::Path, congestion_rent: bool) -> ExitCode {
     let text = if path.as_os_str() == "-" {
         std::io::read_to_string(std::io::stdin())
     } else {
@@ -308,7 +317,7 @@ fn clear_command(path: &std::path::Path) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match clear::run(&text) {
+    match clear::run(&text, congestion_rent) {
         Ok(output) => {
             print!("{output}");
             ExitCode::SUCCESS

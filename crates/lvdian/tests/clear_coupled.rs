@@ -216,3 +216,20 @@ fn clear_coupled_names_the_bad_field() {
         assert!(stderr.contains(expected), "case {i}: {stderr}");
     }
 }
+
+#[test]
+fn clear_coupled_gives_congestion_rent_on_request() {
+    let example = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/coupled.json");
+    let out = lvdian(&["clear", "--congestion-rent", example]);
+    assert!(out.status.success());
+    let result: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    // QH→ZJ is full: 48.25 MWh delivered × 450.00 − 50 MWh sent × (240.00 + 60.00 tariff).
+    assert_eq!(
+        result["periods"][0]["flows"],
+        serde_json::json!([{"from": "QH", "to": "ZJ", "sent_mwh": "50.000",
+            "delivered_mwh": "48.250", "congestion_rent_yuan": "6712.50"}])
+    );
+    // Without the flag the output is formats.md's, with no rent.
+    let plain = lvdian(&["clear", example]);
+    assert!(!String::from_utf8(plain.stdout).unwrap().contains("congestion_rent"));
+}
