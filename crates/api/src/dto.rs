@@ -1141,8 +1141,31 @@ pub struct StatisticsView {
     /// inter_provincial_mwh / traded_mwh, 4 decimals (rounded half away from zero); "0" with
     /// nothing traded.
     pub inter_provincial_share: String,
+    /// Distinct participants that are party to a counted contract.
+    pub participants: usize,
+    /// Average energy price of the contracts, weighted by volume, yuan/MWh (to the fen, half
+    /// away from zero); null with nothing traded.
+    pub average_energy_price: Option<String>,
+    /// Average environmental price (绿色环境价值), weighted by volume; null with nothing traded.
+    pub average_env_price: Option<String>,
     /// Per province, sorted by code.
     pub provinces: Vec<ProvinceStatistics>,
+    /// Corridors by the energy cleared across them (sent), most first (ties by from, to); at
+    /// most 10, only corridors that carried energy.
+    pub top_corridors: Vec<CorridorStatistics>,
+}
+
+/// The energy cleared across one corridor in a year.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct CorridorStatistics {
+    /// Sending province.
+    pub from: String,
+    /// Receiving province.
+    pub to: String,
+    /// MWh sent.
+    pub sent_mwh: String,
+    /// MWh delivered (sent less losses).
+    pub delivered_mwh: String,
 }
 
 /// Sessions of one mode and scope.

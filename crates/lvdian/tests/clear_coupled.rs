@@ -231,5 +231,9 @@ fn clear_coupled_gives_congestion_rent_on_request() {
     );
     // Without the flag the output is formats.md's, with no rent.
     let plain = lvdian(&["clear", example]);
-    assert!(!String::from_utf8(plain.stdout).unwrap().contains("congestion_rent"));
+    assert!(
+        !String::from_utf8(plain.stdout)
+            .unwrap()
+            .contains("congestion_rent")
+    );
 }

@@ -16,9 +16,9 @@ use super::{Body, json_reply, remembered, render_one, sequenced};
 use crate::AppState;
 use crate::auth::{Caller, IdempotencyKey, MaybeCaller, is_insider};
 use crate::dto::{
-    CommandResult, DepthView, FlowView, LevelView, NewSessionRequest, PeriodResult,
-    ProvincePeriodView, ProvinceStatistics, ResultsView, SessionCount, SessionView, StatisticsView,
-    settings_view, takes_network, with_network,
+    CommandResult, CorridorStatistics, DepthView, FlowView, LevelView, NewSessionRequest,
+    PeriodResult, ProvincePeriodView, ProvinceStatistics, ResultsView, SessionCount, SessionView,
+    StatisticsView, settings_view, takes_network, with_network,
 };
 use crate::error::{ApiError, ErrorBody};
 use crate::hub::SessionHandle;
@@ -33,10 +33,11 @@ pub fn routes(router: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
         .routes(routes!(statistics))
 }
 
-/// 年度统计 (spec §8, a first part), public: per province the contracted volume sold and bought
-/// (and of it, over corridors), the inter-provincial volume and share, and sessions by mode and
-/// scope. Counts published sessions whose delivery window starts in `year`, and their
-/// contracts (contracts bind once their session is published).
+/// 年度统计 (spec §8, in part), public: per province the contracted volume sold and bought (and
+/// of it, over corridors), the inter-provincial volume and share, sessions by mode and scope,
+/// distinct participants, volume-weighted average energy and environmental prices, and the top
+/// corridors by energy cleared across them. Counts published sessions whose delivery window
+/// starts in `year`, and their contracts (contracts bind once their session is published).
 #[utoipa::path(get, path = "/api/v1/statistics/{year}", tag = "sessions",
     params(("year" = i32, Path, description = "Delivery year")),
     responses((status = 200, description = "OK", body = StatisticsView)))]
@@ -61,6 +62,11 @@ async fn statistics(
     // Province → (sold, bought, imported, exported).
     let mut volumes: BTreeMap<Province, [Kwh; 4]> = BTreeMap::new();
     let (mut traded, mut inter) = (Kwh::ZERO, Kwh::ZERO);
+    let mut parties: std::collections::BTreeSet<u64> = std::collections::BTreeSet::new();
+    // Σ volume × price (kWh × fen/MWh) for the energy and environmental parts.
+    let (mut energy_value, mut env_value) = (0i128, 0i128);
+    // (from, to) → (sent, delivered).
+    let mut corridors: BTreeMap<(Province, Province), (Kwh, Kwh)> = BTreeMap::new();
     let mut sessions = 0;
     let mut handles = app.hub.all();
     handles.sort_by_key(|h| h.read(|s| s.id()));
@@ -89,8 +95,18 @@ async fn statistics(
                 Scope::Inter(_) => "inter",
             };
             *counts.entry((mode, scope)).or_default() += 1;
+            for period in s.clearing() {
+                for f in period.flows.iter().filter(|f| f.sent > Kwh::ZERO) {
+                    let entry = corridors.entry((f.from.clone(), f.to.clone())).or_default();
+                    entry.0 += f.sent;
+                    entry.1 += f.delivered;
+                }
+            }
             for c in s.contracts() {
                 let sent = c.total_volume();
+                parties.extend([c.seller.0, c.buyer.0]);
+                energy_value += i128::from(sent.0) * i128::from(c.price.energy.0);
+                env_value += i128::from(sent.0) * i128::from(c.price.environment.0);
                 let loss = c.corridor.as_ref().map_or(Kwh::ZERO, |k| k.total_loss());
                 traded += sent;
                 let crossing = c.corridor.is_some();
@@ -122,6 +138,15 @@ async fn statistics(
         format!("{}.{:04}", tenths / 10_000, tenths % 10_000)
     };
     let mwh = |k: Kwh| k.mwh().to_string();
+    let average = |value: i128| {
+        (traded > Kwh::ZERO).then(|| {
+            let fen = domain::div_round_half_away(value, i128::from(traded.0));
+            domain::Price(fen as i64).to_string()
+        })
+    };
+    let mut top: Vec<((Province, Province), (Kwh, Kwh))> = corridors.into_iter().collect();
+    top.sort_by(|a, b| b.1.0.cmp(&a.1.0).then_with(|| a.0.cmp(&b.0)));
+    top.truncate(10);
     Ok(axum::Json(StatisticsView {
         year,
         sessions,
@@ -147,6 +172,18 @@ async fn statistics(
                     exported_mwh: mwh(exported),
                 },
             )
+            .collect(),
+        participants: parties.len(),
+        average_energy_price: average(energy_value),
+        average_env_price: average(env_value),
+        top_corridors: top
+            .into_iter()
+            .map(|((from, to), (sent, delivered))| CorridorStatistics {
+                from: from.to_string(),
+                to: to.to_string(),
+                sent_mwh: mwh(sent),
+                delivered_mwh: mwh(delivered),
+            })
             .collect(),
     }))
 }

@@ -176,15 +176,19 @@ async fn coupled_session_walkthrough(h: Harness) {
             json!({"year": 2025, "sessions": 1,
                 "sessions_by_mode": [{"mode": "call_auction/coupled", "scope": "inter", "sessions": 1}],
                 "traded_mwh": "11.250", "inter_provincial_mwh": "5.000", "inter_provincial_share": "0.4444",
+                // (3 × 225 + 3.25 × 450 + 5 × 225) / 11.25 = 290.00.
+                "participants": 4, "average_energy_price": "290.00", "average_env_price": "0.00",
                 "provinces": [
                     {"province": "QH", "sold_mwh": "8.000", "bought_mwh": "3.000", "imported_mwh": "0.000", "exported_mwh": "5.000"},
-                    {"province": "ZJ", "sold_mwh": "3.250", "bought_mwh": "8.000", "imported_mwh": "4.750", "exported_mwh": "0.000"}]})
+                    {"province": "ZJ", "sold_mwh": "3.250", "bought_mwh": "8.000", "imported_mwh": "4.750", "exported_mwh": "0.000"}],
+                "top_corridors": [{"from": "QH", "to": "ZJ", "sent_mwh": "5.000", "delivered_mwh": "4.750"}]})
         );
         let empty = h.get("/api/v1/statistics/2024", None, StatusCode::OK).await;
         assert_eq!(
             empty,
             json!({"year": 2024, "sessions": 0, "sessions_by_mode": [], "traded_mwh": "0.000",
-                "inter_provincial_mwh": "0.000", "inter_provincial_share": "0", "provinces": []})
+                "inter_provincial_mwh": "0.000", "inter_provincial_share": "0", "participants": 0,
+                "average_energy_price": null, "average_env_price": null, "provinces": [], "top_corridors": []})
         );
         // The buyer across the corridor sees both its contracts, the corridor recorded.
         let mine = h

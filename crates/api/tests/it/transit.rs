@@ -118,6 +118,22 @@ async fn through_a_province(h: Harness) {
         ]
     );
 
+    // Statistics count each province's own sellers and buyers (GS's transit is neither), and
+    // the corridors by what crossed them: both sent 10 MWh, so by name.
+    let stats = h.get("/api/v1/statistics/2025", None, StatusCode::OK).await;
+    assert_eq!(
+        (&stats["provinces"], &stats["top_corridors"]),
+        (
+            &json!([
+                {"province": "GS", "sold_mwh": "2.500", "bought_mwh": "2.000", "imported_mwh": "0.000", "exported_mwh": "0.500"},
+                {"province": "QH", "sold_mwh": "10.000", "bought_mwh": "0.000", "imported_mwh": "0.000", "exported_mwh": "10.000"},
+                {"province": "ZJ", "sold_mwh": "0.000", "bought_mwh": "9.000", "imported_mwh": "9.000", "exported_mwh": "0.000"}]),
+            &json!([
+                {"from": "GS", "to": "ZJ", "sent_mwh": "10.000", "delivered_mwh": "9.000"},
+                {"from": "QH", "to": "GS", "sent_mwh": "10.000", "delivered_mwh": "9.500"}])
+        )
+    );
+
     // March: G1 makes 4 kWh a quarter-hour (11,904), G2 and U2 1 (2,976), UZ uses 3 (8,928).
     let (status, _) = upload_month(
         &h,
