@@ -487,7 +487,7 @@ mod tests {
     use super::*;
 
     fn error_of(text: &str) -> String {
-        run(text).unwrap_err().to_string()
+        run(text, false).unwrap_err().to_string()
     }
 
     fn file(orders: &str) -> String {
