@@ -231,6 +231,15 @@ impl Harness {
         }
     }
 
+    /// Submits orders to a session, each `(token, body)` expected to be accepted.
+    pub async fn submit(&self, session: u64, orders: &[(&str, Value)]) {
+        let path = format!("/api/v1/sessions/{session}/orders");
+        for (token, body) in orders {
+            self.post(&path, token, body.clone(), StatusCode::CREATED)
+                .await;
+        }
+    }
+
     /// Drops the test's database.
     pub async fn finish(self) {
         self.store.close().await;

@@ -99,15 +99,16 @@ async fn coupled_session_walkthrough(h: Harness) {
     );
     assert_eq!(created["settings"]["method"], "coupled");
     h.actions(s, &["announce", "open"]).await;
-    let path = format!("/api/v1/sessions/{s}/orders");
-    for (token, body) in [
-        (&g1_token, order("sell", "10", "200.00")),
-        (&uq_token, order("buy", "3", "250.00")),
-        (&g2_token, order("sell", "10", "400.00")),
-        (&uz_token, order("buy", "8", "500.00")),
-    ] {
-        h.post(&path, token, body, StatusCode::CREATED).await;
-    }
+    h.submit(
+        s,
+        &[
+            (g1_token.as_str(), order("sell", "10", "200.00")),
+            (uq_token.as_str(), order("buy", "3", "250.00")),
+            (g2_token.as_str(), order("sell", "10", "400.00")),
+            (uz_token.as_str(), order("buy", "8", "500.00")),
+        ],
+    )
+    .await;
     h.actions(s, &["close"]).await;
     // QH→ZJ carries its 5 MWh capacity, 4.75 delivered (5% lost). QH clears at 225.00
     // (midpoint of 250 and 200), ZJ at 450.00 (midpoint of 500 and 400). Contracts: QH's
@@ -360,17 +361,18 @@ async fn network_registry_walkthrough(h: Harness) {
     assert_eq!(created["settings"]["corridors"], snapshot);
 
     h.actions(s, &["announce", "open"]).await;
-    let path = format!("/api/v1/sessions/{s}/orders");
-    for (token, body) in [
-        (&g_gs_token, order("sell", "10", "220.00")),
-        (&u_gs_token, order("buy", "2", "260.00")),
-        (&g_qh_token, order("sell", "10", "200.00")),
-        (&u_qh_token, order("buy", "3", "250.00")),
-        (&g_zj_token, order("sell", "10", "400.00")),
-        (&u_zj_token, order("buy", "12", "500.00")),
-    ] {
-        h.post(&path, token, body, StatusCode::CREATED).await;
-    }
+    h.submit(
+        s,
+        &[
+            (g_gs_token.as_str(), order("sell", "10", "220.00")),
+            (u_gs_token.as_str(), order("buy", "2", "260.00")),
+            (g_qh_token.as_str(), order("sell", "10", "200.00")),
+            (u_qh_token.as_str(), order("buy", "3", "250.00")),
+            (g_zj_token.as_str(), order("sell", "10", "400.00")),
+            (u_zj_token.as_str(), order("buy", "12", "500.00")),
+        ],
+    )
+    .await;
     h.actions(s, &["close"]).await;
     // Both corridors are worth filling (ZJ values energy at 400.00 or more) and carry their
     // capacity: GS→ZJ sends 3 MWh and loses 0.105 (3.5%), QH→ZJ sends 4 and loses 0.2 (5%).

@@ -62,15 +62,16 @@ async fn through_a_province(h: Harness) {
             {"from": "QH", "to": "GS", "capacity_mwh": "10.000", "loss": "0.05", "tariff": "10.00"}])
     );
     h.actions(s, &["announce", "open"]).await;
-    let path = format!("/api/v1/sessions/{s}/orders");
-    for (token, body) in [
-        (&g1_token, order("sell", "10", "200.00")),
-        (&g2_token, order("sell", "4", "300.00")),
-        (&u2_token, order("buy", "2", "350.00")),
-        (&uz_token, order("buy", "12", "500.00")),
-    ] {
-        h.post(&path, token, body, StatusCode::CREATED).await;
-    }
+    h.submit(
+        s,
+        &[
+            (g1_token.as_str(), order("sell", "10", "200.00")),
+            (g2_token.as_str(), order("sell", "4", "300.00")),
+            (u2_token.as_str(), order("buy", "2", "350.00")),
+            (uz_token.as_str(), order("buy", "12", "500.00")),
+        ],
+    )
+    .await;
     h.actions(s, &["close", "clear", "publish"]).await;
 
     // Both corridors run full (see the engine's chain test): 10 MWh into GS, 9.5 delivered;

@@ -32,13 +32,7 @@ fn contracts(rows: &str) -> Vec<ContractTerms> {
 }
 
 fn check(rows: &str, metered: &[(&str, i64)], expected: &[&str]) {
-    let metered: BTreeMap<&str, i64> = metered.iter().copied().collect();
-    let result = settle(may(), &contracts(rows), |p| {
-        Kwh(metered.get(p).copied().unwrap_or(0))
-    });
-    assert_eq!(result.month, may());
-    let lines: Vec<String> = result.lines.iter().map(render).collect();
-    assert_eq!(lines, expected);
+    check_with_losses(rows, &[], metered, expected);
 }
 
 #[test]
@@ -258,7 +252,7 @@ fn contract_rows_are_validated() {
     assert_eq!(e.rows[0].field, None);
 }
 
-/// Settles contracts given with their corridor losses (kWh), as the server does for
+/// [`check`] with the first contracts' corridor losses (kWh), as the server settles
 /// inter-provincial contracts.
 fn check_with_losses(rows: &str, losses: &[i64], metered: &[(&str, i64)], expected: &[&str]) {
     let mut terms = contracts(rows);
@@ -267,6 +261,7 @@ fn check_with_losses(rows: &str, losses: &[i64], metered: &[(&str, i64)], expect
     }
     let metered: BTreeMap<&str, i64> = metered.iter().copied().collect();
     let result = settle(may(), &terms, |p| Kwh(metered.get(p).copied().unwrap_or(0)));
+    assert_eq!(result.month, may());
     let lines: Vec<String> = result.lines.iter().map(render).collect();
     assert_eq!(lines, expected);
 }
