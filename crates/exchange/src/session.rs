@@ -1505,14 +1505,7 @@ impl Session {
                     drafts.push((key, price, Vec::new()));
                     drafts.len() - 1
                 });
-                let volumes = &mut drafts[at].2;
-                match volumes.last_mut() {
-                    Some(last) if last.period == period => last.volume += slice.volume,
-                    _ => volumes.push(PeriodVolume {
-                        period,
-                        volume: slice.volume,
-                    }),
-                }
+                add_volume(&mut drafts[at].2, period, slice.volume);
             }
             events.push(Event::PeriodCleared {
                 period,
@@ -1929,10 +1922,10 @@ struct Piece {
 
 /// One cleared period of a coupled session, as the tracing needs it: per province its filled
 /// sells and buys (input index, kWh) best first, per corridor its ends and (sent, delivered).
-struct PeriodFlows {
+struct PeriodFlows<'a> {
     sells: Vec<Vec<(usize, i64)>>,
     buys: Vec<Vec<(usize, i64)>>,
-    ends: Vec<(usize, usize)>,
+    ends: &'a [(usize, usize)],
     flows: Vec<(i64, i64)>,
 }
 
@@ -1967,7 +1960,7 @@ fn flow_order(
 /// `Session::clear_coupled`). Returns the pieces within provinces (by province index) followed
 /// by those crossing corridors (by the corridor they arrive over), or `None` if energy goes
 /// round a loop of corridors.
-fn trace_period(period: &PeriodFlows) -> Option<Vec<Piece>> {
+fn trace_period(period: &PeriodFlows<'_>) -> Option<Vec<Piece>> {
     let PeriodFlows {
         sells,
         buys,
@@ -2171,7 +2164,7 @@ impl Session {
             let traced = trace_period(&PeriodFlows {
                 sells,
                 buys,
-                ends: ends.clone(),
+                ends: &ends,
                 flows: flows.collect(),
             })
             .ok_or_else(|| ExchangeError::ClearingFailed {
