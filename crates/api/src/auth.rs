@@ -5,13 +5,20 @@
 //! token cannot be guessed, so a fast hash is enough to store it (a slow password hash such as
 //! argon2 protects low-entropy passwords and would cost milliseconds on every request).
 
-use axum::extract::FromRequestParts;
+use std::net::{IpAddr, SocketAddr};
+use std::num::NonZeroU32;
+
+use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::http::HeaderMap;
 use axum::http::request::Parts;
 use domain::{Participant, Role};
+use governor::clock::{Clock, DefaultClock};
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use sha2::{Digest, Sha256};
 
 use crate::AppState;
 use crate::error::ApiError;
+use crate::idempotency::Scoped;
 
 /// A new random token, as shown once to its holder.
 pub fn new_token() -> String {
@@ -83,23 +90,81 @@ impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, app: &AppState) -> Result<Caller, ApiError> {
-        let header = parts
-            .headers
-            .get(axum::http::header::AUTHORIZATION)
-            .ok_or_else(|| {
-                ApiError::unauthorized("missing `Authorization: Bearer <token>` header")
-            })?;
-        let token = header
-            .to_str()
-            .ok()
-            .and_then(|h| h.strip_prefix("Bearer "))
-            .ok_or_else(|| {
-                ApiError::unauthorized("the Authorization header must be `Bearer <token>`")
-            })?;
-        app.authenticate(token)
-            .await?
-            .map(Caller)
-            .ok_or_else(|| ApiError::unauthorized("unknown token"))
+        let refusal = match bearer(&parts.headers) {
+            Ok(token) => match app.authenticate(token).await? {
+                Some(participant) => return Ok(Caller(participant)),
+                None => ApiError::unauthorized("unknown token"),
+            },
+            Err(refusal) => refusal,
+        };
+        Err(app.failed_sign_in(client(parts, app).await, refusal))
+    }
+}
+
+/// The bearer token of a request's `Authorization` header, or the 401 that says what is wrong.
+pub fn bearer(headers: &HeaderMap) -> Result<&str, ApiError> {
+    let header = headers
+        .get(axum::http::header::AUTHORIZATION)
+        .ok_or_else(|| ApiError::unauthorized("missing `Authorization: Bearer <token>` header"))?;
+    header
+        .to_str()
+        .ok()
+        .and_then(|h| h.strip_prefix("Bearer "))
+        .ok_or_else(|| ApiError::unauthorized("the Authorization header must be `Bearer <token>`"))
+}
+
+/// The client's address, when the server knows it (not for in-process requests). Through the
+/// extractor, so that tests can give an address with `MockConnectInfo`.
+async fn client(parts: &mut Parts, app: &AppState) -> Option<IpAddr> {
+    ConnectInfo::<SocketAddr>::from_request_parts(parts, app)
+        .await
+        .ok()
+        .map(|info| info.0.ip())
+}
+
+/// How many failed sign-ins a client address may make at once, and how fast that allowance
+/// comes back. Tokens hold 256 random bits, so no rate guesses one; the limit keeps scanners and
+/// misconfigured clients from filling the logs and the CPU with futile attempts.
+pub const SIGN_IN_BURST: u32 = 30;
+/// Failed sign-ins per second a client address regains.
+pub const SIGN_IN_PER_SECOND: u32 = 2;
+
+/// Failed sign-ins per client address.
+pub struct SignInLimiter(DefaultKeyedRateLimiter<IpAddr>);
+
+impl Default for SignInLimiter {
+    fn default() -> SignInLimiter {
+        let quota = Quota::per_second(NonZeroU32::new(SIGN_IN_PER_SECOND).expect("non-zero"))
+            .allow_burst(NonZeroU32::new(SIGN_IN_BURST).expect("non-zero"));
+        SignInLimiter(RateLimiter::keyed(quota))
+    }
+}
+
+impl SignInLimiter {
+    /// Counts a failed sign-in from `client`: the refusal itself while the address is within its
+    /// allowance, 429 with the seconds to wait once it is spent.
+    pub fn failed(&self, client: Option<IpAddr>, refusal: ApiError) -> ApiError {
+        let Some(ip) = client else {
+            return refusal;
+        };
+        // Forget addresses that have been quiet long enough to be back at a full allowance.
+        if self.0.len() > 10_000 {
+            self.0.retain_recent();
+        }
+        match self.0.check_key(&ip) {
+            Ok(()) => refusal,
+            Err(not_until) => {
+                let wait = not_until.wait_time_from(DefaultClock::default().now());
+                let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+                ApiError::too_many(
+                    seconds.max(1),
+                    format!(
+                        "too many failed sign-ins from {ip}: at most {SIGN_IN_BURST}, then {SIGN_IN_PER_SECOND} a second; retry after {} s",
+                        seconds.max(1)
+                    ),
+                )
+            }
+        }
     }
 }
 
@@ -127,30 +192,16 @@ impl FromRequestParts<AppState> for MaybeCaller {
     }
 }
 
-/// The `Idempotency-Key` header, if sent (at most 200 visible ASCII characters).
+/// The `Idempotency-Key` of a request, in its scope, as [`crate::idempotency::middleware`]
+/// found it (`None` when the request sent none or carried no valid token).
 #[derive(Debug, Clone)]
-pub struct IdempotencyKey(pub Option<String>);
+pub struct IdempotencyKey(pub Option<Scoped>);
 
 impl<S: Send + Sync> FromRequestParts<S> for IdempotencyKey {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<IdempotencyKey, ApiError> {
-        match parts.headers.get("idempotency-key") {
-            None => Ok(IdempotencyKey(None)),
-            Some(value) => {
-                let key = value
-                    .to_str()
-                    .ok()
-                    .filter(|k| !k.is_empty() && k.len() <= 200)
-                    .ok_or_else(|| {
-                        ApiError::field(
-                            "Idempotency-Key",
-                            "must be 1 to 200 visible ASCII characters",
-                        )
-                    })?;
-                Ok(IdempotencyKey(Some(key.to_owned())))
-            }
-        }
+        Ok(IdempotencyKey(parts.extensions.get::<Scoped>().cloned()))
     }
 }
 

@@ -5,7 +5,7 @@
 
 use domain::{
     Contract, Kwh, Order, Participant, ParticipantId, PeriodTemplate, PeriodVolume, Price, Project,
-    ProjectCode, Province, Role, Side, Technology, TimeInForce, TwoPartPrice,
+    ProjectCode, Province, Role, Side, Technology, TextRule, TimeInForce, TwoPartPrice, shown,
 };
 use exchange::auction::Method;
 use exchange::bilateral::Proposal;
@@ -20,6 +20,16 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::error::ApiError;
+
+/// Checks a text field against its rule (length limit, character policy; names come back NFC),
+/// before anything reaches the store: a 400 naming the field and the limit or the character.
+pub fn parse_text(rule: TextRule, field: &str, value: &str) -> Result<String, ApiError> {
+    rule.parse(field, value)
+        .map_err(|e| ApiError::field(&e.field, e.problem))
+}
+
+/// The most meters one project may list.
+pub const MAX_PROJECT_METERS: usize = 1000;
 
 /// Parses MWh (≤ 3 decimals), positive.
 pub fn parse_mwh(field: &str, text: &str) -> Result<Kwh, ApiError> {
@@ -41,12 +51,16 @@ fn parse_enum<T: for<'de> Deserialize<'de>>(
     allowed: &str,
 ) -> Result<T, ApiError> {
     serde_json::from_value(serde_json::Value::String(text.to_owned()))
-        .map_err(|_| ApiError::field(field, format!("`{text}` is not one of {allowed}")))
+        .map_err(|_| ApiError::field(field, format!("`{}` is not one of {allowed}", shown(text))))
 }
 
 fn parse_side(field: &str, text: &str) -> Result<Side, ApiError> {
-    Side::parse(text)
-        .ok_or_else(|| ApiError::field(field, format!("`{text}` is not \"buy\" or \"sell\"")))
+    Side::parse(text).ok_or_else(|| {
+        ApiError::field(
+            field,
+            format!("`{}` is not \"buy\" or \"sell\"", shown(text)),
+        )
+    })
 }
 
 fn parse_period(
@@ -102,7 +116,8 @@ fn volumes_view(template: &PeriodTemplate, volumes: &[PeriodVolume]) -> Vec<Peri
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewParticipantRequest {
-    /// Unique registered name.
+    /// Unique registered name: 1 to 100 characters, stored NFC; no control characters, no
+    /// invisible or direction-changing ones, no leading or trailing white space.
     pub name: String,
     /// generator, aggregator, user, retail_user, retailer, grid, operator or regulator.
     pub role: String,
@@ -113,13 +128,10 @@ pub struct NewParticipantRequest {
 impl NewParticipantRequest {
     /// Checks the request.
     pub fn parse(&self) -> Result<store::NewParticipant, ApiError> {
-        if self.name.trim().is_empty() {
-            return Err(ApiError::field("name", "is empty"));
-        }
         Ok(store::NewParticipant {
-            name: self.name.trim().to_owned(),
+            name: parse_text(TextRule::NAME, "name", &self.name)?,
             role: self.role.parse::<Role>().map_err(|_| {
-                ApiError::field("role", format!("`{}` is not a role (generator, aggregator, user, retail_user, retailer, grid, operator, regulator)", self.role))
+                ApiError::field("role", format!("`{}` is not a role (generator, aggregator, user, retail_user, retailer, grid, operator, regulator)", shown(&self.role)))
             })?,
             province: Province::parse(&self.province).map_err(|e| ApiError::field("province", e))?,
         })
@@ -183,7 +195,8 @@ pub struct NewProjectRequest {
     /// Whether it is subsidised.
     #[serde(default)]
     pub subsidised: bool,
-    /// Its meter ids.
+    /// Its meter ids (at most 1,000), each 1 to 64 ASCII letters, digits, `-`, `_`, `.`,
+    /// beginning with a letter or digit.
     #[serde(default)]
     pub meters: Vec<String>,
 }
@@ -206,8 +219,26 @@ impl NewProjectRequest {
                 .map_err(|e| ApiError::field("province", e))?,
             owner: domain::ParticipantId(self.owner),
             subsidised: self.subsidised,
-            meters: self.meters.clone(),
+            meters: self.meters()?,
         })
+    }
+
+    /// The meter ids, checked.
+    fn meters(&self) -> Result<Vec<String>, ApiError> {
+        if self.meters.len() > MAX_PROJECT_METERS {
+            return Err(ApiError::field(
+                "meters",
+                format!(
+                    "{} meters is more than the limit of {MAX_PROJECT_METERS}",
+                    self.meters.len()
+                ),
+            ));
+        }
+        self.meters
+            .iter()
+            .enumerate()
+            .map(|(i, m)| parse_text(TextRule::IDENTIFIER, &format!("meters[{i}]"), m))
+            .collect()
     }
 }
 
@@ -270,7 +301,12 @@ pub struct CorridorRequest {
 
 /// Parses a loss fraction `0.xxxx` (up to 4 decimals, below 1) into 1/10000 units.
 fn parse_loss(field: &str, text: &str) -> Result<i64, ApiError> {
-    let bad = || ApiError::field(field, format!("`{text}` is not a fraction 0 to 0.9999"));
+    let bad = || {
+        ApiError::field(
+            field,
+            format!("`{}` is not a fraction 0 to 0.9999", shown(text)),
+        )
+    };
     let (whole, frac) = text.split_once('.').unwrap_or((text, ""));
     if whole != "0" || frac.len() > 4 || !frac.bytes().all(|b| b.is_ascii_digit()) {
         return Err(bad());
@@ -327,7 +363,8 @@ fn parse_corridors(
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewSessionRequest {
-    /// A name, e.g. "2024年3月浙江绿电集中竞价".
+    /// A name, e.g. "2024年3月浙江绿电集中竞价": 1 to 100 characters, stored NFC, as for
+    /// participants' names.
     pub name: String,
     /// `intra` (省内, one province) or `inter` (省间).
     pub scope: String,
@@ -374,11 +411,14 @@ pub struct NewSessionRequest {
 }
 
 impl NewSessionRequest {
+    /// The session's name, checked and normalised as stored.
+    pub fn name(&self) -> Result<String, ApiError> {
+        parse_text(TextRule::NAME, "name", &self.name)
+    }
+
     /// Checks the request and builds the settings (which the engine validates again).
     pub fn parse(&self) -> Result<SessionSettings, ApiError> {
-        if self.name.trim().is_empty() {
-            return Err(ApiError::field("name", "is empty"));
-        }
+        self.name()?;
         let provinces = self
             .provinces
             .iter()
@@ -399,7 +439,7 @@ impl NewSessionRequest {
             (other, _) => {
                 return Err(ApiError::field(
                     "scope",
-                    format!("`{other}` is not \"intra\" or \"inter\""),
+                    format!("`{}` is not \"intra\" or \"inter\"", shown(other)),
                 ));
             }
         };
@@ -410,7 +450,10 @@ impl NewSessionRequest {
             Some(other) => {
                 return Err(ApiError::field(
                     "method",
-                    format!("`{other}` is not \"uniform\", \"high_low\" or \"coupled\""),
+                    format!(
+                        "`{}` is not \"uniform\", \"high_low\" or \"coupled\"",
+                        shown(other)
+                    ),
                 ));
             }
         };
@@ -422,7 +465,10 @@ impl NewSessionRequest {
             other => {
                 return Err(ApiError::field(
                     "mode",
-                    format!("`{other}` is not bilateral, listing, call_auction or rolling"),
+                    format!(
+                        "`{}` is not bilateral, listing, call_auction or rolling",
+                        shown(other)
+                    ),
                 ));
             }
         };
@@ -436,7 +482,7 @@ impl NewSessionRequest {
             Some(other) => {
                 return Err(ApiError::field(
                     "periods",
-                    format!("`{other}` is not \"hours\" or \"quarter_hours\""),
+                    format!("`{}` is not \"hours\" or \"quarter_hours\"", shown(other)),
                 ));
             }
         };
@@ -456,7 +502,7 @@ impl NewSessionRequest {
             Some(other) => {
                 return Err(ApiError::field(
                     "bid_on",
-                    format!("`{other}` is not \"total\" or \"environment\""),
+                    format!("`{}` is not \"total\" or \"environment\"", shown(other)),
                 ));
             }
         };
@@ -741,7 +787,7 @@ impl OrderRequest {
                 Some(other) => {
                     return Err(ApiError::field(
                         &f("time_in_force"),
-                        format!("`{other}` is not \"limit\" or \"ioc\""),
+                        format!("`{}` is not \"limit\" or \"ioc\"", shown(other)),
                     ));
                 }
             },

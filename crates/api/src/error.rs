@@ -26,6 +26,8 @@ pub struct ApiError {
     pub code: String,
     /// The message.
     pub message: String,
+    /// Seconds to wait before retrying (sent as `Retry-After` with a 429).
+    pub retry_after_s: Option<u64>,
 }
 
 impl ApiError {
@@ -35,7 +37,25 @@ impl ApiError {
             status,
             code: code.to_owned(),
             message: message.into(),
+            retry_after_s: None,
         }
+    }
+
+    /// 429: too many failed attempts; `Retry-After` says when to try again.
+    pub fn too_many(retry_after_s: u64, message: impl Into<String>) -> ApiError {
+        ApiError {
+            retry_after_s: Some(retry_after_s),
+            ..ApiError::new(StatusCode::TOO_MANY_REQUESTS, "too_many_requests", message)
+        }
+    }
+
+    /// 413: the body is larger than the route takes.
+    pub fn too_large(limit_bytes: usize, what: &str) -> ApiError {
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            format!("the request body is larger than the limit of {limit_bytes} bytes{what}"),
+        )
     }
 
     /// 400: a field of the request is wrong; the message names it.
@@ -83,7 +103,13 @@ impl IntoResponse for ApiError {
             error: self.code,
             message: self.message,
         };
-        (self.status, Json(body)).into_response()
+        let mut response = (self.status, Json(body)).into_response();
+        if let Some(seconds) = self.retry_after_s {
+            response
+                .headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, seconds.into());
+        }
+        response
     }
 }
 
@@ -102,7 +128,8 @@ pub fn exchange_status(e: &ExchangeError) -> StatusCode {
         | E::OrderNotLive { .. }
         | E::ListingNotOpen { .. }
         | E::ProposalNotPending { .. }
-        | E::ExceedsRemaining { .. } => StatusCode::CONFLICT,
+        | E::ExceedsRemaining { .. }
+        | E::SessionFull { .. } => StatusCode::CONFLICT,
         _ => StatusCode::BAD_REQUEST,
     }
 }

@@ -12,19 +12,28 @@
 //!
 //! At start, [`Hub::load`] rebuilds every session by replaying its journal through the same
 //! deterministic engine, so a restart in the middle of an open session continues it.
+//!
+//! A failure in one session never reaches another. A panic while the sequencer applies commands
+//! or renders replies is caught: the group is not committed (its jobs get 500), the engine is
+//! rebuilt from the store — the state every earlier reply described — and the session is
+//! suspended: its reads still answer, its commands get 503 naming the failure, until a restart
+//! (which replays only committed commands). A session whose journal no longer replays at start
+//! (an error or a panic) is reported, left out and answered with 503; every other session loads.
 
 use std::collections::BTreeMap;
+use std::panic::AssertUnwindSafe;
 use std::sync::atomic::Ordering::Relaxed;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::Instant;
 
-use domain::{ParticipantId, SessionId};
+use domain::SessionId;
 use exchange::ExchangeError;
 use exchange::session::{Command, Event, Session, SessionSettings, Stamp};
-use store::{Batch, JournalEntry, Store, StoredResponse};
+use store::{Batch, JournalEntry, Store};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::error::ApiError;
+use crate::idempotency::Scoped;
 use crate::metrics::Metrics;
 
 /// The most commands one group commit holds.
@@ -68,9 +77,35 @@ impl Clock for SystemClock {
 
 struct Job {
     commands: Vec<Command>,
-    key: Option<(ParticipantId, String)>,
+    key: Option<Scoped>,
     render: Render,
     reply: oneshot::Sender<Result<Reply, ApiError>>,
+}
+
+/// Why a session is suspended, shared by its handle and its sequencer.
+type Failure = Arc<Mutex<Option<String>>>;
+
+/// Runs `f`, turning a panic into its message.
+fn catch<R>(f: impl FnOnce() -> R) -> Result<R, String> {
+    std::panic::catch_unwind(AssertUnwindSafe(f)).map_err(|payload| {
+        payload
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_owned())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "a panic without a message".to_owned())
+    })
+}
+
+/// The 503 of a suspended or unloadable session.
+fn suspended(id: SessionId, why: &str) -> ApiError {
+    ApiError::new(
+        axum::http::StatusCode::SERVICE_UNAVAILABLE,
+        "session_failed",
+        format!(
+            "session {} is suspended: {why}; the exchange operator must restart the service after the fault is fixed",
+            id.0
+        ),
+    )
 }
 
 /// One session: its engine (read by request handlers, written only by its sequencer) and the
@@ -82,21 +117,36 @@ pub struct SessionHandle {
     pub name: String,
     engine: Arc<RwLock<Session>>,
     queue: mpsc::Sender<Job>,
+    failure: Failure,
 }
 
 impl SessionHandle {
     /// Reads the engine. Never held across an await.
     pub fn read<R>(&self, f: impl FnOnce(&Session) -> R) -> R {
-        f(&self.engine.read().expect("engine lock poisoned"))
+        // The sequencer catches panics while it holds the write lock, so the lock is never
+        // poisoned; should it be, the engine behind it was rebuilt and is whole.
+        f(&self.engine.read().unwrap_or_else(PoisonError::into_inner))
     }
 
-    /// Sends commands through the sequencer and waits until they are committed.
+    /// Why the session is suspended, if it is.
+    pub fn failure(&self) -> Option<String> {
+        self.failure
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Sends commands through the sequencer and waits until they are committed. `render` runs
+    /// inside the sequencer, after the commands, with the session as they left it.
     pub async fn submit(
         &self,
         commands: Vec<Command>,
-        key: Option<(ParticipantId, String)>,
+        key: Option<Scoped>,
         render: Render,
     ) -> Result<Reply, ApiError> {
+        if let Some(why) = self.failure() {
+            return Err(suspended(self.id, &why));
+        }
         let (reply, answer) = oneshot::channel();
         let job = Job {
             commands,
@@ -117,31 +167,41 @@ impl SessionHandle {
 /// Every session of the market.
 pub struct Hub {
     sessions: RwLock<BTreeMap<SessionId, Arc<SessionHandle>>>,
+    /// Sessions whose journal did not replay at start, and why.
+    unloadable: RwLock<BTreeMap<SessionId, String>>,
     store: Store,
     clock: Arc<dyn Clock>,
     metrics: Arc<Metrics>,
 }
 
-/// Rebuilds a session by replaying its journal.
+/// Rebuilds a session by replaying its journal (a panic in the engine is an error here).
 async fn rebuild(
     store: &Store,
     id: SessionId,
     settings: &SessionSettings,
 ) -> Result<Session, ApiError> {
-    let mut session = Session::new(id, settings.clone())?;
-    for entry in store.journal(id).await? {
-        let stamp = Stamp {
-            seq: entry.seq,
-            at_ms: entry.at_ms,
-        };
-        session.apply(entry.command, stamp).map_err(|e| {
-            ApiError::unavailable(format!(
-                "session {id}: journal entry {} no longer applies: {e}",
-                entry.seq
-            ))
-        })?;
-    }
-    Ok(session)
+    let journal = store.journal(id).await?;
+    catch(|| {
+        let mut session = Session::new(id, settings.clone())?;
+        for entry in journal {
+            let stamp = Stamp {
+                seq: entry.seq,
+                at_ms: entry.at_ms,
+            };
+            session.apply(entry.command, stamp).map_err(|e| {
+                ApiError::unavailable(format!(
+                    "session {id}: journal entry {} no longer applies: {e}",
+                    entry.seq
+                ))
+            })?;
+        }
+        Ok(session)
+    })
+    .unwrap_or_else(|panic| {
+        Err(ApiError::unavailable(format!(
+            "session {id}: replaying its journal panicked: {panic}"
+        )))
+    })
 }
 
 impl Hub {
@@ -153,21 +213,40 @@ impl Hub {
     ) -> Result<Hub, ApiError> {
         let hub = Hub {
             sessions: RwLock::new(BTreeMap::new()),
+            unloadable: RwLock::new(BTreeMap::new()),
             store,
             clock,
             metrics,
         };
         for row in hub.store.sessions().await? {
-            let session = rebuild(&hub.store, row.id, &row.settings).await?;
-            if session.state() != row.state {
-                return Err(ApiError::unavailable(format!(
-                    "session {}: the journal replays to state {} but the store says {}",
-                    row.id,
-                    session.state(),
-                    row.state
-                )));
+            let loaded = rebuild(&hub.store, row.id, &row.settings)
+                .await
+                .and_then(|session| {
+                    if session.state() == row.state {
+                        Ok(session)
+                    } else {
+                        Err(ApiError::unavailable(format!(
+                            "session {}: the journal replays to state {} but the store says {}",
+                            row.id,
+                            session.state(),
+                            row.state
+                        )))
+                    }
+                });
+            match loaded {
+                Ok(session) => {
+                    hub.start(row.name, session);
+                }
+                Err(e) => {
+                    // One broken session must not keep the market closed: report it, leave it
+                    // out, and answer its routes with 503 naming the fault.
+                    tracing::error!(session = %row.id, error = %e.message, "session not loaded");
+                    hub.unloadable
+                        .write()
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .insert(row.id, e.message);
+                }
             }
-            hub.start(row.name, session);
         }
         Ok(hub)
     }
@@ -178,16 +257,19 @@ impl Hub {
         let settings = session.settings().clone();
         let engine = Arc::new(RwLock::new(session));
         let (queue, jobs) = mpsc::channel(QUEUE);
+        let failure: Failure = Arc::default();
         let handle = Arc::new(SessionHandle {
             id,
             name,
             engine: Arc::clone(&engine),
             queue,
+            failure: Arc::clone(&failure),
         });
         let sequencer = Sequencer {
             id,
             settings,
             engine,
+            failure,
             store: self.store.clone(),
             clock: Arc::clone(&self.clock),
             metrics: Arc::clone(&self.metrics),
@@ -195,28 +277,46 @@ impl Hub {
         tokio::spawn(sequencer.run(jobs));
         self.sessions
             .write()
-            .expect("hub lock poisoned")
+            .unwrap_or_else(PoisonError::into_inner)
             .insert(id, Arc::clone(&handle));
         handle
     }
 
-    /// A session, or 404.
+    /// A session, 503 if it could not be loaded, or 404.
     pub fn session(&self, id: SessionId) -> Result<Arc<SessionHandle>, ApiError> {
+        if let Some(why) = self
+            .unloadable
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&id)
+        {
+            return Err(suspended(id, why));
+        }
         self.sessions
             .read()
-            .expect("hub lock poisoned")
+            .unwrap_or_else(PoisonError::into_inner)
             .get(&id)
             .cloned()
             .ok_or_else(|| ApiError::not_found(format!("session {} does not exist", id.0)))
     }
 
-    /// Every session, by id.
+    /// Every loaded session, by id.
     pub fn all(&self) -> Vec<Arc<SessionHandle>> {
         self.sessions
             .read()
-            .expect("hub lock poisoned")
+            .unwrap_or_else(PoisonError::into_inner)
             .values()
             .cloned()
+            .collect()
+    }
+
+    /// The sessions left out at start, and why.
+    pub fn unloadable(&self) -> Vec<(SessionId, String)> {
+        self.unloadable
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .iter()
+            .map(|(id, why)| (*id, why.clone()))
             .collect()
     }
 }
@@ -225,18 +325,116 @@ struct Sequencer {
     id: SessionId,
     settings: SessionSettings,
     engine: Arc<RwLock<Session>>,
+    failure: Failure,
     store: Store,
     clock: Arc<dyn Clock>,
     metrics: Arc<Metrics>,
 }
 
-/// A job's fate within a group: answered from a remembered key, or rendered after commit.
+/// A job's fate within a group: answered from a remembered key, refused before it ran, or
+/// rendered after commit.
 enum Pending {
     Remembered(Reply),
+    Refused(ApiError),
     Rendered(Reply),
 }
 
+/// A job's work: its commands, its key and how to render its reply.
+type Work = (Vec<Command>, Option<Scoped>, Render);
+
 impl Sequencer {
+    /// Applies a group's jobs to the engine, filling `batch` with what to commit.
+    fn apply_group(
+        &self,
+        engine: &mut Session,
+        work: Vec<Work>,
+        remembered: Vec<Result<Option<Reply>, ApiError>>,
+        batch: &mut Batch,
+    ) -> Vec<Pending> {
+        let state_before = engine.state();
+        // Keys seen in this group: a duplicate within the group gets the first's reply.
+        let mut in_group: BTreeMap<String, (Scoped, Reply)> = BTreeMap::new();
+        let mut fates = Vec::with_capacity(work.len());
+        for ((commands, key, render), found) in work.into_iter().zip(remembered) {
+            let earlier = key.as_ref().and_then(|k| {
+                in_group.get(&k.stored_key).map(|(first, reply)| {
+                    if first.request == k.request {
+                        Ok(reply.clone())
+                    } else {
+                        Err(k.reused())
+                    }
+                })
+            });
+            match (found, earlier) {
+                (Err(refusal), _) | (Ok(None), Some(Err(refusal))) => {
+                    fates.push(Pending::Refused(refusal));
+                    continue;
+                }
+                (Ok(Some(reply)), _) | (Ok(None), Some(Ok(reply))) => {
+                    Metrics::inc(&self.metrics.idempotent_replays);
+                    fates.push(Pending::Remembered(reply));
+                    continue;
+                }
+                (Ok(None), None) => {}
+            }
+            let mut outcomes = Vec::with_capacity(commands.len());
+            for command in commands {
+                let stamp = Stamp {
+                    seq: engine.last_seq().unwrap_or(0) + 1,
+                    at_ms: self.clock.now_ms(),
+                };
+                let outcome = engine.apply(command.clone(), stamp);
+                match &outcome {
+                    Ok(events) => {
+                        Metrics::inc(&self.metrics.commands_accepted);
+                        batch.entries.push(JournalEntry {
+                            seq: stamp.seq,
+                            at_ms: stamp.at_ms,
+                            command,
+                        });
+                        for event in events {
+                            match event {
+                                Event::OrderAccepted { order } => batch.orders.push(order.clone()),
+                                Event::ContractMade(contract) => {
+                                    batch.contracts.push(contract.clone())
+                                }
+                                _ => {}
+                            }
+                        }
+                    }
+                    Err(_) => Metrics::inc(&self.metrics.commands_refused),
+                }
+                outcomes.push(outcome);
+            }
+            let reply = render(engine, &outcomes);
+            if let Some(key) = key {
+                batch.responses.push(key.remember(&reply));
+                in_group.insert(key.stored_key.clone(), (key, reply.clone()));
+            }
+            fates.push(Pending::Rendered(reply));
+        }
+        if engine.state() != state_before {
+            batch.state = Some(engine.state());
+        }
+        fates
+    }
+
+    /// After a panic: puts the engine back to what the store holds and suspends the session.
+    async fn suspend(&self, panic: &str) {
+        Metrics::inc(&self.metrics.session_panics);
+        tracing::error!(session = %self.id, panic, "the session's engine panicked; suspending the session");
+        let why = format!("its engine failed on a request ({panic})");
+        match rebuild(&self.store, self.id, &self.settings).await {
+            Ok(session) => {
+                *self.engine.write().unwrap_or_else(PoisonError::into_inner) = session;
+            }
+            Err(e) => {
+                tracing::error!(session = %self.id, error = %e.message, "rebuild after a panic failed");
+            }
+        }
+        *self.failure.lock().unwrap_or_else(PoisonError::into_inner) = Some(why);
+    }
+
     async fn run(self, mut jobs: mpsc::Receiver<Job>) {
         let mut group: Vec<Job> = Vec::new();
         while let Some(first) = jobs.recv().await {
@@ -256,23 +454,32 @@ impl Sequencer {
     }
 
     async fn commit_group(&self, group: Vec<Job>) {
-        // Remembered replies first: a retry of a committed request must not run again.
-        let keys: Vec<Option<(ParticipantId, String)>> =
-            group.iter().map(|j| j.key.clone()).collect();
-        let mut remembered: Vec<Option<Reply>> = Vec::with_capacity(group.len());
+        if let Some(why) = self
+            .failure
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+        {
+            for job in group {
+                let _ = job.reply.send(Err(suspended(self.id, &why)));
+            }
+            return;
+        }
+        // Remembered replies first: a retry of a committed request must not run again, and a
+        // different request under a used key is refused.
+        let keys: Vec<Option<Scoped>> = group.iter().map(|j| j.key.clone()).collect();
+        let mut remembered: Vec<Result<Option<Reply>, ApiError>> = Vec::with_capacity(group.len());
         for key in &keys {
             let found = match key {
-                Some((participant, key)) => match self.store.idempotent(*participant, key).await {
-                    Ok(found) => found.map(|r| Reply {
-                        status: r.status,
-                        body: r.body,
-                    }),
-                    Err(e) => {
-                        tracing::error!(session = %self.id, error = %e, "idempotency lookup failed");
-                        None
-                    }
+                Some(key) => match self
+                    .store
+                    .idempotent(key.participant, &key.stored_key)
+                    .await
+                {
+                    Ok(found) => key.replay(found),
+                    Err(e) => Err(ApiError::from(e)),
                 },
-                None => None,
+                None => Ok(None),
             };
             remembered.push(found);
         }
@@ -285,68 +492,33 @@ impl Sequencer {
             contracts: Vec::new(),
             responses: Vec::new(),
         };
-        let mut fates: Vec<(oneshot::Sender<Result<Reply, ApiError>>, Pending)> =
-            Vec::with_capacity(group.len());
-        {
-            let mut engine = self.engine.write().expect("engine lock poisoned");
-            let state_before = engine.state();
-            // Keys seen in this group: a duplicate within the group gets the first's reply.
-            let mut in_group: BTreeMap<(ParticipantId, String), Reply> = BTreeMap::new();
-            for (job, found) in group.into_iter().zip(remembered) {
-                if let Some(reply) =
-                    found.or_else(|| job.key.as_ref().and_then(|k| in_group.get(k).cloned()))
-                {
-                    Metrics::inc(&self.metrics.idempotent_replays);
-                    fates.push((job.reply, Pending::Remembered(reply)));
-                    continue;
-                }
-                let mut outcomes = Vec::with_capacity(job.commands.len());
-                for command in job.commands {
-                    let stamp = Stamp {
-                        seq: engine.last_seq().unwrap_or(0) + 1,
-                        at_ms: self.clock.now_ms(),
-                    };
-                    let outcome = engine.apply(command.clone(), stamp);
-                    match &outcome {
-                        Ok(events) => {
-                            Metrics::inc(&self.metrics.commands_accepted);
-                            batch.entries.push(JournalEntry {
-                                seq: stamp.seq,
-                                at_ms: stamp.at_ms,
-                                command,
-                            });
-                            for event in events {
-                                match event {
-                                    Event::OrderAccepted { order } => {
-                                        batch.orders.push(order.clone())
-                                    }
-                                    Event::ContractMade(contract) => {
-                                        batch.contracts.push(contract.clone())
-                                    }
-                                    _ => {}
-                                }
-                            }
-                        }
-                        Err(_) => Metrics::inc(&self.metrics.commands_refused),
-                    }
-                    outcomes.push(outcome);
-                }
-                let reply = (job.render)(&engine, &outcomes);
-                if let Some((participant, key)) = job.key {
-                    batch.responses.push(StoredResponse {
-                        participant,
-                        key: key.clone(),
-                        status: reply.status,
-                        body: reply.body.clone(),
-                    });
-                    in_group.insert((participant, key), reply.clone());
-                }
-                fates.push((job.reply, Pending::Rendered(reply)));
-            }
-            if engine.state() != state_before {
-                batch.state = Some(engine.state());
-            }
+        // The reply senders stay out here, so that a panic below can still answer every job.
+        let mut senders = Vec::with_capacity(group.len());
+        let mut work = Vec::with_capacity(group.len());
+        for job in group {
+            senders.push(job.reply);
+            work.push((job.commands, job.key, job.render));
         }
+        let applied = {
+            let mut engine = self.engine.write().unwrap_or_else(PoisonError::into_inner);
+            catch(|| self.apply_group(&mut engine, work, remembered, &mut batch))
+        };
+        let fates = match applied {
+            Ok(fates) => fates,
+            Err(panic) => {
+                self.suspend(&panic).await;
+                for reply in senders {
+                    let _ = reply.send(Err(ApiError::new(
+                        axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+                        "internal_error",
+                        format!("session {} failed while applying this request, which was not recorded: {panic}", self.id.0),
+                    )));
+                }
+                return;
+            }
+        };
+        let fates: Vec<(oneshot::Sender<Result<Reply, ApiError>>, Pending)> =
+            senders.into_iter().zip(fates).collect();
 
         let wrote =
             !batch.entries.is_empty() || !batch.responses.is_empty() || batch.state.is_some();
@@ -368,15 +540,19 @@ impl Sequencer {
         match committed {
             Ok(()) => {
                 for (reply, fate) in fates {
-                    let (Pending::Remembered(r) | Pending::Rendered(r)) = fate;
-                    let _ = reply.send(Ok(r));
+                    let _ = reply.send(match fate {
+                        Pending::Remembered(r) | Pending::Rendered(r) => Ok(r),
+                        Pending::Refused(e) => Err(e),
+                    });
                 }
             }
             Err(e) => {
                 Metrics::inc(&self.metrics.commit_failures);
                 tracing::error!(session = %self.id, error = %e, "group commit failed; rebuilding the session from the store");
                 match rebuild(&self.store, self.id, &self.settings).await {
-                    Ok(session) => *self.engine.write().expect("engine lock poisoned") = session,
+                    Ok(session) => {
+                        *self.engine.write().unwrap_or_else(PoisonError::into_inner) = session
+                    }
                     Err(rebuild_error) => {
                         tracing::error!(session = %self.id, error = ?rebuild_error, "rebuild failed");
                     }
@@ -384,6 +560,7 @@ impl Sequencer {
                 for (reply, fate) in fates {
                     let answer = match fate {
                         Pending::Remembered(r) => Ok(r),
+                        Pending::Refused(e) => Err(e),
                         Pending::Rendered(_) => Err(ApiError::unavailable(format!(
                             "the store failed; the request was not recorded and may be retried: {e}"
                         ))),

@@ -17,7 +17,10 @@ pub mod certificates;
 pub mod dto;
 pub mod error;
 pub mod hub;
+pub mod idempotency;
+pub mod meters;
 pub mod metrics;
+pub mod openapi;
 pub mod routes;
 
 use std::collections::HashMap;
@@ -52,6 +55,10 @@ pub struct Inner {
     pub metrics: Arc<Metrics>,
     /// Token hash → participant, filled on first use (tokens are never revoked yet).
     tokens: RwLock<HashMap<[u8; 32], Participant>>,
+    /// One lock per idempotency key in flight.
+    idempotency_locks: idempotency::Locks,
+    /// Failed sign-ins per client address.
+    sign_ins: auth::SignInLimiter,
 }
 
 impl std::ops::Deref for AppState {
@@ -74,6 +81,8 @@ impl AppState {
             clock,
             metrics,
             tokens: RwLock::new(HashMap::new()),
+            idempotency_locks: idempotency::Locks::default(),
+            sign_ins: auth::SignInLimiter::default(),
         })))
     }
 
@@ -91,6 +100,13 @@ impl AppState {
                 .insert(hash, p.clone());
         }
         Ok(found)
+    }
+
+    /// Counts a failed sign-in from a client address: `refusal` (a 401), or 429 once the
+    /// address has spent its allowance.
+    pub fn failed_sign_in(&self, client: Option<std::net::IpAddr>, refusal: ApiError) -> ApiError {
+        Metrics::inc(&self.metrics.failed_sign_ins);
+        self.sign_ins.failed(client, refusal)
     }
 
     /// Milliseconds since the Unix epoch, by the state's clock.
@@ -123,8 +139,9 @@ impl utoipa::Modify for BearerAuth {
 
 /// The whole application: API routes, the OpenAPI document, health and metrics.
 pub fn router(state: AppState) -> Router {
-    let (api, openapi) =
+    let (api, mut openapi) =
         routes::all(OpenApiRouter::with_openapi(ApiDoc::openapi())).split_for_parts();
+    openapi::complete(&mut openapi);
     let openapi = Arc::new(openapi);
     api.route(
         "/api/v1/openapi.json",
@@ -133,6 +150,18 @@ pub fn router(state: AppState) -> Router {
             async move { axum::Json(openapi.as_ref().clone()) }
         }),
     )
+    .fallback(|| async { ApiError::not_found("no such route") })
+    .method_not_allowed_fallback(|| async {
+        ApiError::new(
+            axum::http::StatusCode::METHOD_NOT_ALLOWED,
+            "method_not_allowed",
+            "this route does not take this method",
+        )
+    })
+    .layer(axum::middleware::from_fn_with_state(
+        state.clone(),
+        idempotency::middleware,
+    ))
     .layer(axum::middleware::from_fn_with_state(
         state.clone(),
         count_requests,

@@ -22,6 +22,10 @@ pub struct Metrics {
     pub idempotent_replays: AtomicU64,
     /// HTTP requests served.
     pub http_requests: AtomicU64,
+    /// Requests with a missing, malformed or unknown token.
+    pub failed_sign_ins: AtomicU64,
+    /// Panics caught in a session's sequencer (the session was suspended).
+    pub session_panics: AtomicU64,
 }
 
 impl Metrics {
@@ -78,6 +82,16 @@ impl Metrics {
             "lvdian_http_requests_total",
             "HTTP requests served.",
             self.http_requests.load(Relaxed),
+        );
+        counter(
+            "lvdian_failed_sign_ins_total",
+            "Requests with a missing, malformed or unknown token.",
+            self.failed_sign_ins.load(Relaxed),
+        );
+        counter(
+            "lvdian_session_panics_total",
+            "Panics caught in session sequencers (each suspended its session).",
+            self.session_panics.load(Relaxed),
         );
         let _ = writeln!(
             out,

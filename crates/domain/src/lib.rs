@@ -7,6 +7,8 @@
 //! - [`Participant`]s with their [`Role`] and [`Province`], and the [`Project`]s (generating units)
 //!   they own, named by a [`ProjectCode`].
 //! - [`Order`]s with a [`TwoPartPrice`], and the [`Contract`]s the exchange makes from them.
+//! - [`TextRule`]: the length limit and character policy of every free-text field (names NFC,
+//!   no control or invisible characters; identifiers ASCII), and [`MARKET_YEARS`].
 //!
 //! A value of these types that exists is valid: constructors that take outside text return a
 //! [`DomainError`] or [`UnitError`] saying what is wrong. Nothing here does IO or reads a clock.
@@ -14,6 +16,7 @@
 mod party;
 mod period;
 mod share;
+mod text;
 mod trade;
 mod units;
 
@@ -23,11 +26,17 @@ pub use party::{
 };
 pub use period::{Period, PeriodLabel, PeriodTemplate, TouBand, TouTemplate};
 pub use share::pro_rata;
+pub use text::{TextError, TextKind, TextProblem, TextRule, is_control, is_invisible, shown};
 pub use trade::{
     Contract, ContractCorridor, ContractStatus, Order, PeriodVolume, Side, TimeInForce,
     TwoPartPrice,
 };
 pub use units::{Fen, Kwh, MwhDisplay, Price, UnitError, div_round_half_away};
+
+/// The years the market's months may fall in. A month outside (`9999-12`, `0001-01`) is refused
+/// at input: no delivery, meter reading or certificate of this market lies there, and the month
+/// types alone accept years up to 9999.
+pub const MARKET_YEARS: std::ops::RangeInclusive<u16> = 2000..=2099;
 
 /// A domain value that cannot be constructed from what was given.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

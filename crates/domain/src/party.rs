@@ -118,7 +118,9 @@ impl FromStr for Role {
         Role::ALL
             .into_iter()
             .find(|r| r.as_str() == s)
-            .ok_or_else(|| DomainError::invalid("role", format!("unknown role `{s}`")))
+            .ok_or_else(|| {
+                DomainError::invalid("role", format!("unknown role `{}`", crate::shown(s)))
+            })
     }
 }
 
@@ -134,7 +136,10 @@ impl Province {
         if !ok {
             return Err(DomainError::invalid(
                 "province",
-                format!("`{code}` is not a code of 2 to 8 upper-case letters, such as ZJ"),
+                format!(
+                    "`{}` is not a code of 2 to 8 upper-case letters, such as ZJ",
+                    crate::shown(code)
+                ),
             ));
         }
         Ok(Province(code.to_owned()))
@@ -192,7 +197,10 @@ impl ProjectCode {
             .ok()
             .filter(|b: &[u8; 17]| b.iter().all(u8::is_ascii_digit))
             .ok_or_else(|| {
-                DomainError::invalid("filing_code", format!("`{code}` is not 17 digits"))
+                DomainError::invalid(
+                    "filing_code",
+                    format!("`{}` is not 17 digits", crate::shown(code)),
+                )
             })?;
         Ok(ProjectCode(bytes))
     }

@@ -75,9 +75,14 @@ pub struct PeriodClearing {
 /// Clears every period. `orders` is in submission order; `periods` is how many periods there
 /// are (every order's `period` must be below it). Returns one result per period index.
 ///
+/// Bounds: every volume is at most [`Kwh::MAX_VOLUME`] (10^9 kWh) and there are fewer than
+/// 2^32 orders, so any sum of volumes here — the cumulative volumes of the step curves, `Q*`,
+/// the volume of better orders at a margin — is below 2^32 × 10^9 ≈ 4.3·10^18 kWh, inside
+/// `i64` (≈ 9.2·10^18). A session takes far fewer orders (`session::MAX_ORDERS`, 10^8).
+///
 /// # Panics
-/// If an order has a non-positive volume or a period index out of range (callers validate), or
-/// if there are 2^32 orders or more.
+/// If an order has a non-positive volume, one above [`Kwh::MAX_VOLUME`] or a period index out
+/// of range (callers validate), or if there are 2^32 orders or more.
 pub fn clear(orders: &[AuctionOrder], periods: usize, method: Method) -> Vec<PeriodClearing> {
     assert!(u32::try_from(orders.len()).is_ok(), "too many orders");
     let ranked = rank(orders, periods);
@@ -119,6 +124,7 @@ fn rank(orders: &[AuctionOrder], periods: usize) -> RankedBook {
     let mut bounds = vec![0usize; 2 * periods + 1];
     for o in orders {
         assert!(o.volume.0 > 0, "order volume must be positive");
+        assert!(o.volume <= Kwh::MAX_VOLUME, "order volume beyond the bound");
         bounds[bucket_of(o) + 1] += 1;
     }
     for b in 1..bounds.len() {

@@ -152,10 +152,16 @@ pub enum CouplingError {
 
 /// Clears every period of a coupled session. `orders` is in submission order.
 ///
+/// Bounds: with fewer than 2^32 orders of at most [`Kwh::MAX_VOLUME`] (10^9 kWh) each, every
+/// sum of volumes here (a province's bought and sold, `Q*`) is below 4.3·10^18 kWh and fits
+/// `i64`; a corridor sends at most its capacity, at most [`Kwh::MAX_VOLUME`], so its
+/// congestion rent is a few products of 10^9 kWh and a price, formed in `i128`.
+///
 /// # Panics
-/// If an order has a non-positive volume or a period or province index out of range, or a
-/// corridor joins a province to itself, has a capacity list of the wrong length, a negative
-/// capacity, a loss outside `0..10000` or a negative tariff (callers validate).
+/// If an order has a non-positive volume or one above [`Kwh::MAX_VOLUME`] or a period or
+/// province index out of range, if there are 2^32 orders or more, or a corridor joins a
+/// province to itself, has a capacity list of the wrong length, a negative capacity or one above
+/// [`Kwh::MAX_VOLUME`], a loss outside `0..10000` or a negative tariff (callers validate).
 pub fn clear(
     orders: &[CoupledOrder],
     provinces: usize,
@@ -167,12 +173,18 @@ pub fn clear(
         assert!((c.from as usize) < provinces && (c.to as usize) < provinces);
         assert_eq!(c.capacity.len(), periods, "one capacity per period");
         assert!(c.capacity.iter().all(|k| k.0 >= 0), "negative capacity");
+        assert!(
+            c.capacity.iter().all(|&k| k <= Kwh::MAX_VOLUME),
+            "capacity beyond the bound"
+        );
         assert!((0..LOSS_DENOMINATOR).contains(&c.loss), "loss out of range");
         assert!(c.tariff >= Price::ZERO, "negative tariff");
     }
+    assert!(u32::try_from(orders.len()).is_ok(), "too many orders");
     let mut by_period: Vec<Vec<usize>> = vec![Vec::new(); periods];
     for (index, o) in orders.iter().enumerate() {
         assert!(o.volume.0 > 0, "order volume must be positive");
+        assert!(o.volume <= Kwh::MAX_VOLUME, "order volume beyond the bound");
         assert!((o.province as usize) < provinces, "province out of range");
         by_period[o.period as usize].push(index);
     }
@@ -314,9 +326,14 @@ impl PeriodInput<'_> {
                 let sent = Kwh(s);
                 let delivered = c.delivered(sent);
                 let congestion_rent = match (prices[c.from as usize], prices[c.to as usize]) {
-                    (Some(from), Some(to)) => {
-                        Some(Fen::of(delivered, to) - Fen::of(sent, from) - Fen::of(sent, c.tariff))
-                    }
+                    // `sent` ≤ 10^9 kWh and prices lie among the orders' limits (±2·10^7
+                    // fen/MWh), so each term is below 2·10^13 fen; checked all the same, since
+                    // the prices come out of a float LP.
+                    (Some(from), Some(to)) => Fen::checked_of(delivered, to).and_then(|value| {
+                        let cost = Fen::checked_of(sent, from)?.0;
+                        let tariff = Fen::checked_of(sent, c.tariff)?.0;
+                        value.0.checked_sub(cost)?.checked_sub(tariff).map(Fen)
+                    }),
                     _ => None,
                 };
                 Flow {

@@ -103,6 +103,33 @@ pub enum ExchangeError {
         /// The session's lot size.
         lot: Kwh,
     },
+    /// A volume is beyond the bound of spec §1 ([`Kwh::MAX_VOLUME`], 1,000,000 MWh). Parsers
+    /// refuse such values already; the engine checks again because commands also come from
+    /// journals and other callers.
+    #[error("volume {volume} in period index {} is beyond the bound of {}", period.0, Kwh::MAX_VOLUME_TEXT)]
+    VolumeAboveBound {
+        /// Its period.
+        period: Period,
+        /// The volume given.
+        volume: Kwh,
+    },
+    /// A price is beyond the bound of spec §1 (±[`Price::MAX_ABS`], ±100,000.00 yuan/MWh).
+    #[error("{field} {price} is beyond the bound of {}", Price::MAX_ABS_TEXT)]
+    PriceBeyondBound {
+        /// Which price: `energy price`, `environmental value` or `compensation price`.
+        field: &'static str,
+        /// The price given.
+        price: Price,
+    },
+    /// The session already holds as many orders (listings, proposals) as it takes; the caps
+    /// keep every total of a session inside `i64` (see the `session` module).
+    #[error("the session already holds {limit} {what}, the most it takes")]
+    SessionFull {
+        /// `orders`, `listings` or `proposals`.
+        what: &'static str,
+        /// The cap.
+        limit: usize,
+    },
     /// The energy price is outside the session's bounds.
     #[error("energy price {price} is outside [{min}, {max}]")]
     EnergyPriceOutOfBounds {
@@ -223,6 +250,45 @@ impl ExchangeError {
     /// The message for a participant: like `Display`, but periods are written as the labels of
     /// the session's template (`h01`) and volumes in MWh, as files and the API write them.
     pub fn describe(&self, template: &PeriodTemplate) -> String {
+        let text = self.describe_value(template);
+        match self.field() {
+            Some(field) if !matches!(self, ExchangeError::InvalidSettings { .. }) => {
+                format!("field `{field}`: {text}")
+            }
+            _ => text,
+        }
+    }
+
+    /// The request field a refusal is about, as files and the API name it (`energy_price`,
+    /// `env_price`, `compensation`, `mwh`, `period`), or `None` for refusals about the state of
+    /// the session or the caller.
+    pub fn field(&self) -> Option<&'static str> {
+        use ExchangeError as E;
+        match self {
+            E::InvalidSettings { field, .. } => Some(field),
+            E::UnknownPeriod { .. } | E::DuplicatePeriod { .. } => Some("period"),
+            E::NoVolume => Some("volumes"),
+            E::VolumeNotPositive { .. }
+            | E::VolumeNotLotMultiple { .. }
+            | E::VolumeAboveBound { .. }
+            | E::ExceedsRemaining { .. } => Some("mwh"),
+            E::EnergyPriceOutOfBounds { .. } | E::EnergyPriceNotFixed { .. } => {
+                Some("energy_price")
+            }
+            E::EnvironmentNegative { .. } | E::EnvironmentAboveCap { .. } => Some("env_price"),
+            E::CompensationNegative { .. } => Some("compensation"),
+            E::PriceBeyondBound { field, .. } => Some(match *field {
+                "energy price" => "energy_price",
+                "environmental value" => "env_price",
+                "compensation price" => "compensation",
+                _ => "price",
+            }),
+            _ => None,
+        }
+    }
+
+    /// [`ExchangeError::describe`] without the field.
+    fn describe_value(&self, template: &PeriodTemplate) -> String {
         let label = |p: &Period| {
             if template.contains(*p) {
                 template.label(*p).to_string()
@@ -248,6 +314,12 @@ impl ExchangeError {
                 volume.mwh(),
                 label(period),
                 lot.mwh()
+            ),
+            ExchangeError::VolumeAboveBound { period, volume } => format!(
+                "volume {} MWh in period {} is beyond the bound of {}",
+                volume.mwh(),
+                label(period),
+                Kwh::MAX_VOLUME_TEXT
             ),
             ExchangeError::ExceedsRemaining {
                 listing,
@@ -279,6 +351,9 @@ impl ExchangeError {
             ExchangeError::NoVolume => "no_volume",
             ExchangeError::VolumeNotPositive { .. } => "volume_not_positive",
             ExchangeError::VolumeNotLotMultiple { .. } => "volume_not_lot_multiple",
+            ExchangeError::VolumeAboveBound { .. } => "volume_above_bound",
+            ExchangeError::PriceBeyondBound { .. } => "price_beyond_bound",
+            ExchangeError::SessionFull { .. } => "session_full",
             ExchangeError::EnergyPriceOutOfBounds { .. } => "energy_price_out_of_bounds",
             ExchangeError::EnergyPriceNotFixed { .. } => "energy_price_not_fixed",
             ExchangeError::EnvironmentNegative { .. } => "environment_negative",

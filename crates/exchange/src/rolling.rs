@@ -27,8 +27,11 @@
 //! A resting order costs about 70 bytes (its slot and its index entry); a book holding 10^7
 //! resting orders peaks at about 750 MB. Orders that fill on arrival or are IOC cost nothing.
 //!
-//! Inputs are validated by the session (volume > 0, ids unique and increasing); this module only
-//! `debug_assert!`s that.
+//! Inputs are validated by the session (volume > 0 and at most `Kwh::MAX_VOLUME`, ids unique
+//! and increasing, at most `session::MAX_ORDERS` orders); this module only `debug_assert!`s
+//! that. Under those bounds a price level's aggregate (the public depth) is below
+//! 10^8 × 10^9 = 10^17 kWh, far inside `i64`; it is added with `checked_add`, so it could not
+//! wrap silently even if a caller broke them.
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
@@ -328,7 +331,12 @@ impl Book {
                 self.slots[s as usize].prev = queue.tail;
                 self.slots[queue.tail as usize].next = s;
                 queue.tail = s;
-                queue.volume_kwh += remaining_kwh;
+                // A level holds orders of one session, at most MAX_ORDERS = 10^8 of at most
+                // 10^9 kWh: below 10^17, so this never fails (and never wraps, in release too).
+                queue.volume_kwh = queue
+                    .volume_kwh
+                    .checked_add(remaining_kwh)
+                    .expect("a price level's volume stays below 10^17 kWh");
                 queue.orders += 1;
             }
             _ => queues.insert(

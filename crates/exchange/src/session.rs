@@ -31,12 +31,40 @@
 //! - a call auction: one contract per (seller, buyer, two-part price), gathering that pair's
 //!   slices across periods in order of first appearance (period order, then slice order), priced
 //!   by [`SessionSettings::slice_price`]. Orders at the margin share pro rata in whole kWh
-//!   (spec §3.3), so these volumes need not be lot multiples.
+//!   (spec §3.3), so these volumes need not be lot multiples. A slice that would take the
+//!   contract's volume in its period beyond [`Kwh::MAX_VOLUME`] starts a further contract of
+//!   the same pair and price, which gathers that pair's later slices.
 //! - a coupled call auction ([`Method::Coupled`], inter-provincial, with
 //!   [`SessionSettings::corridors`]): cleared by [`coupling::clear`]; contracts within each
 //!   province and, across each corridor that carries energy, between the sending province's
 //!   sellers and the receiving province's buyers, recording the corridor and the losses (see
 //!   `Session::clear_coupled` for the pairing rule).
+//!
+//! # Bounds: why no total of a session overflows
+//!
+//! Every volume the session takes (of an order, a listing, a take, a proposal; a lot; a
+//! corridor's capacity in a period) is at most `V = Kwh::MAX_VOLUME` = 10^9 kWh and every price
+//! within `±P`, `P = Price::MAX_ABS` = 10^7 fen/MWh (spec §1); the parsers refuse anything else
+//! and the session checks again ([`ExchangeError::VolumeAboveBound`],
+//! [`ExchangeError::PriceBeyondBound`]), since commands also come from journals. A session takes
+//! at most [`MAX_ORDERS`] = 10^8 orders, [`MAX_LISTINGS`] = 10^6 listings and
+//! [`MAX_PROPOSALS`] = 10^6 proposals ([`ExchangeError::SessionFull`]). Then, with
+//! `i64::MAX` ≈ 9.22·10^18:
+//!
+//! - any sum of order volumes — a call auction's cumulative volumes and `Q*`, a rolling price
+//!   level's aggregate (the public depth), a coupled province's bought and sold, a corridor's
+//!   flow, a contract's volume in a period — is at most `10^8 × V = 10^17` kWh, 92 times inside;
+//! - a listing or proposal has at most 96 periods, so everything listed or proposed in a
+//!   session totals at most `10^6 × 96 × V ≈ 10^17` kWh, and takes and contracts of it less;
+//! - a ranking price (a two-part total) is within `±2P`, a contract's energy part
+//!   (`slice_price`: a total's midpoint minus an environmental midpoint) within `±3P`, so money
+//!   of a contract period, `V × 3P` kWh·fen/MWh = 3·10^16 (÷ 1000 in fen), and of a whole
+//!   contract (96 periods) fit `i64` with room; products are formed in `i128` anyway;
+//! - a contract's volume in a period is also at most `V`: where a call-auction pair trades more
+//!   than `V` in a period (many orders each), the slices beyond go to a further contract of the
+//!   same pair and price, so every contract can be written to and read back from files.
+//!
+//! Totals across sessions (statistics over a year) are formed in `i128` by their callers.
 //!
 //! Determinism: the session holds only `Vec`s and `BTreeMap`s, never reads a clock and assigns
 //! every id from the caller's sequence numbers (orders, listings, proposals) or in creation order
@@ -61,6 +89,17 @@ use crate::coupling::{self, CoupledOrder, CoupledPeriod};
 use crate::listing::{Listing, ListingStatus};
 use crate::rolling::{self, Book, IdMap, Incoming};
 
+/// The most orders a session takes (see the module's bounds): 10^8, so that its order volumes
+/// total at most 10^17 kWh.
+pub const MAX_ORDERS: usize = 100_000_000;
+
+/// The most listings a session takes: 10^6, each of at most 96 periods of at most
+/// [`Kwh::MAX_VOLUME`], so that they total below 10^17 kWh.
+pub const MAX_LISTINGS: usize = 1_000_000;
+
+/// The most bilateral proposals a session takes: 10^6, bounded like listings.
+pub const MAX_PROPOSALS: usize = 1_000_000;
+
 /// A calendar month of the delivery window, `YYYY-MM` in files and the API.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
@@ -75,7 +114,7 @@ impl YearMonth {
         if !(1..=9999).contains(&year) || !(1..=12).contains(&month) {
             return Err(ExchangeError::InvalidSettings {
                 field: "delivery",
-                reason: format!("{year}-{month:02} is not a month of a year 1-9999"),
+                reason: format!("{year:04}-{month:02} is not a month of a year 1-9999"),
             });
         }
         Ok(YearMonth { year, month })
@@ -351,6 +390,29 @@ impl SessionSettings {
                 ),
             );
         }
+        let prices = [
+            ("energy_price_min", Some(self.energy_price_min)),
+            ("energy_price_max", Some(self.energy_price_max)),
+            ("env_price_cap", self.env_price_cap),
+            ("compensation", Some(self.compensation)),
+            (
+                "bid_on.energy_price",
+                match self.bid_on {
+                    BidOn::Environment { energy_price } => Some(energy_price),
+                    BidOn::Total => None,
+                },
+            ),
+        ];
+        for (field, price) in prices {
+            if let Some(price) = price
+                && !price.within_bounds()
+            {
+                return invalid(
+                    field,
+                    format!("{price} is beyond the bound of {}", Price::MAX_ABS_TEXT),
+                );
+            }
+        }
         if self.energy_price_min > self.energy_price_max {
             return invalid(
                 "energy_price_min",
@@ -367,6 +429,16 @@ impl SessionSettings {
         }
         if self.lot <= Kwh::ZERO {
             return invalid("lot", format!("{} is not positive", self.lot));
+        }
+        if self.lot > Kwh::MAX_VOLUME {
+            return invalid(
+                "lot",
+                format!(
+                    "{} MWh is beyond the bound of {}",
+                    self.lot.mwh(),
+                    Kwh::MAX_VOLUME_TEXT
+                ),
+            );
         }
         if let BidOn::Environment { energy_price } = self.bid_on
             && !(self.energy_price_min..=self.energy_price_max).contains(&energy_price)
@@ -429,6 +501,16 @@ impl SessionSettings {
             if c.capacity < Kwh::ZERO {
                 return invalid(format!("corridor {i}: negative capacity"));
             }
+            let beyond = |v: Kwh| {
+                format!(
+                    "corridor {i}: capacity {} MWh is beyond the bound of {}",
+                    v.mwh(),
+                    Kwh::MAX_VOLUME_TEXT
+                )
+            };
+            if c.capacity > Kwh::MAX_VOLUME {
+                return invalid(beyond(c.capacity));
+            }
             let mut periods = BTreeSet::new();
             for v in &c.capacity_by_period {
                 if !self.template.contains(v.period) {
@@ -436,6 +518,9 @@ impl SessionSettings {
                 }
                 if v.volume < Kwh::ZERO {
                     return invalid(format!("corridor {i}: negative capacity"));
+                }
+                if v.volume > Kwh::MAX_VOLUME {
+                    return invalid(beyond(v.volume));
                 }
                 if !periods.insert(v.period) {
                     return invalid(format!("corridor {i}: period {} named twice", v.period.0));
@@ -446,6 +531,13 @@ impl SessionSettings {
             }
             if c.tariff < Price::ZERO {
                 return invalid(format!("corridor {i}: negative tariff"));
+            }
+            if !c.tariff.within_bounds() {
+                return invalid(format!(
+                    "corridor {i}: tariff {} is beyond the bound of {}",
+                    c.tariff,
+                    Price::MAX_ABS_TEXT
+                ));
             }
         }
         let on_loop: Vec<&SessionCorridor> = self
@@ -569,8 +661,8 @@ impl SessionSettings {
         }
     }
 
-    /// Checks one period's volume: the period is in the template, the volume is positive and a
-    /// multiple of the lot.
+    /// Checks one period's volume: the period is in the template, the volume is positive, at
+    /// most [`Kwh::MAX_VOLUME`] and a multiple of the lot.
     pub fn check_volume(&self, period: Period, volume: Kwh) -> Result<(), ExchangeError> {
         if !self.template.contains(period) {
             return Err(ExchangeError::UnknownPeriod {
@@ -580,6 +672,9 @@ impl SessionSettings {
         }
         if volume <= Kwh::ZERO {
             return Err(ExchangeError::VolumeNotPositive { period, volume });
+        }
+        if volume > Kwh::MAX_VOLUME {
+            return Err(ExchangeError::VolumeAboveBound { period, volume });
         }
         if volume.0 % self.lot.0 != 0 {
             return Err(ExchangeError::VolumeNotLotMultiple {
@@ -613,9 +708,18 @@ impl SessionSettings {
         Ok(sorted)
     }
 
-    /// Checks a two-part price: the energy price equals the fixed one (`bid_on = environment`)
-    /// or lies within the bounds; the environmental value is not negative and not above the cap.
+    /// Checks a two-part price: both parts within ±[`Price::MAX_ABS`] (spec §1); the energy
+    /// price equals the fixed one (`bid_on = environment`) or lies within the session's bounds;
+    /// the environmental value is not negative and not above the cap.
     pub fn check_price(&self, price: TwoPartPrice) -> Result<(), ExchangeError> {
+        for (field, part) in [
+            ("energy price", price.energy),
+            ("environmental value", price.environment),
+        ] {
+            if !part.within_bounds() {
+                return Err(ExchangeError::PriceBeyondBound { field, price: part });
+            }
+        }
         match self.bid_on {
             BidOn::Environment { energy_price } if price.energy != energy_price => {
                 return Err(ExchangeError::EnergyPriceNotFixed {
@@ -1501,10 +1605,16 @@ impl Session {
                     price.energy.0,
                     price.environment.0,
                 );
-                let at = *index.entry(key).or_insert_with(|| {
+                let mut at = *index.entry(key).or_insert_with(|| {
                     drafts.push((key, price, Vec::new()));
                     drafts.len() - 1
                 });
+                if !fits_bound(&drafts[at].2, period, slice.volume) {
+                    // The pair's contract is full in this period: a further one takes the rest.
+                    drafts.push((key, price, Vec::new()));
+                    at = drafts.len() - 1;
+                    index.insert(key, at);
+                }
                 add_volume(&mut drafts[at].2, period, slice.volume);
             }
             events.push(Event::PeriodCleared {
@@ -1606,6 +1716,12 @@ impl Session {
         stamp: Stamp,
     ) -> Result<Vec<Event>, ExchangeError> {
         self.require_open(CommandKind::SubmitOrder)?;
+        if self.orders.len() >= MAX_ORDERS {
+            return Err(ExchangeError::SessionFull {
+                what: "orders",
+                limit: MAX_ORDERS,
+            });
+        }
         self.settings.check_participant(by, side)?;
         self.settings.check_volume(period, volume)?;
         self.settings.check_price(price)?;
@@ -1627,6 +1743,7 @@ impl Session {
             time_in_force,
             submitted_at_ms: stamp.at_ms,
         };
+        // Below MAX_ORDERS = 10^8 < 2^32, checked above.
         let position = u32::try_from(self.orders.len()).expect("fewer than 2^32 orders a session");
         self.order_index.insert(order.id.0, position);
         if self.settings.mode == Mode::CallAuction(Method::Coupled) {
@@ -1753,6 +1870,12 @@ impl Session {
         stamp: Stamp,
     ) -> Result<Vec<Event>, ExchangeError> {
         self.require_open(CommandKind::List)?;
+        if self.listings.len() >= MAX_LISTINGS {
+            return Err(ExchangeError::SessionFull {
+                what: "listings",
+                limit: MAX_LISTINGS,
+            });
+        }
         self.settings.check_participant(by, side)?;
         let volumes = self.settings.check_volumes(volumes)?;
         self.settings.check_price(price)?;
@@ -1828,6 +1951,12 @@ impl Session {
         stamp: Stamp,
     ) -> Result<Vec<Event>, ExchangeError> {
         self.require_open(CommandKind::Propose)?;
+        if self.proposals.len() >= MAX_PROPOSALS {
+            return Err(ExchangeError::SessionFull {
+                what: "proposals",
+                limit: MAX_PROPOSALS,
+            });
+        }
         let side = bilateral::proposer_side(by, counterparty)?;
         self.settings.check_province(by)?;
         self.settings.check_province(counterparty)?;
@@ -1838,6 +1967,12 @@ impl Session {
         self.settings.check_price(price)?;
         if compensation < Price::ZERO {
             return Err(ExchangeError::CompensationNegative {
+                price: compensation,
+            });
+        }
+        if !compensation.within_bounds() {
+            return Err(ExchangeError::PriceBeyondBound {
+                field: "compensation price",
                 price: compensation,
             });
         }
@@ -2206,6 +2341,8 @@ impl Session {
     /// Contracts are one per (seller, buyer, two-part price, path), gathered across periods in
     /// order of first appearance: period order; in a period, pairs within provinces by province
     /// name, then those across corridors by the corridor they arrive over.
+    /// As in the call auction, a piece that would take a contract's volume in its period
+    /// beyond [`Kwh::MAX_VOLUME`] starts a further contract of the same key.
     fn clear_coupled(&mut self, clearing: CoupledClearing, stamp: Stamp, events: &mut Vec<Event>) {
         let CoupledClearing {
             live,
@@ -2246,8 +2383,9 @@ impl Session {
                     piece.path,
                 );
                 let at = match index.get(&key) {
-                    Some(&at) => at,
-                    None => {
+                    Some(&at) if fits_bound(&drafts[at].2, period, volume) => at,
+                    // New, or full in this period (a further contract takes the rest).
+                    _ => {
                         index.insert(key.clone(), drafts.len());
                         drafts.push((key, price, Vec::new(), Vec::new()));
                         drafts.len() - 1
@@ -2337,13 +2475,31 @@ struct CoupledClearing {
     pieces: Vec<Vec<Piece>>,
 }
 
+/// Whether adding `volume` in `period` to a contract's list (kept sorted by period, periods
+/// coming in order) keeps its volume in that period within [`Kwh::MAX_VOLUME`]. A slice or a
+/// traced piece is part of one order's fill, so it fits alone in an empty period.
+fn fits_bound(list: &[PeriodVolume], period: Period, volume: Kwh) -> bool {
+    let already = match list.last() {
+        Some(last) if last.period == period => last.volume,
+        _ => Kwh::ZERO,
+    };
+    already.0.saturating_add(volume.0) <= Kwh::MAX_VOLUME.0
+}
+
 /// Adds a positive `volume` in `period` to a list kept sorted by period (periods come in order).
+/// Callers keep each period within [`Kwh::MAX_VOLUME`] ([`fits_bound`]), so the sum fits.
 fn add_volume(list: &mut Vec<PeriodVolume>, period: Period, volume: Kwh) {
     if volume <= Kwh::ZERO {
         return;
     }
     match list.last_mut() {
-        Some(last) if last.period == period => last.volume += volume,
+        Some(last) if last.period == period => {
+            last.volume = Kwh(last
+                .volume
+                .0
+                .checked_add(volume.0)
+                .expect("contract volumes stay within the bound"));
+        }
         _ => list.push(PeriodVolume { period, volume }),
     }
 }

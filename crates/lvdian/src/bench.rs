@@ -115,7 +115,13 @@ async fn measure(bench: &HttpBench, url: &str) -> Result<()> {
         .map_err(|e| anyhow::anyhow!(e.message))?;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let base = format!("http://{}/api/v1", listener.local_addr()?);
-    let server = tokio::spawn(axum::serve(listener, api::router(state)).into_future());
+    let server = tokio::spawn(
+        axum::serve(
+            listener,
+            api::router(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        )
+        .into_future(),
+    );
 
     let client = reqwest::Client::new();
     let post = {

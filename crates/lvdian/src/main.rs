@@ -3,6 +3,8 @@
 mod bench;
 mod clear;
 mod demo;
+#[cfg(test)]
+mod hostile_input;
 mod meters;
 mod parquet;
 mod server;

@@ -1,6 +1,11 @@
 //! `lvdian meters import FILE --month YYYY-MM`: validate a month of 15-minute meter data and store
 //! it, all or nothing, each meter as the next version of its month (a re-import is a correction).
 //! A `.parquet` file is read as Parquet (see `parquet.rs`), anything else as `meters.csv`.
+//!
+//! The database is the server's, so the file meets the rules of a grid upload over HTTP
+//! (`settlement::check_upload`, with the facts read by `api::meters::upload_facts`): a month of
+//! the market, data rows, registered participants by id, projects' meters under their owners,
+//! no meter changing owner. A refused file stores nothing.
 
 use std::io::Read;
 use std::path::Path;
@@ -49,6 +54,7 @@ fn spinner(message: &'static str) -> ProgressBar {
 /// Validates and imports; prints a summary line on success.
 pub fn import(url: &str, path: &Path, month: &str) -> Result<()> {
     let month = Month::parse(month).map_err(|e| anyhow::anyhow!("--month: {}", e.0))?;
+    settlement::check_market_month(month).map_err(|e| anyhow::anyhow!("--month: {e}"))?;
     let started = Instant::now();
     let data = if parquet::is_parquet(path) {
         let parsing = spinner("reading and validating");
@@ -82,6 +88,11 @@ pub fn import(url: &str, path: &Path, month: &str) -> Result<()> {
                 .await
                 .with_context(|| format!("cannot open {url}"))?;
             store.migrate().await?;
+            let facts = api::meters::upload_facts(&store, &data).await?;
+            if let Err(e) = settlement::check_upload(&data, &facts) {
+                store.close().await;
+                anyhow::bail!("{}: {e}", path.display());
+            }
             let now = std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
                 .map_or(0, |d| d.as_millis() as i64);

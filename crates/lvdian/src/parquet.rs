@@ -182,6 +182,23 @@ fn layout(reader: &SerializedFileReader<File>) -> anyhow::Result<Layout> {
 /// Errors: the file cannot be read or is not Parquet, the schema is not the one above (naming
 /// the column), or [`MeterErrors`] as for `meters.csv`, prefixed by the path.
 pub fn read_meters(path: &Path, month: Month) -> anyhow::Result<MeterData> {
+    // The `parquet` crate panics on some corrupt pages (fuzzing found a DELTA_BYTE_ARRAY length
+    // running past its page: `fuzz/regressions/meter_parquet/`). A corrupt file is refused like
+    // any other bad input, with the path, instead of taking the process down.
+    std::panic::catch_unwind(|| read_meters_unguarded(path, month)).unwrap_or_else(|panic| {
+        let why = panic
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| panic.downcast_ref::<&str>().copied())
+            .unwrap_or("a panic");
+        Err(anyhow!(
+            "cannot read {}: the Parquet decoder failed on corrupt data ({why})",
+            path.display()
+        ))
+    })
+}
+
+fn read_meters_unguarded(path: &Path, month: Month) -> anyhow::Result<MeterData> {
     let open = || -> anyhow::Result<SerializedFileReader<File>> {
         let file = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
         SerializedFileReader::new(file)
@@ -226,7 +243,11 @@ pub fn read_meters(path: &Path, month: Month) -> anyhow::Result<MeterData> {
                 .collect();
             handles
                 .into_iter()
-                .map(|h| h.join().expect("a Parquet reading thread panicked"))
+                // A thread's panic goes on with its own message, for `read_meters` to report.
+                .map(|h| {
+                    h.join()
+                        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+                })
                 .collect::<anyhow::Result<Vec<MeterParser>>>()
         })
         .map_err(read_error)?;

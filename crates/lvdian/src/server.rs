@@ -96,12 +96,17 @@ pub fn serve(listen: SocketAddr, url: &str) -> Result<()> {
             .await
             .map_err(|e| anyhow::anyhow!("cannot load the market: {}", e.message))?;
         let sessions = state.hub.all().len();
+        for (id, why) in state.hub.unloadable() {
+            tracing::error!(session = %id, "left out: {why}");
+        }
         tracing::info!(sessions, elapsed_ms = started.elapsed().as_millis() as u64, "market loaded from the journal");
         let listener = tokio::net::TcpListener::bind(listen)
             .await
             .with_context(|| format!("cannot listen on {listen}"))?;
         tracing::info!(%listen, database = %url, "lvdian serving on http://{listen}/api/v1 (OpenAPI at /api/v1/openapi.json)");
-        axum::serve(listener, api::router(state))
+        let app = api::router(state)
+            .into_make_service_with_connect_info::<std::net::SocketAddr>();
+        axum::serve(listener, app)
             .with_graceful_shutdown(shutdown())
             .await
             .context("the server failed")?;

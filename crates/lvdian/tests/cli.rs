@@ -100,3 +100,63 @@ fn bad_input_exits_non_zero_names_the_order_and_writes_nothing_to_stdout() {
         )
     );
 }
+
+#[test]
+fn an_order_beyond_the_volume_bound_is_refused_naming_order_field_and_bound() {
+    let path = write_temp(
+        "beyond.json",
+        r#"{"method": "uniform", "orders": [
+            {"id": "s1", "participant": "G1", "side": "sell", "period": "h01", "mwh": "1000000.000", "price": "-100000.00"},
+            {"id": "b1", "participant": "U1", "side": "buy", "period": "h01", "mwh": "9000000000000000", "price": "100000.00"}
+        ]}"#,
+    );
+    let out = lvdian(&["clear", path.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(out.stdout.is_empty());
+    assert_eq!(
+        String::from_utf8(out.stderr).unwrap(),
+        format!(
+            "error: {}: orders[1] (id \"b1\"): field `mwh`: `9000000000000000` is beyond the bound of 1000000 MWh\n",
+            path.display()
+        )
+    );
+}
+
+#[test]
+fn the_largest_orders_clear_from_a_file() {
+    let path = write_temp(
+        "largest.json",
+        r#"{"method": "uniform", "orders": [
+            {"id": "s1", "participant": "G1", "side": "sell", "period": "h01", "mwh": "1000000.000", "price": "-100000.00"},
+            {"id": "s2", "participant": "G2", "side": "sell", "period": "h01", "mwh": "1000000.000", "price": "-100000.00"},
+            {"id": "b1", "participant": "U1", "side": "buy", "period": "h01", "mwh": "1000000.000", "price": "100000.00"},
+            {"id": "b2", "participant": "U2", "side": "buy", "period": "h01", "mwh": "1000000.000", "price": "100000.00"}
+        ]}"#,
+    );
+    let out = lvdian(&["clear", path.to_str().unwrap()]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let result: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    // Q* = 2,000,000 MWh at P* = midpoint(100,000.00, −100,000.00) = 0.00, every order filled.
+    let period = &result["periods"][0];
+    assert_eq!(period["volume_mwh"], "2000000.000");
+    assert_eq!(period["price"], "0.00");
+    let fills: Vec<(&str, &str)> = period["fills"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| (f["order"].as_str().unwrap(), f["mwh"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        fills,
+        [
+            ("s1", "1000000.000"),
+            ("s2", "1000000.000"),
+            ("b1", "1000000.000"),
+            ("b2", "1000000.000")
+        ]
+    );
+}

@@ -289,14 +289,76 @@ fn bad_rows_are_named_by_line_as_in_csv() {
         err.contains("line 3002, field `kwh`: `-5` is negative"),
         "{err}"
     );
+    // The database is the server's: rows name registered participants by id, and the sellers'
+    // meters are their projects'. Named as in the offline files, the good file is refused.
     let good = dir.join("good.parquet");
     write_parquet(&good, &self::rows(), Flavour::Timestamp, 3000);
+    let out = import(&good);
+    assert!(!out.status.success());
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        err.contains(
+            "5 meters refused, nothing imported\n  meter `GM1`, field `participant`: \
+                      `G1` is not a participant id (a whole number such as 7)"
+        ),
+        "{err}"
+    );
+    let ids = register(&url);
+    let by_id: Vec<Row> = self::rows()
+        .into_iter()
+        .map(|(meter, participant, start, kwh)| (meter, ids[participant], start, kwh))
+        .collect();
+    write_parquet(&good, &by_id, Flavour::Timestamp, 3000);
     let out = import(&good);
     let text = stdout_of(&out);
     assert!(
         text.starts_with("imported 2023-05: 5 meters, 14880 readings, 4 participants"),
         "{text}"
     );
+}
+
+/// Registers G1 and G2 (generators, with projects metered by GM1 and GM2) and the users U1 and
+/// U2 in the database at `url`; returns each name's id as text.
+fn register(url: &str) -> std::collections::HashMap<&'static str, &'static str> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let store = store::Store::connect(url).await.unwrap();
+        store.migrate().await.unwrap();
+        let mut ids = std::collections::HashMap::new();
+        for (name, role, meter) in [
+            ("G1", domain::Role::Generator, Some("GM1")),
+            ("G2", domain::Role::Generator, Some("GM2")),
+            ("U1", domain::Role::User, None),
+            ("U2", domain::Role::User, None),
+        ] {
+            let new = store::NewParticipant {
+                name: name.to_owned(),
+                role,
+                province: domain::Province::parse("ZJ").unwrap(),
+            };
+            let p = store.insert_participant(&new, 0).await.unwrap();
+            if let Some(meter) = meter {
+                let code = format!("3301000000000000{}", &name[1..]);
+                let project = domain::Project {
+                    code: domain::ProjectCode::parse(&code).unwrap(),
+                    technology: domain::Technology::WindOnshore,
+                    capacity_kw: 1000,
+                    province: new.province.clone(),
+                    owner: p.id,
+                    subsidised: false,
+                    meters: vec![meter.to_owned()],
+                };
+                store.insert_project(&project, 0).await.unwrap();
+            }
+            let id: &'static str = Box::leak(p.id.0.to_string().into_boxed_str());
+            ids.insert(name, id);
+        }
+        store.close().await;
+        ids
+    })
 }
 
 #[test]

@@ -29,6 +29,10 @@ pub fn expiry_month(production: YearMonth) -> Option<YearMonth> {
 
 /// Certificate counts by state. `issued_total` is every certificate ever issued (serials
 /// numbered); the five state counts partition it.
+///
+/// The `u64`s cannot overflow: a project-month holds at most `MAX_SEQ` = 999,999,999
+/// certificates (issuance refuses more) and there are fewer than 2^32 project-months, so any
+/// total is below 4.3·10^18 < 2^64.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Totals {
     /// Certificates ever issued.

@@ -111,8 +111,9 @@ impl std::error::Error for ContractErrors {}
 /// Parses and validates `contracts.csv`; returns the contracts in file order.
 ///
 /// Refuses the whole file if any row is bad: not 8 fields, an empty or quoted name, the same
-/// participant as seller and buyer, `mwh` not a non-negative MWh with at most 3 decimals, a price
-/// not yuan/MWh with at most 2 decimals, `carry_kwh` not a whole number 0–999, or a contract id
+/// participant as seller and buyer, `mwh` not a non-negative MWh with at most 3 decimals or
+/// beyond `Kwh::MAX_CONTRACT_MONTH` (96,000,000 MWh), a price not yuan/MWh with at most 2
+/// decimals or beyond ±100,000.00, `carry_kwh` not a whole number 0–999, or a contract id
 /// used twice. Empty lines are skipped; `\r\n` line ends and a UTF-8 byte-order mark are allowed.
 pub fn parse_contracts(bytes: &[u8]) -> Result<Vec<ContractTerms>, ContractErrors> {
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
@@ -205,7 +206,9 @@ fn parse_row(text: &str) -> Result<ContractTerms, FieldError> {
             format!("`{buyer}` is also the seller of this contract"),
         ));
     }
-    let volume = Kwh::parse_mwh(fields[3]).map_err(|e| (Some("mwh"), e.to_string()))?;
+    // A month of a contract: up to 96 periods of the volume bound (spec §1).
+    let volume =
+        Kwh::parse_contract_month_mwh(fields[3]).map_err(|e| (Some("mwh"), e.to_string()))?;
     let energy_price = price(4)?;
     let env_price = price(5)?;
     let comp_price = price(6)?;

@@ -6,6 +6,9 @@
 //!   A file with any bad row imports nothing; [`MeterErrors`] lists the rows by line and reason.
 //!   [`MeterParser`] does the same on a file streamed in pieces, and [`merge_parts`] joins the
 //!   parsers of a file cut into parts read side by side (~54 million rows in well under a second).
+//! - [`check_upload`] applies the rules of whose meters a stored upload may hold (known
+//!   participants, projects' meters only under their owner, no change of owner, no empty file,
+//!   months of the market) to facts its caller gathers ([`UploadFacts`]).
 //! - [`parse_contracts`] validates `contracts.csv` into [`ContractTerms`] the same way.
 //! - [`settle`] computes each contract's [`Line`]: the pro rata shares `G_k`, `L_k` of short
 //!   sellers and buyers, delivered energy `D_k`, environmental MWh with the sub-MWh carry,
@@ -25,6 +28,7 @@ mod meters;
 mod month;
 mod retail;
 mod settle;
+mod upload;
 
 pub use contracts::{
     CONTRACTS_HEADER, ContractError, ContractErrors, ContractTerms, parse_contracts,
@@ -38,3 +42,7 @@ pub use meters::{
 pub use month::{INTERVALS_PER_DAY, Month, MonthError, days_in_month, is_leap_year};
 pub use retail::{RetailDemand, allocate_retail};
 pub use settle::{Line, Payer, Settlement, settle};
+pub use upload::{
+    MeterProblem, MeterRefusal, UploadError, UploadFacts, check_market_month, check_project_meters,
+    check_upload,
+};

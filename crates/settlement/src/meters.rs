@@ -28,14 +28,17 @@ use crate::month::{INTERVALS_PER_DAY, Month, days_in_month, digits};
 /// The header `meters.csv` must start with.
 pub const METERS_HEADER: &str = "meter,participant,start,kwh";
 
-/// The largest reading of one meter in one 15-minute interval: just under 10⁹ kWh (a 4,000 GW
-/// plant; the largest on earth is 22.5 GW). With it no sum of a file's readings can leave `i64`.
-pub const MAX_INTERVAL_KWH: i64 = 999_999_999;
+/// The largest reading of one meter in one 15-minute interval: 10⁹ kWh, the bound of spec §1
+/// ([`Kwh::MAX_INTERVAL`]; a 4,000 GW plant, the largest on earth is 22.5 GW). A meter's month
+/// is then at most 2,976 × 10⁹ ≈ 3·10¹² kWh, and a participant's total over its meters stays
+/// inside `i64` up to 3 million meters (about 70 GB of readings in memory), which is checked.
+pub const MAX_INTERVAL_KWH: i64 = Kwh::MAX_INTERVAL.0;
 
 /// At most this many problems of each kind are listed in [`MeterErrors`]; the counts are exact.
 pub const MAX_REPORTED: usize = 100;
 
-/// Digits a reading may have.
+/// Digits a reading may have on the fast path (which then needs no bound check: 9 digits are
+/// below [`MAX_INTERVAL_KWH`]); a 10-digit reading takes the slow path.
 const MAX_KWH_DIGITS: usize = 9;
 
 /// Files smaller than this are scanned on one thread by [`parse_meters`].
@@ -69,7 +72,7 @@ pub enum RowProblem {
     #[error("`{0}` is negative")]
     Negative(String),
     /// `kwh` is above [`MAX_INTERVAL_KWH`].
-    #[error("`{0}` kWh in 15 minutes is more than {MAX_INTERVAL_KWH}")]
+    #[error("`{0}` kWh in 15 minutes is beyond the bound of {bound}", bound = Kwh::MAX_INTERVAL_TEXT)]
     TooLarge(String),
     /// `start` is not a local date and time `YYYY-MM-DDTHH:MM`.
     #[error("`{0}` is not a local time of the form 2023-05-01T00:15")]
@@ -682,8 +685,12 @@ fn finish(month: Month, mut meters: Vec<ScanMeter>) -> Result<MeterData, MeterEr
         .into_iter()
         .enumerate()
         .map(|(p, (name, list))| {
-            // A meter's month is below 2,976 × 10⁹ kWh: i64 holds the sum of 3 million of them.
-            let total: i64 = list.iter().map(|&m| meters[m].total).sum();
+            // A meter's month is at most 2,976 × 10⁹ kWh: i64 holds the sum of 3 million of
+            // them, more meters than fit in memory (see MAX_INTERVAL_KWH); checked anyway.
+            let total: i64 = list
+                .iter()
+                .try_fold(0i64, |sum, &m| sum.checked_add(meters[m].total))
+                .expect("a participant's month fits i64");
             for &m in &list {
                 owner[m] = p;
             }
@@ -1187,10 +1194,15 @@ fn parse_kwh(s: &[u8]) -> Result<i64, RowProblem> {
     if negative && significant > 0 {
         return Err(RowProblem::Negative(text()));
     }
-    if significant > MAX_KWH_DIGITS {
+    // Up to 10 significant digits fit an i64 with room; beyond, the value is too large anyway.
+    if significant > MAX_KWH_DIGITS + 1 {
         return Err(RowProblem::TooLarge(text()));
     }
-    Ok(body.iter().fold(0i64, |v, &b| v * 10 + i64::from(b - b'0')))
+    let value = body.iter().fold(0i64, |v, &b| v * 10 + i64::from(b - b'0'));
+    if value > MAX_INTERVAL_KWH {
+        return Err(RowProblem::TooLarge(text()));
+    }
+    Ok(value)
 }
 
 #[cfg(test)]
@@ -1206,11 +1218,16 @@ mod tests {
         assert_eq!(parse_kwh(b"0"), Ok(0));
         assert_eq!(parse_kwh(b"007"), Ok(7));
         assert_eq!(parse_kwh(b"-0"), Ok(0));
-        assert_eq!(parse_kwh(b"999999999"), Ok(MAX_INTERVAL_KWH));
-        assert_eq!(parse_kwh(b"0000999999999"), Ok(MAX_INTERVAL_KWH));
+        assert_eq!(parse_kwh(b"999999999"), Ok(999_999_999));
+        assert_eq!(parse_kwh(b"1000000000"), Ok(MAX_INTERVAL_KWH));
+        assert_eq!(parse_kwh(b"0001000000000"), Ok(MAX_INTERVAL_KWH));
         assert_eq!(
-            parse_kwh(b"1000000000"),
-            Err(RowProblem::TooLarge("1000000000".into()))
+            parse_kwh(b"1000000001"),
+            Err(RowProblem::TooLarge("1000000001".into()))
+        );
+        assert_eq!(
+            parse_kwh(b"99999999999999999999999"),
+            Err(RowProblem::TooLarge("99999999999999999999999".into()))
         );
         assert_eq!(parse_kwh(b"-3"), Err(RowProblem::Negative("-3".into())));
         for bad in ["", "1.5", "+3", " 3", "3 ", "1e3", "-", "x"] {
@@ -1311,7 +1328,7 @@ mod tests {
                 "line 6, field `meter`: `M,2` is not a plain name (UTF-8, no quotes)",
                 "line 7, field `start`: `NULL` is not a local time of the form 2023-05-01T00:15",
                 "line 8, field `kwh`: `NULL` is not a whole number of kWh",
-                "line 9, field `kwh`: `1000000000` kWh in 15 minutes is more than 999999999",
+                "line 9, field `kwh`: `1000000001` kWh in 15 minutes is beyond the bound of 1000000000 kWh",
                 "line 10, field `meter`: is empty",
             ]
         );

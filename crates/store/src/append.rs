@@ -151,16 +151,17 @@ macro_rules! write_batch {
             }
 
             let created_at_ms = crate::wall_clock_ms();
-            for chunk in rows.responses.chunks(rows_per_insert(5, $max_variables)) {
+            for chunk in rows.responses.chunks(rows_per_insert(6, $max_variables)) {
                 let mut insert = QueryBuilder::<$db>::new(
-                    "INSERT INTO idempotency (participant_id, key, status, body, created_at_ms) ",
+                    "INSERT INTO idempotency (participant_id, key, status, body, created_at_ms, request_sha256) ",
                 );
                 insert.push_values(chunk, |mut row, r| {
                     row.push_bind(r.participant)
                         .push_bind(r.key)
                         .push_bind(r.status)
                         .push_bind(r.body)
-                        .push_bind(created_at_ms);
+                        .push_bind(created_at_ms)
+                        .push_bind(r.request);
                 });
                 insert.push(" ON CONFLICT (participant_id, key) DO NOTHING");
                 insert

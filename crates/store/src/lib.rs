@@ -45,7 +45,7 @@
 //! | `journal` | `(session_id, seq)` | at_ms, command (JSON of [`Command`]); append-only |
 //! | `orders` | `(session_id, id)` | participant, side, period, volume_kwh, energy_price, env_price, time_in_force, submitted_at_ms |
 //! | `contracts` | `(session_id, id)` | seller, buyer, volumes (JSON), energy_price, env_price, compensation, status, created_at_ms, corridor (JSON or NULL, migration 0004) |
-//! | `idempotency` | `(participant_id, key)` | HTTP status and body of the first response |
+//! | `idempotency` | `(participant_id, key)` | HTTP status and body of the first response, the SHA-256 of its request (migration 0006); `key` is the route's scope and the client's key |
 //! | `access_log` | `id`, in insertion order | who read sealed data, when, what |
 //! | `corridors` | `(from_province, to_province)` | the network registry (migration 0005): capacity_kwh, loss (1/10000), tariff (fen/MWh), updated_at_ms, updated_by |
 //!
@@ -178,6 +178,9 @@ pub struct StoredResponse {
     pub status: u16,
     /// Response body (JSON text).
     pub body: String,
+    /// The SHA-256 of the request this response answered (method, path and body), so that a
+    /// retry with another request is told apart; `None` for keys remembered before it was kept.
+    pub request: Option<[u8; 32]>,
 }
 
 /// Everything one group commit of a session writes, in one transaction.
@@ -634,8 +637,7 @@ impl Store {
         participant: ParticipantId,
         key: &str,
     ) -> Result<Option<StoredResponse>> {
-        const SQL: &str =
-            "SELECT status, body FROM idempotency WHERE participant_id = $1 AND key = $2";
+        const SQL: &str = "SELECT status, body, request_sha256 FROM idempotency WHERE participant_id = $1 AND key = $2";
         let participant_id = to_db(participant.0, "participant id")?;
         let row: Option<rows::ResponseTuple> = on_pool!(self, pool => sqlx::query_as(SQL)
             .bind(participant_id)
@@ -650,8 +652,8 @@ impl Store {
     /// its first response: this one is dropped without error. The row's `created_at_ms` is the
     /// wall clock's (for expiring old keys), not a market time.
     pub async fn remember(&self, response: &StoredResponse) -> Result<()> {
-        const SQL: &str = "INSERT INTO idempotency (participant_id, key, status, body, created_at_ms) \
-                           VALUES ($1, $2, $3, $4, $5) \
+        const SQL: &str = "INSERT INTO idempotency (participant_id, key, status, body, created_at_ms, request_sha256) \
+                           VALUES ($1, $2, $3, $4, $5, $6) \
                            ON CONFLICT (participant_id, key) DO NOTHING";
         let participant_id = to_db(response.participant.0, "participant id")?;
         on_pool!(self, pool => sqlx::query(SQL)
@@ -660,6 +662,7 @@ impl Store {
             .bind(i64::from(response.status))
             .bind(response.body.as_str())
             .bind(wall_clock_ms())
+            .bind(response.request.as_ref().map(|h| h.as_slice()))
             .execute(pool)
             .await
             .map(drop))?;

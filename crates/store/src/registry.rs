@@ -4,6 +4,8 @@
 //! their sequence number; verification happens outside, from exactly these bytes. Meter data is
 //! stored one row per meter, month and version, the month's values packed as little-endian i64.
 
+use sqlx::AssertSqlSafe;
+
 use crate::rows::to_db;
 use crate::{Pool, Result, Store, StoreError, on_pool};
 
@@ -159,6 +161,34 @@ impl Store {
             Pool::Sqlite(pool) => write!(pool),
             Pool::Postgres(pool) => write!(pool),
         }
+    }
+
+    /// Every participant each of `meters` has been stored under, in any month and version, as
+    /// sorted `(meter, participant)` pairs; meters never stored have none. Meter uploads use it
+    /// to keep a meter with the owner of its first upload.
+    pub async fn meter_owners(&self, meters: &[&str]) -> Result<Vec<(String, String)>> {
+        // Bound parameters per statement, well under SQLite's 32,766 and PostgreSQL's 65,535;
+        // the primary key (meter, month, version) serves each lookup.
+        const CHUNK: usize = 1000;
+        let mut owners = Vec::new();
+        for chunk in meters.chunks(CHUNK) {
+            let placeholders: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+            let sql = format!(
+                "SELECT DISTINCT meter, participant FROM meter_months WHERE meter IN ({})",
+                placeholders.join(", ")
+            );
+            let rows: Vec<(String, String)> = on_pool!(self, pool => {
+                let mut query = sqlx::query_as(AssertSqlSafe(sql.as_str()));
+                for meter in chunk {
+                    query = query.bind(*meter);
+                }
+                query.fetch_all(pool).await
+            })?;
+            owners.extend(rows);
+        }
+        owners.sort();
+        owners.dedup();
+        Ok(owners)
     }
 
     /// The latest version of every meter's data for a month, by meter id.

@@ -51,7 +51,9 @@ pub(crate) type ContractTuple = (
 );
 
 /// A row of `idempotency`: status, body.
-pub(crate) type ResponseTuple = (i64, String);
+/// A row of `idempotency`: status, body, request_sha256 (NULL for keys remembered before
+/// migration 0006).
+pub(crate) type ResponseTuple = (i64, String, Option<Vec<u8>>);
 
 /// A row of `access_log`: participant_id, at_ms, what.
 pub(crate) type AccessTuple = (i64, i64, String);
@@ -221,8 +223,21 @@ pub(crate) fn response(
     key: &str,
     row: ResponseTuple,
 ) -> Result<StoredResponse> {
-    let (status, body) = row;
+    let (status, body, request) = row;
+    let request = request
+        .map(|hash| {
+            <[u8; 32]>::try_from(hash.as_slice()).map_err(|_| {
+                corrupt(
+                    "idempotency",
+                    format!(
+                        "participant {participant} key {key:?}: the request hash is not 32 bytes"
+                    ),
+                )
+            })
+        })
+        .transpose()?;
     Ok(StoredResponse {
+        request,
         participant,
         key: key.to_owned(),
         status: u16::try_from(status).map_err(|_| {
@@ -298,6 +313,7 @@ pub(crate) struct ResponseRow<'a> {
     pub key: &'a str,
     pub status: i64,
     pub body: &'a str,
+    pub request: Option<&'a [u8]>,
 }
 
 /// Everything a [`Batch`] writes, encoded before the transaction starts so that the write lock
@@ -400,6 +416,7 @@ impl<'a> BatchRows<'a> {
                 key: &r.key,
                 status: i64::from(r.status),
                 body: &r.body,
+                request: r.request.as_ref().map(|h| h.as_slice()),
             });
         }
         Ok(BatchRows {

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use domain::{ContractId, Fen, Kwh, ParticipantId, ProjectCode, Role, SessionId};
@@ -16,14 +16,10 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouterExt};
 use utoipa_axum::routes;
 
-use super::Body;
+use super::{Body, METER_UPLOAD_LIMIT, Path, Query};
 use crate::AppState;
 use crate::auth::{Caller, TRADERS};
 use crate::error::{ApiError, ErrorBody};
-
-/// The largest meter file one upload may carry (a province's month is about 2 GB of CSV; split
-/// bigger uploads by meter).
-const METER_UPLOAD_LIMIT: usize = 1 << 30;
 
 pub fn routes(router: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
     router
@@ -41,8 +37,10 @@ pub fn routes(router: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
         .routes(routes!(consumption_certificate))
 }
 
+/// A month of the market (`domain::MARKET_YEARS`): `9999-12` is well formed but refused.
 fn month_of(field: &str, text: &str) -> Result<(Month, YearMonth), ApiError> {
-    let month = Month::parse(text).map_err(|e| ApiError::field(field, e.0))?;
+    let month = Month::parse(text).map_err(|e| ApiError::field(field, e))?;
+    settlement::check_market_month(month).map_err(|e| ApiError::field(field, e))?;
     let ym = YearMonth::parse(text).map_err(|e| ApiError::field(field, e))?;
     Ok((month, ym))
 }
@@ -81,6 +79,15 @@ pub struct MeterUpload {
 /// participant column holding participant ids. Grid only. A file with any bad row is refused
 /// whole, every bad row named by line and field; a meter already stored for the month gets a new
 /// version (a correction). Final settlements already run are not reopened.
+///
+/// Whose meters a file may hold (`settlement::check_upload`; refused whole, each bad meter
+/// named, nothing stored): the month is within 2000-01..2099-12 and the file has data rows;
+/// meter ids are 1–64 ASCII letters, digits, `-`, `_`, `.`; the participant column is the id
+/// of a registered participant; a meter registered to a project is uploaded under the project's
+/// owner only; a meter no project registers is a consumption meter, allowed for a `user`,
+/// `retail_user` or `retailer` (sellers meter only their projects' registered meters; the grid,
+/// operator and regulator none), and it belongs to the participant of its first upload; a meter
+/// never changes owner by upload.
 #[utoipa::path(post, path = "/api/v1/meters/{month}", tag = "certificates",
     params(("month" = String, Path, description = "YYYY-MM")),
     request_body(content = String, content_type = "text/csv"),
@@ -95,8 +102,12 @@ async fn upload_meters(
 ) -> Result<(StatusCode, axum::Json<MeterUpload>), ApiError> {
     caller.require(&[Role::Grid], "upload meter data")?;
     let (parsed_month, _) = month_of("month", &month)?;
-    let data = settlement::parse_meters(&body, parsed_month)
-        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "bad_meter_data", e.to_string()))?;
+    let bad = |e: &dyn std::fmt::Display| {
+        ApiError::new(StatusCode::BAD_REQUEST, "bad_meter_data", e.to_string())
+    };
+    let data = settlement::parse_meters(&body, parsed_month).map_err(|e| bad(&e))?;
+    let facts = crate::meters::upload_facts(&app.store, &data).await?;
+    settlement::check_upload(&data, &facts).map_err(|e| bad(&e))?;
     let participants = data.participants();
     let months: Vec<store::MeterMonth> = data
         .meters()
@@ -311,7 +322,8 @@ pub struct ClaimRequest {
     pub month: String,
     /// How many certificates.
     pub count: u32,
-    /// Whose consumption they cover.
+    /// Whose consumption they cover: 1 to 200 characters, stored NFC, with the character policy
+    /// of names (no control, invisible or direction-changing characters, no edge white space).
     pub beneficiary: String,
 }
 
@@ -328,19 +340,17 @@ async fn claim(
 ) -> Result<(StatusCode, axum::Json<Value>), ApiError> {
     caller.require(&TRADERS, "claim certificates")?;
     let (project, ym) = lot(&request.project, &request.month)?;
+    let beneficiary = crate::dto::parse_text(
+        domain::TextRule::BENEFICIARY,
+        "beneficiary",
+        &request.beneficiary,
+    )?;
     let holder = caller.participant().id;
     let now = app.now_ms();
     let ranges = app
         .certificates
         .change(|r| {
-            let entry = r.claim(
-                holder,
-                project,
-                ym,
-                request.count,
-                &request.beneficiary,
-                now,
-            )?;
+            let entry = r.claim(holder, project, ym, request.count, &beneficiary, now)?;
             Ok(range_texts(entry))
         })
         .await?;
@@ -747,7 +757,7 @@ async fn consumption_certificate(
         Some(other) => {
             return Err(ApiError::field(
                 "format",
-                format!("`{other}` is not \"html\" or \"pdf\""),
+                format!("`{}` is not \"html\" or \"pdf\"", domain::shown(other)),
             ));
         }
     })

@@ -7,7 +7,8 @@ mod sessions;
 mod system;
 mod trading;
 
-use axum::extract::{FromRequest, Request};
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use domain::SessionId;
@@ -20,6 +21,7 @@ use crate::auth::{Caller, IdempotencyKey};
 use crate::dto::{CommandResult, contract_view, order_view};
 use crate::error::{ApiError, ErrorBody, exchange_status};
 use crate::hub::{Outcome, Render, Reply};
+use crate::idempotency::Remembered;
 
 /// Every route of the API.
 pub fn all(router: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
@@ -31,21 +33,164 @@ pub fn all(router: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
     certificates::routes(router)
 }
 
-/// A JSON request body whose errors become 400 `bad_request` naming the field.
+/// The body limit of an ordinary request (a JSON document of a few orders or a settlement run).
+pub const BODY_LIMIT: usize = 2 << 20;
+/// The body limit of `POST /sessions/{id}/orders/batch`: room for far more than
+/// [`trading::MAX_BATCH_ORDERS`] orders, so that a batch over that count is told about the count.
+pub const BATCH_BODY_LIMIT: usize = 32 << 20;
+/// The body limit of `POST /meters/{month}` (a province's month is about 2 GB of CSV; split bigger
+/// uploads by meter).
+pub const METER_UPLOAD_LIMIT: usize = 1 << 30;
+
+/// The body limit of a route, by its path (one place for the limits the routes are given and the
+/// ones the idempotency layer reads a body with).
+pub fn body_limit(path: &str) -> usize {
+    if path.starts_with("/api/v1/meters/") {
+        METER_UPLOAD_LIMIT
+    } else if path.ends_with("/orders/batch") {
+        BATCH_BODY_LIMIT
+    } else {
+        BODY_LIMIT
+    }
+}
+
+/// The 413 for a body over its route's limit.
+pub fn too_large(path: &str) -> ApiError {
+    let what = if path.ends_with("/orders/batch") {
+        format!(
+            " (a batch holds at most {} orders)",
+            trading::MAX_BATCH_ORDERS
+        )
+    } else {
+        String::new()
+    };
+    ApiError::too_large(body_limit(path), &what)
+}
+
+/// A JSON request body whose errors become 400 `bad_request` naming the field, or 413 over the
+/// route's body limit.
 pub struct Body<T>(pub T);
 
 impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Body<T> {
     type Rejection = ApiError;
 
     async fn from_request(request: Request, state: &S) -> Result<Body<T>, ApiError> {
+        let path = request.uri().path().to_owned();
         match axum::Json::<T>::from_request(request, state).await {
             Ok(axum::Json(value)) => Ok(Body(value)),
+            Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+                Err(too_large(&path))
+            }
+            // A body that is not JSON, not of the request's shape, or not declared as JSON
+            // (axum says 415 or 422 for some of these) is one kind of refusal here: 400 naming
+            // what is wrong; 422 is kept for a reused idempotency key.
             Err(rejection) => Err(ApiError::new(
                 StatusCode::BAD_REQUEST,
                 "bad_request",
                 rejection.body_text(),
             )),
         }
+    }
+}
+
+/// Path parameters whose rejections are the JSON error body (400 naming the parameter).
+pub struct Path<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for Path<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Path<T>, ApiError> {
+        match axum::extract::Path::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Path(value)) => Ok(Path(value)),
+            Err(rejection) => Err(path_refusal(parts, rejection)),
+        }
+    }
+}
+
+/// The 400 for a path parameter that does not parse, naming the parameter.
+fn path_refusal(parts: &Parts, rejection: axum::extract::rejection::PathRejection) -> ApiError {
+    use axum::extract::path::ErrorKind;
+    use axum::extract::rejection::PathRejection;
+    // The route's parameter names, in order, from its pattern (`/sessions/{id}/orders/{order}`).
+    let names: Vec<&str> = parts
+        .extensions
+        .get::<axum::extract::MatchedPath>()
+        .map(|m| {
+            m.as_str()
+                .split('/')
+                .filter_map(|s| s.strip_prefix('{')?.strip_suffix('}'))
+                .collect()
+        })
+        .unwrap_or_default();
+    let named = |name: &str, value: &str, expected: &str| {
+        ApiError::field(name, format!("`{value}` is not a valid {expected}"))
+    };
+    if let PathRejection::FailedToDeserializePathParams(failed) = &rejection {
+        match failed.kind() {
+            ErrorKind::ParseErrorAtKey {
+                key,
+                value,
+                expected_type,
+            } => {
+                return named(key, value, expected_type);
+            }
+            ErrorKind::ParseErrorAtIndex {
+                index,
+                value,
+                expected_type,
+            } => {
+                if let Some(name) = names.get(*index) {
+                    return named(name, value, expected_type);
+                }
+            }
+            ErrorKind::ParseError {
+                value,
+                expected_type,
+            } if names.len() == 1 => {
+                return named(names[0], value, expected_type);
+            }
+            _ => {}
+        }
+    }
+    ApiError::new(
+        StatusCode::BAD_REQUEST,
+        "bad_request",
+        format!("path: {}", rejection.body_text()),
+    )
+}
+
+/// Query parameters whose rejections are the JSON error body (400 naming the parameter).
+pub struct Query<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for Query<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Query<T>, ApiError> {
+        axum::extract::Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|axum::extract::Query(value)| Query(value))
+            .map_err(|rejection| {
+                // axum says "Failed to deserialize query string: levels: invalid digit …".
+                let text = rejection.body_text();
+                let detail = text
+                    .strip_prefix("Failed to deserialize query string: ")
+                    .unwrap_or(&text);
+                match detail.split_once(": ") {
+                    Some((field, reason))
+                        if !field.is_empty()
+                            && field
+                                .bytes()
+                                .all(|b| b.is_ascii_alphanumeric() || b == b'_') =>
+                    {
+                        ApiError::field(field, reason)
+                    }
+                    _ => ApiError::new(
+                        StatusCode::BAD_REQUEST,
+                        "bad_request",
+                        format!("query: {detail}"),
+                    ),
+                }
+            })
     }
 }
 
@@ -124,42 +269,16 @@ pub async fn sequenced(
 ) -> Result<Response, ApiError> {
     let handle = app.hub.session(SessionId(session))?;
     let commands = handle.read(build)?;
-    let key = key.0.map(|k| (caller.participant().id, k));
-    let reply = handle.submit(commands, key, render).await?;
-    Ok(respond(reply))
-}
-
-/// Runs a write that is not sequenced (registering participants, projects, sessions) under an
-/// idempotency key: a remembered reply is returned as it was; a new reply is remembered.
-pub async fn remembered<F>(
-    app: &AppState,
-    caller: &Caller,
-    key: IdempotencyKey,
-    write: F,
-) -> Result<Response, ApiError>
-where
-    F: AsyncFnOnce() -> Result<Reply, ApiError>,
-{
-    let participant = caller.participant().id;
-    if let Some(k) = &key.0
-        && let Some(found) = app.store.idempotent(participant, k).await?
-    {
-        crate::metrics::Metrics::inc(&app.metrics.idempotent_replays);
-        return Ok(respond(Reply {
-            status: found.status,
-            body: found.body,
-        }));
+    debug_assert!(
+        key.0
+            .as_ref()
+            .is_none_or(|k| k.participant == caller.participant().id)
+    );
+    let remembered = key.0.is_some();
+    let reply = handle.submit(commands, key.0, render).await?;
+    let mut response = respond(reply);
+    if remembered {
+        response.extensions_mut().insert(Remembered);
     }
-    let reply = write().await?;
-    if let Some(k) = key.0 {
-        app.store
-            .remember(&store::StoredResponse {
-                participant,
-                key: k,
-                status: reply.status,
-                body: reply.body.clone(),
-            })
-            .await?;
-    }
-    Ok(respond(reply))
+    Ok(response)
 }

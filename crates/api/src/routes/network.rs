@@ -2,13 +2,13 @@
 //! public to read. Coupled sessions created without corridors copy the ones joining their
 //! provinces (see `NewSessionRequest::corridors`).
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use domain::Role;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::Body;
+use super::{Body, Path};
 use crate::AppState;
 use crate::auth::Caller;
 use crate::dto::{NetworkCorridorRequest, NetworkCorridorView, corridor_ends};

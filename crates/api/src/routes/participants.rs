@@ -1,20 +1,21 @@
 //! Participants (市场主体), their tokens, projects, and the log of regulators' reads.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use domain::{ParticipantId, Role};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::{Body, json_reply, remembered};
+use super::{Body, Path, json_reply, respond};
 use crate::AppState;
-use crate::auth::{Caller, IdempotencyKey, new_token, token_hash};
+use crate::auth::{Caller, new_token, token_hash};
 use crate::dto::{
     AccessView, NewParticipantRequest, NewProjectRequest, ParticipantView, ParticipantWithToken,
     ProjectView, TokenView,
 };
 use crate::error::{ApiError, ErrorBody};
+use crate::hub::Reply;
 
 pub fn routes(router: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
     router
@@ -33,20 +34,27 @@ pub fn routes(router: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
 async fn create_participant(
     State(app): State<AppState>,
     caller: Caller,
-    key: IdempotencyKey,
     Body(request): Body<NewParticipantRequest>,
 ) -> Result<Response, ApiError> {
     caller.require(&[Role::Operator], "register participants")?;
     let new = request.parse()?;
-    remembered(&app, &caller, key, async || {
+    let write = async || -> Result<Reply, ApiError> {
         let at = app.now_ms();
         let participant = app.store.insert_participant(&new, at).await?;
         let token = new_token();
-        app.store.insert_token(participant.id, &token_hash(&token), "first token", at).await?;
+        app.store
+            .insert_token(participant.id, &token_hash(&token), "first token", at)
+            .await?;
         tracing::info!(participant = %participant.id, role = %participant.role, "participant registered");
-        Ok(json_reply(StatusCode::CREATED, &ParticipantWithToken { participant: (&participant).into(), token }))
-    })
-    .await
+        Ok(json_reply(
+            StatusCode::CREATED,
+            &ParticipantWithToken {
+                participant: (&participant).into(),
+                token,
+            },
+        ))
+    };
+    write().await.map(respond)
 }
 
 /// Every participant. Operator and regulator.
@@ -112,7 +120,6 @@ async fn create_token(
 async fn create_project(
     State(app): State<AppState>,
     caller: Caller,
-    key: IdempotencyKey,
     Body(request): Body<NewProjectRequest>,
 ) -> Result<Response, ApiError> {
     caller.require(&[Role::Operator], "register projects")?;
@@ -132,14 +139,29 @@ async fn create_project(
             ),
         ));
     }
-    remembered(&app, &caller, key, async || {
+    // A meter keeps the owner its data was first stored under, also when a project claims it.
+    let names: Vec<&str> = project.meters.iter().map(String::as_str).collect();
+    let mut stored = std::collections::BTreeMap::<String, Vec<String>>::new();
+    for (meter, participant) in app.store.meter_owners(&names).await? {
+        stored.entry(meter).or_default().push(participant);
+    }
+    if let Err((i, other)) = settlement::check_project_meters(owner.id, &project.meters, &stored) {
+        let message = format!(
+            "field `meters[{i}]`: meter `{}` has data stored under participant {}; a meter does \
+             not change owner",
+            project.meters[i],
+            domain::shown(&other)
+        );
+        return Err(ApiError::new(StatusCode::CONFLICT, "conflict", message));
+    }
+    let write = async || -> Result<Reply, ApiError> {
         app.store.insert_project(&project, app.now_ms()).await?;
         Ok(json_reply(
             StatusCode::CREATED,
             &ProjectView::from(&project),
         ))
-    })
-    .await
+    };
+    write().await.map(respond)
 }
 
 /// Projects: all for the operator and regulator, its own for a generator or aggregator.

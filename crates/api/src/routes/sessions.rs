@@ -2,7 +2,7 @@
 
 use std::collections::BTreeSet;
 
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use domain::{Role, SessionId, Side};
@@ -12,7 +12,7 @@ use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::{Body, json_reply, remembered, render_one, sequenced};
+use super::{Body, Path, Query, json_reply, render_one, respond, sequenced};
 use crate::AppState;
 use crate::auth::{Caller, IdempotencyKey, MaybeCaller, is_insider};
 use crate::dto::{
@@ -21,7 +21,7 @@ use crate::dto::{
     StatisticsView, settings_view, takes_network, with_network,
 };
 use crate::error::{ApiError, ErrorBody};
-use crate::hub::SessionHandle;
+use crate::hub::{Reply, SessionHandle};
 
 pub fn routes(router: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
     router
@@ -59,14 +59,17 @@ async fn statistics(
         .map(|p| (p.id.0, p.province))
         .collect();
     let mut counts: BTreeMap<(String, &'static str), usize> = BTreeMap::new();
+    // Totals over a year run across any number of sessions, which no bound limits, so every sum
+    // here is an i128 of kWh (or of kWh × fen/MWh): each term is below 10^17 (a session's
+    // bound) or 3·10^24, so 10^20 sessions would not overflow.
     // Province → (sold, bought, imported, exported).
-    let mut volumes: BTreeMap<Province, [Kwh; 4]> = BTreeMap::new();
-    let (mut traded, mut inter) = (Kwh::ZERO, Kwh::ZERO);
+    let mut volumes: BTreeMap<Province, [i128; 4]> = BTreeMap::new();
+    let (mut traded, mut inter) = (0i128, 0i128);
     let mut parties: std::collections::BTreeSet<u64> = std::collections::BTreeSet::new();
     // Σ volume × price (kWh × fen/MWh) for the energy and environmental parts.
     let (mut energy_value, mut env_value) = (0i128, 0i128);
     // (from, to) → (sent, delivered).
-    let mut corridors: BTreeMap<(Province, Province), (Kwh, Kwh)> = BTreeMap::new();
+    let mut corridors: BTreeMap<(Province, Province), (i128, i128)> = BTreeMap::new();
     let mut sessions = 0;
     let mut handles = app.hub.all();
     handles.sort_by_key(|h| h.read(|s| s.id()));
@@ -98,16 +101,17 @@ async fn statistics(
             for period in s.clearing() {
                 for f in period.flows.iter().filter(|f| f.sent > Kwh::ZERO) {
                     let entry = corridors.entry((f.from.clone(), f.to.clone())).or_default();
-                    entry.0 += f.sent;
-                    entry.1 += f.delivered;
+                    entry.0 += i128::from(f.sent.0);
+                    entry.1 += i128::from(f.delivered.0);
                 }
             }
             for c in s.contracts() {
-                let sent = c.total_volume();
+                // A contract's total is below 96 × 10^9 kWh (96 periods of the bound).
+                let sent = i128::from(c.total_volume().0);
                 parties.extend([c.seller.0, c.buyer.0]);
-                energy_value += i128::from(sent.0) * i128::from(c.price.energy.0);
-                env_value += i128::from(sent.0) * i128::from(c.price.environment.0);
-                let loss = c.corridor.as_ref().map_or(Kwh::ZERO, |k| k.total_loss());
+                energy_value += sent * i128::from(c.price.energy.0);
+                env_value += sent * i128::from(c.price.environment.0);
+                let loss = i128::from(c.corridor.as_ref().map_or(Kwh::ZERO, |k| k.total_loss()).0);
                 traded += sent;
                 let crossing = c.corridor.is_some();
                 if crossing {
@@ -130,21 +134,22 @@ async fn statistics(
             }
         });
     }
-    let share = if traded == Kwh::ZERO {
+    let share = if traded == 0 {
         "0".to_owned()
     } else {
-        let tenths =
-            domain::div_round_half_away(i128::from(inter.0) * 10_000, i128::from(traded.0)) as i64;
+        // inter ≤ traded, so the share is at most 10,000 ten-thousandths.
+        let tenths = domain::div_round_half_away(inter * 10_000, traded);
         format!("{}.{:04}", tenths / 10_000, tenths % 10_000)
     };
-    let mwh = |k: Kwh| k.mwh().to_string();
+    let mwh = |k: i128| Kwh::total_mwh(k).to_string();
     let average = |value: i128| {
-        (traded > Kwh::ZERO).then(|| {
-            let fen = domain::div_round_half_away(value, i128::from(traded.0));
-            domain::Price(fen as i64).to_string()
+        (traded > 0).then(|| {
+            // A volume-weighted average of contract prices lies among them (within ±3·10^7).
+            let fen = domain::div_round_half_away(value, traded);
+            domain::Price(i64::try_from(fen).unwrap_or(i64::MAX)).to_string()
         })
     };
-    let mut top: Vec<((Province, Province), (Kwh, Kwh))> = corridors.into_iter().collect();
+    let mut top: Vec<((Province, Province), (i128, i128))> = corridors.into_iter().collect();
     top.sort_by(|a, b| b.1.0.cmp(&a.1.0).then_with(|| a.0.cmp(&b.0)));
     top.truncate(10);
     Ok(axum::Json(StatisticsView {
@@ -211,13 +216,12 @@ fn may_see(caller: &MaybeCaller, session: &Session) -> bool {
 async fn create_session(
     State(app): State<AppState>,
     caller: Caller,
-    key: IdempotencyKey,
     Body(request): Body<NewSessionRequest>,
 ) -> Result<Response, ApiError> {
     caller.require(&[Role::Operator], "create sessions")?;
     let settings = request.parse()?;
-    let name = request.name.trim().to_owned();
-    remembered(&app, &caller, key, async || {
+    let name = request.name()?;
+    let write = async || -> Result<Reply, ApiError> {
         // Read inside, so that a retry is answered as the first request was even if the
         // network changed in between.
         let settings = if takes_network(&settings) {
@@ -236,8 +240,8 @@ async fn create_session(
             StatusCode::CREATED,
             &handle.read(|s| view(&handle, s)),
         ))
-    })
-    .await
+    };
+    write().await.map(respond)
 }
 
 /// Sessions (announcements are public; drafts only for the operator and regulator).

@@ -1,18 +1,18 @@
 //! Trading: orders (call auction and rolling), listings and takes, proposals and confirmations,
 //! and contracts — with the visibility rules of spec §7.
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{DefaultBodyLimit, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use domain::{OrderId, Participant, ParticipantId, Role, SessionId};
 use exchange::session::{Command, Mode, Session, SessionState};
 use serde::Deserialize;
 use utoipa::IntoParams;
-use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouterExt};
 use utoipa_axum::routes;
 
 use super::participants::log_regulator_read;
-use super::{Body, json_reply, refusal_body, render_one, sequenced};
+use super::{BATCH_BODY_LIMIT, Body, Path, Query, json_reply, refusal_body, render_one, sequenced};
 use crate::AppState;
 use crate::auth::{Caller, IdempotencyKey, TRADERS};
 use crate::dto::{
@@ -29,7 +29,7 @@ pub const MAX_BATCH_ORDERS: usize = 10_000;
 pub fn routes(router: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
     router
         .routes(routes!(submit_order, list_orders))
-        .routes(routes!(submit_batch))
+        .routes(routes!(submit_batch).layer(DefaultBodyLimit::max(BATCH_BODY_LIMIT)))
         .routes(routes!(cancel_order))
         .routes(routes!(create_listing, list_listings))
         .routes(routes!(take_listing))

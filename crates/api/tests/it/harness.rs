@@ -33,6 +33,8 @@ pub enum Db {
 /// One test's market.
 pub struct Harness {
     pub app: Router,
+    /// The state behind `app` (its hub, to reach a session's sequencer directly).
+    pub state: api::AppState,
     pub store: Store,
     pub operator: String,
     where_: Where,
@@ -104,7 +106,8 @@ impl Harness {
             .await
             .unwrap_or_else(|e| panic!("load failed: {}", e.message));
         Harness {
-            app: api::router(state),
+            app: api::router(state.clone()),
+            state,
             store,
             operator: String::new(),
             where_,

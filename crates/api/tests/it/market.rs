@@ -378,12 +378,17 @@ async fn bad_input_names_the_field_and_writes_nothing(h: Harness) {
         (
             order("buy", "h01", "0.3", "400.00", "20.00"),
             "volume_not_lot_multiple",
-            "volume 0.300 MWh in period h01 is not a multiple of the lot 0.500 MWh",
+            "field `mwh`: volume 0.300 MWh in period h01 is not a multiple of the lot 0.500 MWh",
         ),
         (
             order("buy", "h01", "1", "500.00", "20.00"),
             "energy_price_out_of_bounds",
-            "energy price 500.00 is outside [332.24, 498.36]",
+            "field `energy_price`: energy price 500.00 is outside [332.24, 498.36]",
+        ),
+        (
+            order("buy", "h01", "1", "400.00", "-1.00"),
+            "environment_negative",
+            "field `env_price`: environmental value -1.00 is negative",
         ),
     ];
     for (body, code, message) in cases {

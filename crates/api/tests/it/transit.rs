@@ -36,6 +36,20 @@ async fn through_a_province(h: Harness) {
     let (u2, u2_token) = participant(&h, "兰州用户", "user", "GS").await;
     let (uz, uz_token) = participant(&h, "杭州用户", "user", "ZJ").await;
     let (_, grid) = participant(&h, "国家电网", "grid", "ZJ").await;
+    // The sellers' meters are their projects' (a meter upload names only registered meters).
+    for (code, province, owner, meter) in [
+        ("63010000000000001", "QH", g1, "QG1"),
+        ("62010000000000001", "GS", g2, "GG2"),
+    ] {
+        h.post(
+            "/api/v1/projects",
+            &h.operator.clone(),
+            json!({"code": code, "technology": "pv_central", "capacity_kw": 100000,
+                   "province": province, "owner": owner, "meters": [meter]}),
+            StatusCode::CREATED,
+        )
+        .await;
+    }
     // The operator's network: the chain, registered once; the session copies it.
     for (from, to, loss, tariff) in [("QH", "GS", "0.05", "10.00"), ("GS", "ZJ", "0.1", "20.00")] {
         let (status, _) = put_corridor(&h, from, to, corridor_body("10", loss, tariff)).await;

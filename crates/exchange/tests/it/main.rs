@@ -2,6 +2,7 @@
 
 mod auction;
 mod bilateral;
+mod bounds;
 mod coupling;
 mod inter;
 mod listing;

@@ -1685,8 +1685,9 @@ fn participants_read_periods_as_labels_and_volumes_in_mwh() {
     };
     assert_eq!(
         e.describe(&template),
-        "volume 0.300 MWh in period h01 is not a multiple of the lot 0.500 MWh"
+        "field `mwh`: volume 0.300 MWh in period h01 is not a multiple of the lot 0.500 MWh"
     );
+    assert_eq!(e.field(), Some("mwh"));
     assert_eq!(
         e.to_string(),
         "volume 300 kWh in period index 0 is not a multiple of the lot 500 kWh"
@@ -1699,7 +1700,7 @@ fn participants_read_periods_as_labels_and_volumes_in_mwh() {
     };
     assert_eq!(
         e.describe(&template),
-        "listing 3 has 3.000 MWh left in period h19, less than 7.000 MWh"
+        "field `mwh`: listing 3 has 3.000 MWh left in period h19, less than 7.000 MWh"
     );
     // A period outside the template keeps its index.
     let e = ExchangeError::UnknownPeriod {
@@ -1708,6 +1709,6 @@ fn participants_read_periods_as_labels_and_volumes_in_mwh() {
     };
     assert_eq!(
         e.describe(&template),
-        "period index 24 is not in the session's template of 24 periods"
+        "field `period`: period index 24 is not in the session's template of 24 periods"
     );
 }

@@ -558,3 +558,47 @@ fn error_codes_are_stable() {
         "listing L1 is closed"
     );
 }
+
+#[test]
+fn the_largest_metered_months_issue_or_are_refused_without_overflow() {
+    let mut reg = Registry::new();
+    // The most a project-month can hold: 999,999,999 certificates (9-digit sequences), the
+    // 999 kWh left over carried.
+    let e = reg
+        .issue(project(1), p(1), ym("2024-01"), Kwh(999_999_999_999), 0)
+        .unwrap();
+    assert_eq!(e.ranges(), vec![range(1, "2024-01", 1, 999_999_999)]);
+    assert_eq!(reg.totals().issued_total, 999_999_999);
+    // One meter at the spec's bound for a whole month (2,976 × 10^9 kWh) is more certificates
+    // than serials: a typed refusal, nothing issued.
+    let month_at_the_bound = Kwh(2_976 * Kwh::MAX_INTERVAL.0);
+    refused(
+        &mut reg,
+        RegistryError::SequenceExhausted {
+            project: project(1),
+            month: ym("2024-02"),
+        },
+        |r| {
+            r.issue(project(1), p(1), ym("2024-02"), month_at_the_bound, 1)
+                .cloned()
+        },
+    );
+    // Even i64::MAX kWh plus the 999 carried: refused, not wrapped.
+    refused(
+        &mut reg,
+        RegistryError::SequenceExhausted {
+            project: project(1),
+            month: ym("2024-02"),
+        },
+        |r| {
+            r.issue(project(1), p(1), ym("2024-02"), Kwh(i64::MAX), 1)
+                .cloned()
+        },
+    );
+    // The carry is intact: 1 kWh more completes a certificate.
+    let e = reg
+        .issue(project(1), p(1), ym("2024-02"), Kwh(1), 2)
+        .unwrap();
+    assert_eq!(e.ranges(), vec![range(1, "2024-02", 1, 1)]);
+    assert_eq!(reg.totals().issued_total, 1_000_000_000);
+}

@@ -1,6 +1,8 @@
 //! The settlement crate's integration tests: meter validation, §5 settlement cases with their
 //! numbers worked by hand, retail allocation, and property tests of the invariants.
 
+mod bounds;
+mod hostile_input;
 mod hourly;
 mod meters;
 mod props;

@@ -74,7 +74,7 @@ fn every_reason_for_a_bad_row_is_reported_with_its_line() {
                 M1,U2,2023-05-01T01:00,4\n\
                 ,U1,2023-05-01T01:00,4\n\
                 \n\
-                M2,U2,2023-05-01T00:00,1000000000\n\
+                M2,U2,2023-05-01T00:00,1000000001\n\
                 M3,\"U3\",2023-05-01T00:00,1\n\
                 M3,,2023-05-01T00:00,1\n\
                 M4,U4,2023-05-01T00:00,1,2\n";
@@ -107,7 +107,7 @@ fn every_reason_for_a_bad_row_is_reported_with_its_line() {
         ),
         (11, RowProblem::Empty("meter")),
         // line 12 is empty: skipped, but counted
-        (13, RowProblem::TooLarge("1000000000".into())),
+        (13, RowProblem::TooLarge("1000000001".into())),
         (14, RowProblem::BadName("participant", "\"U3\"".into())),
         (15, RowProblem::Empty("participant")),
         (16, RowProblem::ColumnCount(5)),
@@ -134,7 +134,7 @@ fn every_reason_for_a_bad_row_is_reported_with_its_line() {
          line 9, field `start`: meter `M1` already has a reading for 2023-05-01T00:00\n  \
          line 10, field `participant`: meter `M1` belongs to `U1` (line 2), not `U2`\n  \
          line 11, field `meter`: is empty\n  \
-         line 13, field `kwh`: `1000000000` kWh in 15 minutes is more than 999999999\n  \
+         line 13, field `kwh`: `1000000001` kWh in 15 minutes is beyond the bound of 1000000000 kWh\n  \
          line 14, field `participant`: `\"U3\"` is not a plain name (UTF-8, no quotes)\n  \
          line 15, field `participant`: is empty\n  \
          line 16: 5 fields, expected 4 (meter,participant,start,kwh)"

@@ -209,6 +209,8 @@ pub fn response(participant: u64, key: &str, status: u16, body: &str) -> StoredR
         key: key.to_owned(),
         status,
         body: body.to_owned(),
+        // A distinct hash per key and status, to see it stored and read back.
+        request: Some([key.len() as u8 ^ status as u8; 32]),
     }
 }
 

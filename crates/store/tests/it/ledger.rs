@@ -70,4 +70,26 @@ async fn meter_corrections_are_new_versions(db: &mut Db) {
         ]
     );
     assert_eq!(s.meter_months("2024-03").await.unwrap(), vec![]);
+
+    // Who each meter was stored under, over months and versions, each pair once.
+    let other = MeterMonth {
+        month: "2024-03".into(),
+        participant: "U7".into(),
+        ..month("M2", vec![5])
+    };
+    s.put_meter_months(&[other], 30).await.unwrap();
+    let pair = |m: &str, p: &str| (m.to_owned(), p.to_owned());
+    assert_eq!(
+        s.meter_owners(&["M2", "M1", "M9"]).await.unwrap(),
+        vec![pair("M1", "G1"), pair("M2", "G1"), pair("M2", "U7")]
+    );
+    assert_eq!(s.meter_owners(&[]).await.unwrap(), vec![]);
+    // More meters than one statement binds.
+    let many: Vec<String> = (0..2500).map(|i| format!("X{i}")).collect();
+    let mut names: Vec<&str> = many.iter().map(String::as_str).collect();
+    names.push("M1");
+    assert_eq!(
+        s.meter_owners(&names).await.unwrap(),
+        vec![pair("M1", "G1")]
+    );
 }
