@@ -374,6 +374,18 @@ async fn every_post_route_is_exactly_once(h: Harness) {
         .map(|r| r["certificates"].as_u64().unwrap())
         .sum();
     assert_eq!(held, 6, "{mine}");
+    // March 2024's certificates are valid through February 2026: all but the claimed one lapse.
+    let expired = sixteen_json(
+        &h,
+        "/api/v1/certificates/expire",
+        &op,
+        json!({"month": "2026-03"}),
+        "e-1",
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(expired, json!({"month": "2026-03", "cancelled": 7}));
+    assert_eq!(h.store.ledger().await.unwrap().len(), 7);
     h.finish().await;
 }
 on_both!(every_post_route_once, every_post_route_is_exactly_once);
