@@ -7,7 +7,7 @@
 //! query and body); a retry of the same request gets that reply again, byte for byte, and a
 //! request that differs is refused with 422 naming the key.
 //!
-//! [`middleware`] does this for every route, before routing: it buffers the body (within the
+//! [`middleware`] does this for every write (POST, PUT, DELETE), before routing: it buffers the body (within the
 //! route's limit), takes a lock held by every request with the same scoped key — so concurrent
 //! requests with one key run one after the other and all but the first are answered from the
 //! store — and remembers the first 2xx reply. A sequenced route (orders, listings, proposals,
@@ -157,7 +157,8 @@ pub async fn middleware(State(app): State<AppState>, request: Request, next: Nex
 }
 
 async fn run(app: &AppState, request: Request, next: Next) -> Result<Response, ApiError> {
-    if !request.headers().contains_key("idempotency-key") {
+    // Reads are safe to repeat and must never be answered from a remembered reply.
+    if request.method().is_safe() || !request.headers().contains_key("idempotency-key") {
         return Ok(next.run(request).await);
     }
     // Without a valid token the route answers 401 (and counts the failed sign-in): who is

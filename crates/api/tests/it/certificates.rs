@@ -9,9 +9,18 @@ use crate::on_both;
 
 /// March 2024 (31 days): every quarter-hour, the generator's meter reads `gen` kWh and the
 /// user's `use_` kWh.
-fn meter_csv(generator: u64, user: u64, gen_kwh: i64, use_kwh: i64) -> String {
+pub(crate) fn meter_csv(generator: u64, user: u64, gen_kwh: i64, use_kwh: i64) -> String {
+    march_csv(&[
+        ("MG1", generator.to_string(), gen_kwh),
+        ("MU1", user.to_string(), use_kwh),
+    ])
+}
+
+/// A March 2024 meter file: each (meter, participant column, kWh) reads that kWh every
+/// quarter-hour.
+pub(crate) fn march_csv(rows: &[(&str, String, i64)]) -> String {
     let mut csv = String::from("meter,participant,start,kwh\n");
-    for (meter, participant, kwh) in [("MG1", generator, gen_kwh), ("MU1", user, use_kwh)] {
+    for (meter, participant, kwh) in rows {
         for day in 1..=31 {
             for q in 0..96 {
                 csv.push_str(&format!(

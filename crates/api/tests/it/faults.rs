@@ -106,23 +106,6 @@ async fn count(h: &Harness, path: &str, token: &str, field: Option<&str>) -> usi
         .len()
 }
 
-/// A quarter-hourly March 2024 file for meters `MG1` (of `generator`) and `MU1` (of `user`).
-fn march_meters(generator: u64, user: u64) -> Vec<u8> {
-    let mut csv = String::from("meter,participant,start,kwh\n");
-    for (meter, participant, kwh) in [("MG1", generator, 3), ("MU1", user, 2)] {
-        for day in 1..=31 {
-            for q in 0..96 {
-                csv.push_str(&format!(
-                    "{meter},{participant},2024-03-{day:02}T{:02}:{:02},{kwh}\n",
-                    q / 4,
-                    q % 4 * 15
-                ));
-            }
-        }
-    }
-    csv.into_bytes()
-}
-
 async fn every_post_route_is_exactly_once(h: Harness) {
     let op = h.operator.clone();
     // Participants and their tokens.
@@ -304,7 +287,7 @@ async fn every_post_route_is_exactly_once(h: Harness) {
         "/api/v1/meters/2024-03",
         &grid,
         "text/csv",
-        march_meters(g, u),
+        crate::certificates::meter_csv(g, u, 3, 2).into_bytes(),
         "m-1",
         StatusCode::CREATED,
     )
@@ -474,6 +457,19 @@ async fn key_reused_for_another_request(h: Harness) {
         names.contains(&"U1".to_owned()) && !names.contains(&"U2".to_owned()),
         "{names:?}"
     );
+
+    // A read with a key is a read: never answered from a remembered reply.
+    for expected in [1, 2] {
+        let (status, orders) = h
+            .call_with(Method::GET, &path, Some(&gen_token), None, Some("read-1"))
+            .await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(orders.as_array().unwrap().len(), expected, "{orders}");
+        if expected == 1 {
+            h.post(&path, &gen_token, order("2"), StatusCode::CREATED)
+                .await;
+        }
+    }
 
     // A malformed key is a 400 naming the header.
     let (status, body) = h

@@ -290,19 +290,8 @@ on_both!(hostile_claim_beneficiary, claim_beneficiary);
 
 /// March 2024, every quarter-hour 1 kWh, for each (meter, participant column).
 fn march(rows: &[(&str, String)]) -> String {
-    let mut csv = String::from("meter,participant,start,kwh\n");
-    for (meter, participant) in rows {
-        for day in 1..=31 {
-            for q in 0..96 {
-                csv.push_str(&format!(
-                    "{meter},{participant},2024-03-{day:02}T{:02}:{:02},1\n",
-                    q / 4,
-                    q % 4 * 15
-                ));
-            }
-        }
-    }
-    csv
+    let rows: Vec<(&str, String, i64)> = rows.iter().map(|(m, p)| (*m, p.clone(), 1)).collect();
+    crate::certificates::march_csv(&rows)
 }
 
 /// Expects a 400 `bad_meter_data` with exactly `message`.
