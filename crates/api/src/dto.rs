@@ -547,6 +547,11 @@ pub struct SessionView {
     pub state: String,
     /// Its settings, as created.
     pub settings: NewSessionRequest,
+    /// Present and true when the session's engine failed: it keeps its committed state for
+    /// reads and refuses commands (503 `session_failed`, naming the fault) until the service is
+    /// restarted.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub suspended: bool,
 }
 
 /// The settings of a session written back in request form.

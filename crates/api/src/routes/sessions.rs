@@ -199,6 +199,7 @@ fn view(handle: &SessionHandle, session: &Session) -> SessionView {
         name: handle.name.clone(),
         state: session.state().as_str().to_owned(),
         settings: settings_view(&handle.name, session.settings()),
+        suspended: handle.failure().is_some(),
     }
 }
 

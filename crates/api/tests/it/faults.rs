@@ -614,7 +614,10 @@ async fn panic_in_one_session(h: Harness) {
             StatusCode::OK,
         )
         .await;
-    assert_eq!(view["state"], "open");
+    assert_eq!(
+        (view["state"].as_str(), view["suspended"].as_bool()),
+        (Some("open"), Some(true))
+    );
     let mine = h
         .get(
             &format!("/api/v1/sessions/{a}/orders"),
