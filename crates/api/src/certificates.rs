@@ -6,14 +6,20 @@
 //! concurrent transfers of the same certificates therefore run one after the other, and the
 //! second finds them already transferred. At start the registry is rebuilt by replaying and
 //! verifying the stored ledger; if an append fails, it is rebuilt the same way, so memory never
-//! holds an entry the store does not.
+//! holds an entry the store does not. A request's reply is stored under its idempotency key in
+//! the same transaction as the entries it made ([`Certificates::change_replying`]).
 
 use axum::http::StatusCode;
+use axum::response::Response;
 use registry::{Entry, Registry, RegistryError};
-use store::{LedgerRow, Store};
+use store::{LedgerRow, Store, StoredResponse};
 use tokio::sync::Mutex;
 
+use crate::auth::IdempotencyKey;
 use crate::error::ApiError;
+use crate::hub::Reply;
+use crate::idempotency::Remembered;
+use crate::routes::respond;
 
 /// The registry and its store.
 pub struct Certificates {
@@ -79,6 +85,39 @@ impl Certificates {
         &self,
         f: impl FnOnce(&mut Registry) -> Result<R, ApiError>,
     ) -> Result<R, ApiError> {
+        self.apply(f, |_| None).await.map(|(r, _)| r)
+    }
+
+    /// [`Certificates::change`] for a request: renders the reply from what `f` returned and,
+    /// under an idempotency key, stores it in the transaction of the new ledger entries, so that
+    /// a crash never leaves a change whose retry would run again. The response is marked
+    /// [`Remembered`] when it was stored that way (otherwise the idempotency layer remembers it).
+    pub async fn change_replying<R>(
+        &self,
+        key: &IdempotencyKey,
+        f: impl FnOnce(&mut Registry) -> Result<R, ApiError>,
+        render: impl FnOnce(R) -> Reply,
+    ) -> Result<Response, ApiError> {
+        let (reply, remembered) = self
+            .apply(
+                |registry| f(registry).map(render),
+                |reply| key.0.as_ref().map(|k| k.remember(reply)),
+            )
+            .await?;
+        let mut response = respond(reply);
+        if remembered {
+            response.extensions_mut().insert(Remembered);
+        }
+        Ok(response)
+    }
+
+    /// Applies `f` under the lock and appends its new entries, with the response `remember`
+    /// makes of its result, in one transaction; says whether a response was stored.
+    async fn apply<R>(
+        &self,
+        f: impl FnOnce(&mut Registry) -> Result<R, ApiError>,
+        remember: impl FnOnce(&R) -> Option<StoredResponse>,
+    ) -> Result<(R, bool), ApiError> {
         let mut registry = self.registry.lock().await;
         let before = registry.entries().len() as u64;
         let outcome = f(&mut registry);
@@ -91,8 +130,12 @@ impl Certificates {
                 entry: e.to_bytes(),
             })
             .collect();
+        let response = match &outcome {
+            Ok(r) if !rows.is_empty() => remember(r),
+            _ => None,
+        };
         if !rows.is_empty()
-            && let Err(e) = self.store.append_ledger(&rows).await
+            && let Err(e) = self.store.append_ledger(&rows, response.as_ref()).await
         {
             tracing::error!(error = %e, "ledger append failed; rebuilding the registry from the store");
             *registry = rebuild(&self.store).await?;
@@ -100,6 +143,6 @@ impl Certificates {
                 "the certificate ledger could not be written: {e}"
             )));
         }
-        outcome
+        outcome.map(|r| (r, response.is_some()))
     }
 }

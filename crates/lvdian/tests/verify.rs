@@ -49,7 +49,7 @@ async fn verify_passes_then_names_the_entry_with_a_changed_byte() {
     assert_eq!(rows.len(), 3);
     let store = Store::connect(&url).await.unwrap();
     store.migrate().await.unwrap();
-    store.append_ledger(&rows).await.unwrap();
+    store.append_ledger(&rows, None).await.unwrap();
     store.close().await;
 
     let verify = || {

@@ -652,9 +652,7 @@ impl Store {
     /// its first response: this one is dropped without error. The row's `created_at_ms` is the
     /// wall clock's (for expiring old keys), not a market time.
     pub async fn remember(&self, response: &StoredResponse) -> Result<()> {
-        const SQL: &str = "INSERT INTO idempotency (participant_id, key, status, body, created_at_ms, request_sha256) \
-                           VALUES ($1, $2, $3, $4, $5, $6) \
-                           ON CONFLICT (participant_id, key) DO NOTHING";
+        const SQL: &str = REMEMBER;
         let participant_id = to_db(response.participant.0, "participant id")?;
         on_pool!(self, pool => sqlx::query(SQL)
             .bind(participant_id)
@@ -781,6 +779,11 @@ fn violation(
 }
 
 /// Milliseconds since the Unix epoch by the wall clock, for bookkeeping columns only.
+/// Remembers a response for an idempotency key; a key already remembered keeps its first.
+pub(crate) const REMEMBER: &str = "INSERT INTO idempotency (participant_id, key, status, body, created_at_ms, request_sha256) \
+                                   VALUES ($1, $2, $3, $4, $5, $6) \
+                                   ON CONFLICT (participant_id, key) DO NOTHING";
+
 fn wall_clock_ms() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)

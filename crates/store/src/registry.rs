@@ -7,7 +7,7 @@
 use sqlx::AssertSqlSafe;
 
 use crate::rows::to_db;
-use crate::{Pool, Result, Store, StoreError, on_pool};
+use crate::{Pool, REMEMBER, Result, Store, StoreError, StoredResponse, on_pool};
 
 /// One stored ledger entry.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -56,9 +56,15 @@ fn unpack(bytes: &[u8], meter: &str) -> Result<Vec<i64>> {
 }
 
 impl Store {
-    /// Appends ledger entries in one transaction. Sequence numbers must continue the stored ones
-    /// exactly (a gap or a taken number is refused as a conflict, and nothing is written).
-    pub async fn append_ledger(&self, rows: &[LedgerRow]) -> Result<()> {
+    /// Appends ledger entries in one transaction, with the response to remember for the request's
+    /// idempotency key if given (so that a crash never separates a change from its remembered
+    /// reply). Sequence numbers must continue the stored ones exactly (a gap or a taken number is
+    /// refused as a conflict, and nothing is written).
+    pub async fn append_ledger(
+        &self,
+        rows: &[LedgerRow],
+        remember: Option<&StoredResponse>,
+    ) -> Result<()> {
         if rows.is_empty() {
             return Ok(());
         }
@@ -88,6 +94,17 @@ impl Store {
                             },
                             _ => StoreError::Database(e),
                         })?;
+                }
+                if let Some(r) = remember {
+                    sqlx::query(REMEMBER)
+                        .bind(to_db(r.participant.0, "participant id")?)
+                        .bind(r.key.as_str())
+                        .bind(i64::from(r.status))
+                        .bind(r.body.as_str())
+                        .bind(crate::wall_clock_ms())
+                        .bind(r.request.as_ref().map(|h| h.as_slice()))
+                        .execute(&mut *tx)
+                        .await?;
                 }
                 tx.commit().await?;
                 Ok(())

@@ -16,9 +16,9 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouterExt};
 use utoipa_axum::routes;
 
-use super::{Body, METER_UPLOAD_LIMIT, Path, Query};
+use super::{Body, METER_UPLOAD_LIMIT, Path, Query, json_reply};
 use crate::AppState;
-use crate::auth::{Caller, TRADERS};
+use crate::auth::{Caller, IdempotencyKey, TRADERS};
 use crate::error::{ApiError, ErrorBody};
 
 pub fn routes(router: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
@@ -163,16 +163,16 @@ async fn metered(
 async fn issue(
     State(app): State<AppState>,
     caller: Caller,
+    key: IdempotencyKey,
     Body(request): Body<MonthRequest>,
-) -> Result<(StatusCode, axum::Json<Value>), ApiError> {
+) -> Result<Response, ApiError> {
     caller.require(&[Role::Operator], "issue certificates")?;
     let (_, ym) = month_of("month", &request.month)?;
     let (_, by_meter) = metered(&app, &request.month).await?;
     let projects = app.store.projects().await?;
     let now = app.now_ms();
-    let issued = app
-        .certificates
-        .change(|registry| {
+    app.certificates
+        .change_replying(&key, |registry| {
             let mut issued = Vec::new();
             for p in &projects {
                 let readings: Vec<i64> = p.meters.iter().filter_map(|m| by_meter.get(m).copied()).collect();
@@ -187,12 +187,8 @@ async fn issue(
                                    "certificates": certificates, "ranges": ranges}));
             }
             Ok(issued)
-        })
-        .await?;
-    Ok((
-        StatusCode::CREATED,
-        axum::Json(json!({"month": request.month, "issued": issued})),
-    ))
+        }, |issued| json_reply(StatusCode::CREATED, &json!({"month": request.month, "issued": issued})))
+        .await
 }
 
 /// Whose data a read is about: the caller's own, or — for the operator and the regulator, the
@@ -280,16 +276,16 @@ pub struct TransferRequest {
 async fn transfer(
     State(app): State<AppState>,
     caller: Caller,
+    key: IdempotencyKey,
     Body(request): Body<TransferRequest>,
-) -> Result<(StatusCode, axum::Json<Value>), ApiError> {
+) -> Result<Response, ApiError> {
     caller.require(&TRADERS, "trade certificates")?;
     let (project, ym) = lot(&request.project, &request.month)?;
     let price = price_of(&request.price_yuan)?;
     let from = caller.participant().id;
     let now = app.now_ms();
-    let ranges = app
-        .certificates
-        .change(|r| {
+    app.certificates
+        .change_replying(&key, |r| {
             let entry = r.transfer(
                 from,
                 ParticipantId(request.to),
@@ -302,14 +298,9 @@ async fn transfer(
                 now,
             )?;
             Ok(range_texts(entry))
-        })
-        .await?;
-    Ok((
-        StatusCode::CREATED,
-        axum::Json(
-            json!({"from": from.0, "to": request.to, "certificates": request.count, "ranges": ranges}),
-        ),
-    ))
+        }, |ranges| json_reply(StatusCode::CREATED,
+            &json!({"from": from.0, "to": request.to, "certificates": request.count, "ranges": ranges})))
+        .await
 }
 
 /// A claim (核销).
@@ -336,8 +327,9 @@ pub struct ClaimRequest {
 async fn claim(
     State(app): State<AppState>,
     caller: Caller,
+    key: IdempotencyKey,
     Body(request): Body<ClaimRequest>,
-) -> Result<(StatusCode, axum::Json<Value>), ApiError> {
+) -> Result<Response, ApiError> {
     caller.require(&TRADERS, "claim certificates")?;
     let (project, ym) = lot(&request.project, &request.month)?;
     let beneficiary = crate::dto::parse_text(
@@ -347,17 +339,21 @@ async fn claim(
     )?;
     let holder = caller.participant().id;
     let now = app.now_ms();
-    let ranges = app
-        .certificates
-        .change(|r| {
-            let entry = r.claim(holder, project, ym, request.count, &beneficiary, now)?;
-            Ok(range_texts(entry))
-        })
-        .await?;
-    Ok((
-        StatusCode::CREATED,
-        axum::Json(json!({"holder": holder.0, "certificates": request.count, "ranges": ranges})),
-    ))
+    app.certificates
+        .change_replying(
+            &key,
+            |r| {
+                let entry = r.claim(holder, project, ym, request.count, &beneficiary, now)?;
+                Ok(range_texts(entry))
+            },
+            |ranges| {
+                json_reply(
+                    StatusCode::CREATED,
+                    &json!({"holder": holder.0, "certificates": request.count, "ranges": ranges}),
+                )
+            },
+        )
+        .await
 }
 
 /// Certificates offered for sale (standalone trading, lot = 1 certificate).
@@ -389,21 +385,24 @@ fn listing_json(l: &registry::Listing) -> Value {
 async fn list_certificates(
     State(app): State<AppState>,
     caller: Caller,
+    key: IdempotencyKey,
     Body(request): Body<CertificateListingRequest>,
-) -> Result<(StatusCode, axum::Json<Value>), ApiError> {
+) -> Result<Response, ApiError> {
     caller.require(&TRADERS, "list certificates")?;
     let (project, ym) = lot(&request.project, &request.month)?;
     let price = price_of(&request.price_yuan)?;
     let owner = caller.participant().id;
     let now = app.now_ms();
-    let listing = app
-        .certificates
-        .change(|r| {
-            let id = r.list(owner, project, ym, request.count, price, now)?;
-            Ok(listing_json(r.listing(id).expect("just listed")))
-        })
-        .await?;
-    Ok((StatusCode::CREATED, axum::Json(listing)))
+    app.certificates
+        .change_replying(
+            &key,
+            |r| {
+                let id = r.list(owner, project, ym, request.count, price, now)?;
+                Ok(listing_json(r.listing(id).expect("just listed")))
+            },
+            |listing| json_reply(StatusCode::CREATED, &listing),
+        )
+        .await
 }
 
 /// Open certificate listings, for every participant.
@@ -436,21 +435,20 @@ pub struct BuyRequest {
 async fn buy_listing(
     State(app): State<AppState>,
     caller: Caller,
+    key: IdempotencyKey,
     Path(listing): Path<u64>,
     Body(request): Body<BuyRequest>,
-) -> Result<(StatusCode, axum::Json<Value>), ApiError> {
+) -> Result<Response, ApiError> {
     caller.require(&TRADERS, "buy certificates")?;
     let buyer = caller.participant().id;
     let now = app.now_ms();
-    let bought = app
-        .certificates
-        .change(|r| {
+    app.certificates
+        .change_replying(&key, |r| {
             let entry = r.buy_listing(registry::ListingId(listing), buyer, request.count, now)?;
             let ranges: Vec<String> = range_texts(entry);
             Ok(json!({"listing": listing, "buyer": buyer.0, "certificates": request.count, "ranges": ranges}))
-        })
-        .await?;
-    Ok((StatusCode::CREATED, axum::Json(bought)))
+        }, |bought| json_reply(StatusCode::CREATED, &bought))
+        .await
 }
 
 /// Withdraws the caller's own listing; what is left returns to issued.
@@ -462,21 +460,28 @@ async fn buy_listing(
 async fn delist(
     State(app): State<AppState>,
     caller: Caller,
+    key: IdempotencyKey,
     Path(listing): Path<u64>,
-) -> Result<axum::Json<Value>, ApiError> {
+) -> Result<Response, ApiError> {
     caller.require(&TRADERS, "delist certificates")?;
     let owner = caller.participant().id;
     let now = app.now_ms();
     app.certificates
-        .change(|r| {
-            r.delist(owner, registry::ListingId(listing), now)
-                .map(drop)
-                .map_err(ApiError::from)
-        })
-        .await?;
-    Ok(axum::Json(
-        json!({"listing": listing, "status": "delisted"}),
-    ))
+        .change_replying(
+            &key,
+            |r| {
+                r.delist(owner, registry::ListingId(listing), now)
+                    .map(drop)
+                    .map_err(ApiError::from)
+            },
+            |()| {
+                json_reply(
+                    StatusCode::OK,
+                    &json!({"listing": listing, "status": "delisted"}),
+                )
+            },
+        )
+        .await
 }
 
 /// Expires every unclaimed certificate more than 2 years old as of `month` (certificates of
@@ -489,25 +494,31 @@ async fn delist(
 async fn expire(
     State(app): State<AppState>,
     caller: Caller,
+    key: IdempotencyKey,
     Body(request): Body<MonthRequest>,
-) -> Result<axum::Json<Value>, ApiError> {
+) -> Result<Response, ApiError> {
     caller.require(&[Role::Operator], "expire certificates")?;
     let (_, ym) = month_of("month", &request.month)?;
     let now = app.now_ms();
-    let cancelled = app
-        .certificates
-        .change(|r| {
-            let entry = r.expire(ym, now)?;
-            Ok(entry
-                .ranges()
-                .iter()
-                .map(|x| u64::from(x.count()))
-                .sum::<u64>())
-        })
-        .await?;
-    Ok(axum::Json(
-        json!({"month": request.month, "cancelled": cancelled}),
-    ))
+    app.certificates
+        .change_replying(
+            &key,
+            |r| {
+                let entry = r.expire(ym, now)?;
+                Ok(entry
+                    .ranges()
+                    .iter()
+                    .map(|x| u64::from(x.count()))
+                    .sum::<u64>())
+            },
+            |cancelled| {
+                json_reply(
+                    StatusCode::OK,
+                    &json!({"month": request.month, "cancelled": cancelled}),
+                )
+            },
+        )
+        .await
 }
 
 /// A settlement run.

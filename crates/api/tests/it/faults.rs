@@ -790,3 +790,93 @@ async fn failed_sign_ins_are_limited(h: Harness) {
     h.finish().await;
 }
 on_both!(failed_sign_ins_limited, failed_sign_ins_are_limited);
+
+/// Whether a keyed POST's reply was stored in the transaction of its effect (the response is
+/// marked so), rather than by the idempotency layer afterwards.
+async fn stored_with_its_effect(
+    h: &Harness,
+    path: &str,
+    token: &str,
+    body: Value,
+    key: &str,
+) -> bool {
+    let request = Request::post(path)
+        .header("authorization", format!("Bearer {token}"))
+        .header("content-type", "application/json")
+        .header("idempotency-key", key)
+        .body(axum::body::Body::from(body.to_string()))
+        .unwrap();
+    let response = h.app.clone().oneshot(request).await.unwrap();
+    assert!(
+        response.status().is_success(),
+        "POST {path}: {}",
+        response.status()
+    );
+    response
+        .extensions()
+        .get::<api::idempotency::Remembered>()
+        .is_some()
+}
+
+async fn replies_commit_with_their_effects(h: Harness) {
+    let (g, gen_token) = h.participant("G", "generator").await;
+    let (u, user_token) = h.participant("U", "user").await;
+    let (_, grid) = h.participant("grid", "grid").await;
+    h.post(
+        "/api/v1/projects",
+        &h.operator,
+        json!({"code": "33010000000000001", "technology": "wind_offshore", "capacity_kw": 300000,
+               "province": "ZJ", "owner": g, "meters": ["MG1"]}),
+        StatusCode::CREATED,
+    )
+    .await;
+    let s = h.session("call_auction", None).await;
+    h.actions(s, &["announce", "open"]).await;
+    // An order: written with the session's journal entry.
+    assert!(stored_with_its_effect(&h, &format!("/api/v1/sessions/{s}/orders"), &gen_token,
+        json!({"side": "sell", "period": "h12", "mwh": "1", "energy_price": "350.00", "env_price": "30.00"}), "o").await);
+    // Certificates: written with their ledger entries.
+    let csv = crate::certificates::meter_csv(g, u, 3, 2).into_bytes();
+    let (status, _) = send(
+        h.app.clone(),
+        Method::POST,
+        "/api/v1/meters/2024-03",
+        &grid,
+        "text/csv",
+        csv,
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let op = h.operator.clone();
+    assert!(
+        stored_with_its_effect(
+            &h,
+            "/api/v1/certificates/issue",
+            &op,
+            json!({"month": "2024-03"}),
+            "i"
+        )
+        .await
+    );
+    assert!(stored_with_its_effect(&h, "/api/v1/certificates/transfer", &gen_token,
+        json!({"to": u, "project": "33010000000000001", "month": "2024-03", "count": 1, "price_yuan": "5.00"}), "t").await);
+    assert!(stored_with_its_effect(&h, "/api/v1/certificates/claim", &user_token,
+        json!({"project": "33010000000000001", "month": "2024-03", "count": 1, "beneficiary": "U"}), "c").await);
+    // A participant: remembered by the layer, after the write (see the README's limits).
+    assert!(
+        !stored_with_its_effect(
+            &h,
+            "/api/v1/participants",
+            &op,
+            json!({"name": "U2", "role": "user", "province": "ZJ"}),
+            "p"
+        )
+        .await
+    );
+    h.finish().await;
+}
+on_both!(
+    replies_commit_with_effects,
+    replies_commit_with_their_effects
+);

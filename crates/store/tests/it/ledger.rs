@@ -20,23 +20,34 @@ fn row(seq: u64, bytes: &[u8]) -> LedgerRow {
 async fn ledger_appends_in_order_only(db: &mut Db) {
     let s = &db.store;
     assert_eq!(s.ledger().await.unwrap(), vec![]);
-    s.append_ledger(&[row(1, b"one"), row(2, &[0, 255, 7])])
+    // The reply to the request that made the entries is remembered in their transaction.
+    let reply = crate::fixtures::response(4, "POST /api/v1/certificates/transfer\nt-1", 201, "{}");
+    s.append_ledger(&[row(1, b"one"), row(2, &[0, 255, 7])], Some(&reply))
         .await
         .unwrap();
+    assert_eq!(
+        s.idempotent(reply.participant, &reply.key).await.unwrap(),
+        Some(reply.clone())
+    );
     // A gap, or a number already taken, writes nothing.
     for bad in [
         vec![row(4, b"four")],
         vec![row(3, b"three"), row(5, b"five")],
         vec![row(2, b"again")],
     ] {
-        match s.append_ledger(&bad).await {
+        let other = crate::fixtures::response(4, "t-bad", 201, "{}");
+        match s.append_ledger(&bad, Some(&other)).await {
             Err(StoreError::Conflict { what }) => {
                 assert!(what.starts_with("ledger entry"), "{what}")
             }
             other => panic!("expected a conflict, got {other:?}"),
         }
+        assert_eq!(
+            s.idempotent(other.participant, &other.key).await.unwrap(),
+            None
+        );
     }
-    s.append_ledger(&[row(3, b"three")]).await.unwrap();
+    s.append_ledger(&[row(3, b"three")], None).await.unwrap();
     assert_eq!(
         s.ledger().await.unwrap(),
         vec![row(1, b"one"), row(2, &[0, 255, 7]), row(3, b"three")]
