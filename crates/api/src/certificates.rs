@@ -18,8 +18,7 @@ use tokio::sync::Mutex;
 use crate::auth::IdempotencyKey;
 use crate::error::ApiError;
 use crate::hub::Reply;
-use crate::idempotency::Remembered;
-use crate::routes::respond;
+use crate::routes::respond_stored;
 
 /// The registry and its store.
 pub struct Certificates {
@@ -91,7 +90,7 @@ impl Certificates {
     /// [`Certificates::change`] for a request: renders the reply from what `f` returned and,
     /// under an idempotency key, stores it in the transaction of the new ledger entries, so that
     /// a crash never leaves a change whose retry would run again. The response is marked
-    /// [`Remembered`] when it was stored that way (otherwise the idempotency layer remembers it).
+    /// [`crate::idempotency::Remembered`] when it was stored that way (otherwise the idempotency layer remembers it).
     pub async fn change_replying<R>(
         &self,
         key: &IdempotencyKey,
@@ -104,11 +103,7 @@ impl Certificates {
                 |reply| key.0.as_ref().map(|k| k.remember(reply)),
             )
             .await?;
-        let mut response = respond(reply);
-        if remembered {
-            response.extensions_mut().insert(Remembered);
-        }
-        Ok(response)
+        Ok(respond_stored(reply, remembered))
     }
 
     /// Applies `f` under the lock and appends its new entries, with the response `remember`

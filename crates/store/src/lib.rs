@@ -235,7 +235,24 @@ macro_rules! on_pool {
         }
     };
 }
+
+/// Inserts a [`StoredResponse`] with [`REMEMBER`] inside the transaction `$tx`.
+macro_rules! remember_in {
+    ($tx:expr, $r:expr) => {{
+        let r: &StoredResponse = $r;
+        sqlx::query($crate::REMEMBER)
+            .bind($crate::rows::to_db(r.participant.0, "participant id")?)
+            .bind(r.key.as_str())
+            .bind(i64::from(r.status))
+            .bind(r.body.as_str())
+            .bind($crate::wall_clock_ms())
+            .bind(r.request.as_ref().map(|h| h.as_slice()))
+            .execute(&mut *$tx)
+            .await?;
+    }};
+}
 pub(crate) use on_pool;
+pub(crate) use remember_in;
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/sqlite");
 static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/postgres");
@@ -432,6 +449,79 @@ impl Store {
         })
     }
 
+    /// Registers a participant with its first token in one transaction, remembering the response
+    /// that `remember` makes of it (the reply to a request with an idempotency key) in the same
+    /// transaction: a crash leaves neither a participant without a token nor a registration whose
+    /// retry would run again. A taken name is [`StoreError::Conflict`] and writes nothing.
+    pub async fn register_participant(
+        &self,
+        new: &NewParticipant,
+        at_ms: i64,
+        token_hash: &[u8; 32],
+        token_label: &str,
+        remember: impl FnOnce(&Participant) -> Option<StoredResponse>,
+    ) -> Result<Participant> {
+        const PARTICIPANT: &str = "INSERT INTO participants (name, role, province, created_at_ms) \
+                                   SELECT $1, $2, $3, $4 \
+                                   WHERE NOT EXISTS (SELECT 1 FROM participants WHERE name = $1) \
+                                   RETURNING id";
+        const TOKEN: &str = "INSERT INTO tokens (token_hash, participant_id, label, created_at_ms) \
+                             VALUES ($1, $2, $3, $4)";
+        let conflict = || StoreError::Conflict {
+            what: format!("participant name {:?}", new.name),
+        };
+        macro_rules! write {
+            ($pool:expr) => {{
+                let mut tx = $pool.begin().await?;
+                let id: Option<(i64,)> = sqlx::query_as(PARTICIPANT)
+                    .bind(new.name.as_str())
+                    .bind(new.role.as_str())
+                    .bind(new.province.as_str())
+                    .bind(at_ms)
+                    .fetch_optional(&mut *tx)
+                    .await
+                    .map_err(|e| {
+                        violation(e, |kind| {
+                            (kind == ErrorKind::UniqueViolation).then(conflict)
+                        })
+                    })?;
+                let (id,) = id.ok_or_else(conflict)?;
+                let participant =
+                    Participant {
+                        id: ParticipantId(u64::try_from(id).map_err(|_| {
+                            rows::corrupt("participants", format!("assigned id {id}"))
+                        })?),
+                        name: new.name.clone(),
+                        role: new.role,
+                        province: new.province.clone(),
+                    };
+                sqlx::query(TOKEN)
+                    .bind(token_hash.as_slice())
+                    .bind(id)
+                    .bind(token_label)
+                    .bind(at_ms)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(|e| {
+                        violation(e, |kind| {
+                            (kind == ErrorKind::UniqueViolation).then(|| StoreError::Conflict {
+                                what: "token hash".to_owned(),
+                            })
+                        })
+                    })?;
+                if let Some(r) = remember(&participant) {
+                    remember_in!(tx, &r);
+                }
+                tx.commit().await?;
+                Ok(participant)
+            }};
+        }
+        match &self.pool {
+            Pool::Sqlite(pool) => write!(pool),
+            Pool::Postgres(pool) => write!(pool),
+        }
+    }
+
     /// The participant with this id, if registered.
     pub async fn participant(&self, id: ParticipantId) -> Result<Option<Participant>> {
         const SQL: &str = "SELECT id, name, role, province FROM participants WHERE id = $1";
@@ -579,20 +669,49 @@ impl Store {
         settings: &SessionSettings,
         at_ms: i64,
     ) -> Result<SessionId> {
+        self.insert_session_remembered(name, settings, at_ms, |_| None)
+            .await
+    }
+
+    /// [`Store::insert_session`], remembering in the same transaction the response that
+    /// `remember` makes for the new id (the reply to a request with an idempotency key), so that
+    /// a crash never leaves a session whose request a retry would run again.
+    pub async fn insert_session_remembered(
+        &self,
+        name: &str,
+        settings: &SessionSettings,
+        at_ms: i64,
+        remember: impl FnOnce(SessionId) -> Option<StoredResponse>,
+    ) -> Result<SessionId> {
         const SQL: &str = "INSERT INTO sessions (name, settings, state, created_at_ms) \
                            VALUES ($1, $2, $3, $4) RETURNING id";
         let settings = serde_json::to_string(settings)
             .map_err(|e| rows::corrupt("sessions", format!("session {name:?}: settings: {e}")))?;
-        let (id,): (i64,) = on_pool!(self, pool => sqlx::query_as(SQL)
-            .bind(name)
-            .bind(settings.as_str())
-            .bind(SessionState::Draft.as_str())
-            .bind(at_ms)
-            .fetch_one(pool)
-            .await)?;
-        let id = u64::try_from(id)
-            .map_err(|_| rows::corrupt("sessions", format!("assigned id {id}")))?;
-        Ok(SessionId(id))
+        macro_rules! write {
+            ($pool:expr) => {{
+                let mut tx = $pool.begin().await?;
+                let (id,): (i64,) = sqlx::query_as(SQL)
+                    .bind(name)
+                    .bind(settings.as_str())
+                    .bind(SessionState::Draft.as_str())
+                    .bind(at_ms)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                let id = SessionId(
+                    u64::try_from(id)
+                        .map_err(|_| rows::corrupt("sessions", format!("assigned id {id}")))?,
+                );
+                if let Some(r) = remember(id) {
+                    remember_in!(tx, &r);
+                }
+                tx.commit().await?;
+                Ok(id)
+            }};
+        }
+        match &self.pool {
+            Pool::Sqlite(pool) => write!(pool),
+            Pool::Postgres(pool) => write!(pool),
+        }
     }
 
     /// Every session, by id, with its settings decoded (a row that does not decode is
@@ -778,13 +897,13 @@ fn violation(
     explained.unwrap_or(StoreError::Database(error))
 }
 
-/// Milliseconds since the Unix epoch by the wall clock, for bookkeeping columns only.
 /// Remembers a response for an idempotency key; a key already remembered keeps its first.
 pub(crate) const REMEMBER: &str = "INSERT INTO idempotency (participant_id, key, status, body, created_at_ms, request_sha256) \
                                    VALUES ($1, $2, $3, $4, $5, $6) \
                                    ON CONFLICT (participant_id, key) DO NOTHING";
 
-fn wall_clock_ms() -> i64 {
+/// Milliseconds since the Unix epoch by the wall clock, for bookkeeping columns only.
+pub(crate) fn wall_clock_ms() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))

@@ -7,7 +7,7 @@
 use sqlx::AssertSqlSafe;
 
 use crate::rows::to_db;
-use crate::{Pool, REMEMBER, Result, Store, StoreError, StoredResponse, on_pool};
+use crate::{Pool, Result, Store, StoreError, StoredResponse, on_pool};
 
 /// One stored ledger entry.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -96,15 +96,7 @@ impl Store {
                         })?;
                 }
                 if let Some(r) = remember {
-                    sqlx::query(REMEMBER)
-                        .bind(to_db(r.participant.0, "participant id")?)
-                        .bind(r.key.as_str())
-                        .bind(i64::from(r.status))
-                        .bind(r.body.as_str())
-                        .bind(crate::wall_clock_ms())
-                        .bind(r.request.as_ref().map(|h| h.as_slice()))
-                        .execute(&mut *tx)
-                        .await?;
+                    crate::remember_in!(tx, r);
                 }
                 tx.commit().await?;
                 Ok(())

@@ -205,6 +205,16 @@ pub fn respond(reply: Reply) -> Response {
         .into_response()
 }
 
+/// The response of a reply that was stored under the request's idempotency key together with
+/// its effect (`stored`), marked so that the idempotency layer does not write it again.
+pub fn respond_stored(reply: Reply, stored: bool) -> Response {
+    let mut response = respond(reply);
+    if stored {
+        response.extensions_mut().insert(Remembered);
+    }
+    response
+}
+
 /// A JSON reply.
 pub fn json_reply<T: serde::Serialize>(status: StatusCode, value: &T) -> Reply {
     Reply {
@@ -274,11 +284,7 @@ pub async fn sequenced(
             .as_ref()
             .is_none_or(|k| k.participant == caller.participant().id)
     );
-    let remembered = key.0.is_some();
+    let stored = key.0.is_some();
     let reply = handle.submit(commands, key.0, render).await?;
-    let mut response = respond(reply);
-    if remembered {
-        response.extensions_mut().insert(Remembered);
-    }
-    Ok(response)
+    Ok(respond_stored(reply, stored))
 }

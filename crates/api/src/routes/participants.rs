@@ -3,13 +3,13 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
-use domain::{ParticipantId, Role};
+use domain::{Participant, ParticipantId, Role};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::{Body, Path, json_reply, respond};
+use super::{Body, Path, json_reply, respond, respond_stored};
 use crate::AppState;
-use crate::auth::{Caller, new_token, token_hash};
+use crate::auth::{Caller, IdempotencyKey, new_token, token_hash};
 use crate::dto::{
     AccessView, NewParticipantRequest, NewProjectRequest, ParticipantView, ParticipantWithToken,
     ProjectView, TokenView,
@@ -34,27 +34,33 @@ pub fn routes(router: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
 async fn create_participant(
     State(app): State<AppState>,
     caller: Caller,
+    key: IdempotencyKey,
     Body(request): Body<NewParticipantRequest>,
 ) -> Result<Response, ApiError> {
     caller.require(&[Role::Operator], "register participants")?;
     let new = request.parse()?;
-    let write = async || -> Result<Reply, ApiError> {
-        let at = app.now_ms();
-        let participant = app.store.insert_participant(&new, at).await?;
-        let token = new_token();
-        app.store
-            .insert_token(participant.id, &token_hash(&token), "first token", at)
-            .await?;
-        tracing::info!(participant = %participant.id, role = %participant.role, "participant registered");
-        Ok(json_reply(
+    let token = new_token();
+    let reply = |participant: &Participant| {
+        json_reply(
             StatusCode::CREATED,
             &ParticipantWithToken {
-                participant: (&participant).into(),
-                token,
+                participant: participant.into(),
+                token: token.clone(),
             },
-        ))
+        )
     };
-    write().await.map(respond)
+    let participant = app
+        .store
+        .register_participant(
+            &new,
+            app.now_ms(),
+            &token_hash(&token),
+            "first token",
+            |p| key.0.as_ref().map(|k| k.remember(&reply(p))),
+        )
+        .await?;
+    tracing::info!(participant = %participant.id, role = %participant.role, "participant registered");
+    Ok(respond_stored(reply(&participant), key.0.is_some()))
 }
 
 /// Every participant. Operator and regulator.

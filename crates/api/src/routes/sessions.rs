@@ -12,7 +12,7 @@ use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::{Body, Path, Query, json_reply, render_one, respond, sequenced};
+use super::{Body, Path, Query, json_reply, render_one, respond_stored, sequenced};
 use crate::AppState;
 use crate::auth::{Caller, IdempotencyKey, MaybeCaller, is_insider};
 use crate::dto::{
@@ -21,7 +21,7 @@ use crate::dto::{
     StatisticsView, settings_view, takes_network, with_network,
 };
 use crate::error::{ApiError, ErrorBody};
-use crate::hub::{Reply, SessionHandle};
+use crate::hub::SessionHandle;
 
 pub fn routes(router: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
     router
@@ -217,32 +217,43 @@ fn may_see(caller: &MaybeCaller, session: &Session) -> bool {
 async fn create_session(
     State(app): State<AppState>,
     caller: Caller,
+    key: IdempotencyKey,
     Body(request): Body<NewSessionRequest>,
 ) -> Result<Response, ApiError> {
     caller.require(&[Role::Operator], "create sessions")?;
     let settings = request.parse()?;
     let name = request.name()?;
-    let write = async || -> Result<Reply, ApiError> {
-        // Read inside, so that a retry is answered as the first request was even if the
-        // network changed in between.
-        let settings = if takes_network(&settings) {
-            with_network(settings, &app.store.corridors().await?)?
-        } else {
-            settings
-        };
-        let id = app
-            .store
-            .insert_session(&name, &settings, app.now_ms())
-            .await?;
-        let session = Session::new(id, settings)?;
-        let handle = app.hub.start(name, session);
-        tracing::info!(session = %id, "session created");
-        Ok(json_reply(
-            StatusCode::CREATED,
-            &handle.read(|s| view(&handle, s)),
-        ))
+    // Read here, under the key's lock, so that a retry is answered as the first request was even
+    // if the network changed in between.
+    let settings = if takes_network(&settings) {
+        with_network(settings, &app.store.corridors().await?)?
+    } else {
+        settings
     };
-    write().await.map(respond)
+    // Checked before anything is stored.
+    settings.validate()?;
+    let reply = |id: SessionId| {
+        json_reply(
+            StatusCode::CREATED,
+            &SessionView {
+                id: id.0,
+                name: name.clone(),
+                state: SessionState::Draft.as_str().to_owned(),
+                settings: settings_view(&name, &settings),
+                suspended: false,
+            },
+        )
+    };
+    let id = app
+        .store
+        .insert_session_remembered(&name, &settings, app.now_ms(), |id| {
+            key.0.as_ref().map(|k| k.remember(&reply(id)))
+        })
+        .await?;
+    let answer = reply(id);
+    app.hub.start(name, Session::new(id, settings)?);
+    tracing::info!(session = %id, "session created");
+    Ok(respond_stored(answer, key.0.is_some()))
 }
 
 /// Sessions (announcements are public; drafts only for the operator and regulator).

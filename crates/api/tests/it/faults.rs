@@ -863,14 +863,39 @@ async fn replies_commit_with_their_effects(h: Harness) {
         json!({"to": u, "project": "33010000000000001", "month": "2024-03", "count": 1, "price_yuan": "5.00"}), "t").await);
     assert!(stored_with_its_effect(&h, "/api/v1/certificates/claim", &user_token,
         json!({"project": "33010000000000001", "month": "2024-03", "count": 1, "beneficiary": "U"}), "c").await);
-    // A participant: remembered by the layer, after the write (see the README's limits).
+    // A participant (with its first token) and a session: written with their rows.
     assert!(
-        !stored_with_its_effect(
+        stored_with_its_effect(
             &h,
             "/api/v1/participants",
             &op,
             json!({"name": "U2", "role": "user", "province": "ZJ"}),
             "p"
+        )
+        .await
+    );
+    assert!(
+        stored_with_its_effect(
+            &h,
+            "/api/v1/sessions",
+            &op,
+            json!({"name": "S2", "scope": "intra", "provinces": ["ZJ"], "horizon": "month",
+                   "mode": "call_auction", "first_month": "2024-03", "last_month": "2024-03",
+                   "energy_price_min": "332.24", "energy_price_max": "498.36", "lot_mwh": "0.5",
+                   "compensation": "50.00"}),
+            "s"
+        )
+        .await
+    );
+    // A project: remembered by the layer, just after its write (see the README).
+    assert!(
+        !stored_with_its_effect(
+            &h,
+            "/api/v1/projects",
+            &op,
+            json!({"code": "33010000000000002", "technology": "pv_central", "capacity_kw": 1000,
+                   "province": "ZJ", "owner": g, "meters": ["MG2"]}),
+            "pr"
         )
         .await
     );

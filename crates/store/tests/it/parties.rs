@@ -12,6 +12,7 @@ crate::on_both_backends!(
     tokens_log_in,
     projects_round_trip,
     bad_projects_write_nothing,
+    registration_is_one_transaction,
 );
 
 fn conflict(what: &str) -> String {
@@ -254,4 +255,85 @@ async fn bad_projects_write_nothing(db: &mut Db) {
     let last = project("33010000000000005", 1, Technology::Other, &["M8", "M7"]);
     s.insert_project(&last, 15).await.unwrap();
     assert_eq!(s.projects().await.unwrap().len(), 2);
+}
+
+/// A participant, its first token and the remembered reply are written together; a taken name
+/// writes none of them.
+async fn registration_is_one_transaction(db: &mut Db) {
+    let s = &db.store;
+    let reply = |p: &domain::Participant| {
+        Some(crate::fixtures::response(
+            1,
+            &format!("POST /p\nk-{}", p.id.0),
+            201,
+            "{}",
+        ))
+    };
+    let g = s
+        .register_participant(
+            &new_participant("浙能风电", Role::Generator, "ZJ"),
+            1_000,
+            &[7; 32],
+            "first",
+            reply,
+        )
+        .await
+        .unwrap();
+    assert_eq!(g, party(1, "浙能风电", Role::Generator));
+    assert_eq!(
+        s.participant_by_token(&[7; 32]).await.unwrap(),
+        Some(g.clone())
+    );
+    assert!(
+        s.idempotent(ParticipantId(1), "POST /p\nk-1")
+            .await
+            .unwrap()
+            .is_some()
+    );
+
+    // The name is taken: no participant, no token, nothing remembered.
+    let taken = s
+        .register_participant(
+            &new_participant("浙能风电", Role::User, "ZJ"),
+            2_000,
+            &[8; 32],
+            "first",
+            |_| Some(crate::fixtures::response(1, "POST /p\nk-2", 201, "{}")),
+        )
+        .await;
+    match taken {
+        Err(StoreError::Conflict { what }) => assert_eq!(what, "participant name \"浙能风电\""),
+        other => panic!("expected a conflict, got {other:?}"),
+    }
+    assert_eq!(s.participant_by_token(&[8; 32]).await.unwrap(), None);
+    assert_eq!(
+        s.idempotent(ParticipantId(1), "POST /p\nk-2")
+            .await
+            .unwrap(),
+        None
+    );
+    // A token already in use refuses the whole registration, the participant included.
+    let reused = s
+        .register_participant(
+            &new_participant("U1", Role::User, "ZJ"),
+            3_000,
+            &[7; 32],
+            "first",
+            |_| None,
+        )
+        .await;
+    assert!(
+        matches!(reused, Err(StoreError::Conflict { .. })),
+        "{reused:?}"
+    );
+    db.reopen().await;
+    let ids: Vec<u64> = db
+        .store
+        .participants()
+        .await
+        .unwrap()
+        .iter()
+        .map(|p| p.id.0)
+        .collect();
+    assert_eq!(ids, vec![1]);
 }
