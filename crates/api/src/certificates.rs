@@ -12,18 +12,21 @@
 use axum::http::StatusCode;
 use axum::response::Response;
 use registry::{Entry, Registry, RegistryError};
+use std::sync::Arc;
 use store::{LedgerRow, Store, StoredResponse};
+
 use tokio::sync::Mutex;
 
 use crate::auth::IdempotencyKey;
 use crate::error::ApiError;
-use crate::hub::Reply;
+use crate::hub::{Clock, Reply};
 use crate::routes::respond_stored;
 
 /// The registry and its store.
 pub struct Certificates {
     registry: Mutex<Registry>,
     store: Store,
+    clock: Arc<dyn Clock>,
 }
 
 /// The status a refused registry command maps to.
@@ -65,10 +68,11 @@ async fn rebuild(store: &Store) -> Result<Registry, ApiError> {
 
 impl Certificates {
     /// Loads (replays and verifies) the stored ledger.
-    pub async fn load(store: Store) -> Result<Certificates, ApiError> {
+    pub async fn load(store: Store, clock: Arc<dyn Clock>) -> Result<Certificates, ApiError> {
         Ok(Certificates {
             registry: Mutex::new(rebuild(&store).await?),
             store,
+            clock,
         })
     }
 
@@ -79,10 +83,12 @@ impl Certificates {
 
     /// Changes the registry with `f` and stores the entries it appended before answering. `f`
     /// may apply several commands; those it applied before an error are kept (each is valid on
-    /// its own) and stored, and the error is returned.
+    /// its own) and stored, and the error is returned. `f` is given the time to stamp its
+    /// commands with, read under the lock (a time read before it could be older than an entry
+    /// another request appended meanwhile, which the registry refuses).
     pub async fn change<R>(
         &self,
-        f: impl FnOnce(&mut Registry) -> Result<R, ApiError>,
+        f: impl FnOnce(&mut Registry, i64) -> Result<R, ApiError>,
     ) -> Result<R, ApiError> {
         self.apply(f, |_| None).await.map(|(r, _)| r)
     }
@@ -94,12 +100,12 @@ impl Certificates {
     pub async fn change_replying<R>(
         &self,
         key: &IdempotencyKey,
-        f: impl FnOnce(&mut Registry) -> Result<R, ApiError>,
+        f: impl FnOnce(&mut Registry, i64) -> Result<R, ApiError>,
         render: impl FnOnce(R) -> Reply,
     ) -> Result<Response, ApiError> {
         let (reply, remembered) = self
             .apply(
-                |registry| f(registry).map(render),
+                |registry, now| f(registry, now).map(render),
                 |reply| key.0.as_ref().map(|k| k.remember(reply)),
             )
             .await?;
@@ -110,12 +116,15 @@ impl Certificates {
     /// makes of its result, in one transaction; says whether a response was stored.
     async fn apply<R>(
         &self,
-        f: impl FnOnce(&mut Registry) -> Result<R, ApiError>,
+        f: impl FnOnce(&mut Registry, i64) -> Result<R, ApiError>,
         remember: impl FnOnce(&R) -> Option<StoredResponse>,
     ) -> Result<(R, bool), ApiError> {
         let mut registry = self.registry.lock().await;
         let before = registry.entries().len() as u64;
-        let outcome = f(&mut registry);
+        // Never before the last entry, should the system clock step back.
+        let last_ms = registry.entries().last().map_or(i64::MIN, |e| e.at_ms);
+        let now = self.clock.now_ms().max(last_ms);
+        let outcome = f(&mut registry, now);
         let rows: Vec<LedgerRow> = registry
             .entries_after(before)
             .iter()

@@ -73,7 +73,8 @@ impl AppState {
     pub async fn load(store: Store, clock: Arc<dyn Clock>) -> Result<AppState, ApiError> {
         let metrics = Arc::new(Metrics::default());
         let hub = Hub::load(store.clone(), Arc::clone(&clock), Arc::clone(&metrics)).await?;
-        let certificates = certificates::Certificates::load(store.clone()).await?;
+        let certificates =
+            certificates::Certificates::load(store.clone(), Arc::clone(&clock)).await?;
         Ok(AppState(Arc::new(Inner {
             store,
             hub,

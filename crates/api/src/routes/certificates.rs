@@ -170,9 +170,8 @@ async fn issue(
     let (_, ym) = month_of("month", &request.month)?;
     let (_, by_meter) = metered(&app, &request.month).await?;
     let projects = app.store.projects().await?;
-    let now = app.now_ms();
     app.certificates
-        .change_replying(&key, |registry| {
+        .change_replying(&key, |registry, now| {
             let mut issued = Vec::new();
             for p in &projects {
                 let readings: Vec<i64> = p.meters.iter().filter_map(|m| by_meter.get(m).copied()).collect();
@@ -283,9 +282,8 @@ async fn transfer(
     let (project, ym) = lot(&request.project, &request.month)?;
     let price = price_of(&request.price_yuan)?;
     let from = caller.participant().id;
-    let now = app.now_ms();
     app.certificates
-        .change_replying(&key, |r| {
+        .change_replying(&key, |r, now| {
             let entry = r.transfer(
                 from,
                 ParticipantId(request.to),
@@ -338,11 +336,10 @@ async fn claim(
         &request.beneficiary,
     )?;
     let holder = caller.participant().id;
-    let now = app.now_ms();
     app.certificates
         .change_replying(
             &key,
-            |r| {
+            |r, now| {
                 let entry = r.claim(holder, project, ym, request.count, &beneficiary, now)?;
                 Ok(range_texts(entry))
             },
@@ -392,11 +389,10 @@ async fn list_certificates(
     let (project, ym) = lot(&request.project, &request.month)?;
     let price = price_of(&request.price_yuan)?;
     let owner = caller.participant().id;
-    let now = app.now_ms();
     app.certificates
         .change_replying(
             &key,
-            |r| {
+            |r, now| {
                 let id = r.list(owner, project, ym, request.count, price, now)?;
                 Ok(listing_json(r.listing(id).expect("just listed")))
             },
@@ -441,9 +437,8 @@ async fn buy_listing(
 ) -> Result<Response, ApiError> {
     caller.require(&TRADERS, "buy certificates")?;
     let buyer = caller.participant().id;
-    let now = app.now_ms();
     app.certificates
-        .change_replying(&key, |r| {
+        .change_replying(&key, |r, now| {
             let entry = r.buy_listing(registry::ListingId(listing), buyer, request.count, now)?;
             let ranges: Vec<String> = range_texts(entry);
             Ok(json!({"listing": listing, "buyer": buyer.0, "certificates": request.count, "ranges": ranges}))
@@ -465,11 +460,10 @@ async fn delist(
 ) -> Result<Response, ApiError> {
     caller.require(&TRADERS, "delist certificates")?;
     let owner = caller.participant().id;
-    let now = app.now_ms();
     app.certificates
         .change_replying(
             &key,
-            |r| {
+            |r, now| {
                 r.delist(owner, registry::ListingId(listing), now)
                     .map(drop)
                     .map_err(ApiError::from)
@@ -499,11 +493,10 @@ async fn expire(
 ) -> Result<Response, ApiError> {
     caller.require(&[Role::Operator], "expire certificates")?;
     let (_, ym) = month_of("month", &request.month)?;
-    let now = app.now_ms();
     app.certificates
         .change_replying(
             &key,
-            |r| {
+            |r, now| {
                 let entry = r.expire(ym, now)?;
                 Ok(entry
                     .ranges()
@@ -590,10 +583,9 @@ async fn settle_month(
         .insert_final_settlement(&request.month, &answer.to_string(), app.now_ms())
         .await?;
     let projects = app.store.projects().await?;
-    let now = app.now_ms();
     let transfers = app
         .certificates
-        .change(|r| {
+        .change(|r, now| {
             let mut transfers = Vec::new();
             for line in result.lines.iter().filter(|l| l.env_mwh > 0) {
                 let (session, contract, seller, buyer) = parties[&line.contract];

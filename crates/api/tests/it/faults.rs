@@ -905,3 +905,44 @@ on_both!(
     replies_commit_with_effects,
     replies_commit_with_their_effects
 );
+
+/// A clock that steps back a second at every reading.
+struct Backwards(std::sync::atomic::AtomicI64);
+
+impl api::hub::Clock for Backwards {
+    fn now_ms(&self) -> i64 {
+        self.0
+            .fetch_sub(1_000, std::sync::atomic::Ordering::Relaxed)
+    }
+}
+
+/// Regression: certificate changes read the time under the registry's lock and never stamp a
+/// command before the last entry. A time read before the lock could be older than an entry a
+/// concurrent request appended meanwhile, and the registry refused it (409 `clock_went_back`,
+/// seen once in the certificate crash test under the system clock).
+async fn certificate_changes_stamp_in_order(h: Harness) {
+    let clock = std::sync::Arc::new(Backwards(std::sync::atomic::AtomicI64::new(1_000_000)));
+    let certificates = api::certificates::Certificates::load(h.store.clone(), clock)
+        .await
+        .unwrap();
+    let month = registry::YearMonth::parse("2024-03").unwrap();
+    for (code, owner) in [("33010000000000001", 7), ("33010000000000002", 8)] {
+        let project = domain::ProjectCode::parse(code).unwrap();
+        let count = certificates
+            .change(|r, now| {
+                let entry = r.issue(project, ParticipantId(owner), month, Kwh(5_500), now)?;
+                Ok(entry.ranges().iter().map(|x| x.count()).sum::<u32>())
+            })
+            .await
+            .unwrap();
+        assert_eq!(count, 5);
+    }
+    let rows = h.store.ledger().await.unwrap();
+    let stamps: Vec<i64> = rows.iter().map(|r| r.at_ms).collect();
+    assert_eq!(stamps, vec![1_000_000, 1_000_000]);
+    h.finish().await;
+}
+on_both!(
+    certificate_stamps_in_order,
+    certificate_changes_stamp_in_order
+);
