@@ -10,7 +10,9 @@
 //! price (`price`, `energy_price`, `env_price`, `compensation`, `tariff`, `price_yuan`, …) is
 //! yuan with up to 2 decimals; `month`, `first_month` and `last_month` are `YYYY-MM`; `period`
 //! is a period label; `loss` a fraction with up to 4 decimals; `from`, `to` and `province` a
-//! province code; `name` has the length limits of names (`domain::text`).
+//! province code, `code` and `project` a 17-digit filing code; `name` has the length limits of
+//! names (`domain::text`); words such as `side`, `mode` or `role` list their values
+//! ([`VOCABULARY`]); `count` and `capacity_kw` are at least 1 and a batch's `orders` 1 to 10,000.
 
 use utoipa::openapi::path::{Operation, Parameter, ParameterBuilder, ParameterIn};
 use utoipa::openapi::schema::{Object, ObjectBuilder, Schema, SchemaType, Type};
@@ -31,7 +33,51 @@ pub const PERIOD_PATTERN: &str =
 /// A loss fraction below 1 with up to 4 decimals.
 pub const LOSS_PATTERN: &str = r"^0(\.[0-9]{1,4})?$";
 /// A province code.
-pub const PROVINCE_PATTERN: &str = r"^[A-Z]{2}$";
+pub const PROVINCE_PATTERN: &str = r"^[A-Z]{2,8}$";
+/// A project's 17-digit filing code.
+pub const PROJECT_CODE_PATTERN: &str = r"^[0-9]{17}$";
+
+/// The words a string field of this name takes, as the request parsers accept them (each is
+/// tested to be accepted, so the document cannot drift from them).
+pub const VOCABULARY: [(&str, &[&str]); 10] = [
+    ("format", &["html", "pdf"]),
+    ("side", &["buy", "sell"]),
+    ("scope", &["intra", "inter"]),
+    ("horizon", &["multi_year", "year", "month", "intra_month"]),
+    ("mode", &["bilateral", "listing", "call_auction", "rolling"]),
+    ("method", &["uniform", "high_low", "coupled"]),
+    ("periods", &["hours", "quarter_hours"]),
+    ("bid_on", &["total", "environment"]),
+    ("time_in_force", &["limit", "ioc"]),
+    (
+        "technology",
+        &[
+            "wind_onshore",
+            "wind_offshore",
+            "pv_central",
+            "pv_distributed",
+            "hydro",
+            "biomass",
+            "other",
+        ],
+    ),
+];
+
+/// The words of a field: [`VOCABULARY`], and the roles of [`domain::Role::ALL`].
+fn words_of(name: &str) -> Option<Vec<String>> {
+    if name == "role" {
+        return Some(
+            domain::Role::ALL
+                .iter()
+                .map(|r| r.as_str().to_owned())
+                .collect(),
+        );
+    }
+    VOCABULARY
+        .iter()
+        .find(|(field, _)| *field == name)
+        .map(|(_, words)| words.iter().map(|w| (*w).to_owned()).collect())
+}
 
 /// The pattern a string field or parameter of this name has, if any.
 fn pattern_of(name: &str) -> Option<&'static str> {
@@ -55,6 +101,7 @@ fn pattern_of(name: &str) -> Option<&'static str> {
         "period" => Some(PERIOD_PATTERN),
         "loss" => Some(LOSS_PATTERN),
         "from" | "to" | "province" => Some(PROVINCE_PATTERN),
+        "code" | "project" => Some(PROJECT_CODE_PATTERN),
         _ => None,
     }
 }
@@ -68,8 +115,9 @@ fn is_string(object: &Object) -> bool {
     }
 }
 
-/// Sets the pattern of string properties by name, inside objects, arrays and alternatives.
-fn add_patterns(schema: &mut Schema) {
+/// Sets the pattern of string properties by name, inside objects, arrays and alternatives, and
+/// in a request's schema the words of its word fields and the least of its counts.
+fn add_patterns(schema: &mut Schema, request: bool) {
     match schema {
         Schema::Object(object) => {
             for (name, property) in object.properties.iter_mut() {
@@ -81,6 +129,36 @@ fn add_patterns(schema: &mut Schema) {
                 {
                     field.pattern = Some(pattern.to_owned());
                 }
+                if request
+                    && let RefOr::T(Schema::Object(field)) = property
+                    && is_string(field)
+                    && field.enum_values.is_none()
+                    && let Some(words) = words_of(name)
+                {
+                    let mut values: Vec<serde_json::Value> =
+                        words.into_iter().map(serde_json::Value::from).collect();
+                    // An optional field may also be null.
+                    if matches!(&field.schema_type, SchemaType::Array(types) if types.contains(&Type::Null))
+                    {
+                        values.push(serde_json::Value::Null);
+                    }
+                    field.enum_values = Some(values);
+                }
+                if request
+                    && let RefOr::T(Schema::Object(field)) = property
+                    && !is_string(field)
+                    && matches!(name.as_str(), "count" | "capacity_kw")
+                {
+                    field.minimum.get_or_insert(1.into());
+                }
+                if request
+                    && name == "orders"
+                    && let RefOr::T(Schema::Array(list)) = property
+                {
+                    list.min_items.get_or_insert(1);
+                    list.max_items
+                        .get_or_insert(crate::routes::MAX_BATCH_ORDERS);
+                }
                 if name == "name"
                     && let RefOr::T(Schema::Object(field)) = property
                     && is_string(field)
@@ -91,36 +169,36 @@ fn add_patterns(schema: &mut Schema) {
                         .get_or_insert(domain::TextRule::NAME.max_chars());
                 }
                 if let RefOr::T(inner) = property {
-                    add_patterns(inner);
+                    add_patterns(inner, request);
                 }
             }
             if let Some(additional) = object.additional_properties.as_deref_mut()
                 && let utoipa::openapi::schema::AdditionalProperties::RefOr(RefOr::T(inner)) =
                     additional
             {
-                add_patterns(inner);
+                add_patterns(inner, request);
             }
         }
         Schema::Array(array) => {
             if let utoipa::openapi::schema::ArrayItems::RefOrSchema(item) = &mut array.items
                 && let RefOr::T(inner) = item.as_mut()
             {
-                add_patterns(inner);
+                add_patterns(inner, request);
             }
         }
         Schema::OneOf(one) => one.items.iter_mut().for_each(|i| {
             if let RefOr::T(inner) = i {
-                add_patterns(inner);
+                add_patterns(inner, request);
             }
         }),
         Schema::AllOf(all) => all.items.iter_mut().for_each(|i| {
             if let RefOr::T(inner) = i {
-                add_patterns(inner);
+                add_patterns(inner, request);
             }
         }),
         Schema::AnyOf(any) => any.items.iter_mut().for_each(|i| {
             if let RefOr::T(inner) = i {
-                add_patterns(inner);
+                add_patterns(inner, request);
             }
         }),
         _ => {}
@@ -181,6 +259,13 @@ fn complete_operation(path: &str, write: bool, operation: &mut Operation) {
             && let Some(pattern) = pattern_of(&parameter.name)
         {
             schema.pattern = Some(pattern.to_owned());
+        }
+        if let Some(RefOr::T(Schema::Object(schema))) = &mut parameter.schema
+            && is_string(schema)
+            && schema.enum_values.is_none()
+            && let Some(words) = words_of(&parameter.name)
+        {
+            schema.enum_values = Some(words.into_iter().map(serde_json::Value::from).collect());
         }
     }
     if write && !has_key {
@@ -248,9 +333,11 @@ pub fn complete(openapi: &mut OpenApi) {
         }
     }
     if let Some(components) = openapi.components.as_mut() {
-        for schema in components.schemas.values_mut() {
+        for (name, schema) in components.schemas.iter_mut() {
             if let RefOr::T(schema) = schema {
-                add_patterns(schema);
+                // Words are listed only where requests send them: replies may say more
+                // (statistics count `call_auction/uniform`).
+                add_patterns(schema, name.ends_with("Request"));
             }
         }
     }

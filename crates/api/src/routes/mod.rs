@@ -7,6 +7,8 @@ mod sessions;
 mod system;
 mod trading;
 
+pub use trading::MAX_BATCH_ORDERS;
+
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{StatusCode, header};

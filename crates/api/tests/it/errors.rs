@@ -244,3 +244,107 @@ async fn openapi_lists_every_refusal(h: Harness) {
     h.finish().await;
 }
 on_both!(openapi_refusals, openapi_lists_every_refusal);
+
+/// Every word the OpenAPI document lists for a field is one its parser takes: a request with it
+/// is never refused for that field (it may be for another).
+async fn listed_words_are_accepted(h: Harness) {
+    let (g, gen_token) = h.participant("G", "generator").await;
+    let s = h.session("rolling", None).await;
+    h.actions(s, &["announce", "open"]).await;
+    let session = json!({"name": "S", "scope": "intra", "provinces": ["ZJ"], "horizon": "month",
+        "mode": "call_auction", "first_month": "2024-03", "last_month": "2024-03",
+        "energy_price_min": "332.24", "energy_price_max": "498.36", "lot_mwh": "0.5", "compensation": "50.00"});
+    let order = json!({"side": "sell", "period": "h01", "mwh": "1", "energy_price": "400.00", "env_price": "20.00"});
+    let project = json!({"code": "33010000000000001", "technology": "hydro", "capacity_kw": 1000,
+        "province": "ZJ", "owner": g, "meters": []});
+    let mut checked = 0;
+    let mut words: Vec<(&str, Vec<String>)> = api::openapi::VOCABULARY
+        .iter()
+        .map(|(field, words)| (*field, words.iter().map(|w| (*w).to_owned()).collect()))
+        .collect();
+    words.push((
+        "role",
+        domain::Role::ALL
+            .iter()
+            .map(|r| r.as_str().to_owned())
+            .collect(),
+    ));
+    for (field, words) in words {
+        for (n, word) in words.iter().enumerate() {
+            let (path, token, mut body) = match field {
+                "side" | "time_in_force" => (
+                    format!("/api/v1/sessions/{s}/orders"),
+                    gen_token.clone(),
+                    order.clone(),
+                ),
+                "technology" => (
+                    "/api/v1/projects".to_owned(),
+                    h.operator.clone(),
+                    project.clone(),
+                ),
+                "role" => (
+                    "/api/v1/participants".to_owned(),
+                    h.operator.clone(),
+                    json!({"name": format!("P{n}"), "province": "ZJ"}),
+                ),
+                "format" => {
+                    let (status, body) = h
+                        .call(
+                            Method::GET,
+                            &format!("/api/v1/consumption-certificates/2024-03?format={word}"),
+                            Some(&gen_token),
+                            None,
+                        )
+                        .await;
+                    let refused = format!("field `format`: `{word}` is not");
+                    assert!(
+                        !(status == StatusCode::BAD_REQUEST
+                            && body["message"]
+                                .as_str()
+                                .is_some_and(|m| m.starts_with(&refused))),
+                        "{body}"
+                    );
+                    checked += 1;
+                    continue;
+                }
+                _ => (
+                    "/api/v1/sessions".to_owned(),
+                    h.operator.clone(),
+                    session.clone(),
+                ),
+            };
+            body[field] = json!(word);
+            let (status, reply) = h.call(Method::POST, &path, Some(&token), Some(body)).await;
+            let refused = format!("field `{field}`: `{word}` is not");
+            assert!(
+                !(status == StatusCode::BAD_REQUEST
+                    && reply["message"]
+                        .as_str()
+                        .is_some_and(|m| m.starts_with(&refused))),
+                "{field} = {word}: {reply}"
+            );
+            checked += 1;
+        }
+    }
+    assert_eq!(checked, 38);
+    // And a word that is not listed is refused by that field's parser, naming it.
+    let mut bad = order.clone();
+    bad["side"] = json!("bid");
+    let (status, reply) = h
+        .call(
+            Method::POST,
+            &format!("/api/v1/sessions/{s}/orders"),
+            Some(&gen_token),
+            Some(bad),
+        )
+        .await;
+    assert_eq!(
+        (status, reply["message"].as_str()),
+        (
+            StatusCode::BAD_REQUEST,
+            Some("field `side`: `bid` is not \"buy\" or \"sell\"")
+        )
+    );
+    h.finish().await;
+}
+on_both!(listed_words, listed_words_are_accepted);
