@@ -7,14 +7,15 @@
 //! query and body); a retry of the same request gets that reply again, byte for byte, and a
 //! request that differs is refused with 422 naming the key.
 //!
-//! [`middleware`] does this for every write (POST, PUT, DELETE), before routing: it buffers the body (within the
-//! route's limit), takes a lock held by every request with the same scoped key — so concurrent
-//! requests with one key run one after the other and all but the first are answered from the
-//! store — and remembers the first 2xx reply. A sequenced route (orders, listings, proposals,
-//! session actions) hands the scoped key to its session's sequencer instead, which writes the
-//! reply in the same transaction as the commands (so a crash can never separate the effect from
-//! its remembered reply); the handler marks its response [`Remembered`] so that the middleware
-//! does not write it again.
+//! [`middleware`] does this for every write (POST, PUT, DELETE), before routing: it buffers the
+//! body (within the route's limit), takes a lock held by every request with the same scoped key
+//! — so concurrent requests with one key run one after the other and all but the first are
+//! answered from the store — and hands the scoped key to the route ([`crate::auth::IdempotencyKey`]).
+//! A route that writes stores its reply under the key in the transaction of its effect, so a
+//! crash can never separate the two: a session's sequencer with the journal entries, the
+//! certificate registry with its ledger entries, the store's `*_remembered` methods with their
+//! rows; it marks its response [`Remembered`]. The layer remembers any other 2xx reply itself,
+//! just after (a draft settlement, which writes nothing, and a final one until issue 10).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, Weak};

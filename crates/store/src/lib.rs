@@ -472,7 +472,7 @@ impl Store {
         };
         macro_rules! write {
             ($pool:expr) => {{
-                let mut tx = $pool.begin().await?;
+                let mut tx = $pool.begin_with(self.begin_write()).await?;
                 let id: Option<(i64,)> = sqlx::query_as(PARTICIPANT)
                     .bind(new.name.as_str())
                     .bind(new.role.as_str())
@@ -554,18 +554,24 @@ impl Store {
         label: &str,
         at_ms: i64,
     ) -> Result<()> {
+        self.insert_token_remembered(participant, token_hash, label, at_ms, None)
+            .await
+    }
+
+    /// [`Store::insert_token`], remembering `remember` (the reply to a request with an
+    /// idempotency key) in the same transaction.
+    pub async fn insert_token_remembered(
+        &self,
+        participant: ParticipantId,
+        token_hash: &[u8; 32],
+        label: &str,
+        at_ms: i64,
+        remember: Option<&StoredResponse>,
+    ) -> Result<()> {
         const SQL: &str = "INSERT INTO tokens (token_hash, participant_id, label, created_at_ms) \
                            VALUES ($1, $2, $3, $4)";
         let participant_id = to_db(participant.0, "participant id")?;
-        on_pool!(self, pool => sqlx::query(SQL)
-            .bind(token_hash.as_slice())
-            .bind(participant_id)
-            .bind(label)
-            .bind(at_ms)
-            .execute(pool)
-            .await
-            .map(drop))
-        .map_err(|e| {
+        let refusal = |e: sqlx::Error| {
             violation(e, |kind| match kind {
                 ErrorKind::ForeignKeyViolation => Some(StoreError::Missing {
                     what: format!("participant {participant}"),
@@ -575,7 +581,22 @@ impl Store {
                 }),
                 _ => None,
             })
-        })?;
+        };
+        on_pool!(self, pool => {
+            let mut tx = pool.begin_with(self.begin_write()).await?;
+            sqlx::query(SQL)
+                .bind(token_hash.as_slice())
+                .bind(participant_id)
+                .bind(label)
+                .bind(at_ms)
+                .execute(&mut *tx)
+                .await
+                .map_err(refusal)?;
+            if let Some(r) = remember {
+                remember_in!(tx, r);
+            }
+            tx.commit().await?;
+        });
         Ok(())
     }
 
@@ -597,6 +618,17 @@ impl Store {
     /// meter that already measures a project (`meter "M1"`, also when a project lists a meter
     /// twice); an unknown owner is [`StoreError::Missing`] (`participant P7`).
     pub async fn insert_project(&self, project: &Project, at_ms: i64) -> Result<()> {
+        self.insert_project_remembered(project, at_ms, None).await
+    }
+
+    /// [`Store::insert_project`], remembering `remember` (the reply to a request with an
+    /// idempotency key) in the same transaction.
+    pub async fn insert_project_remembered(
+        &self,
+        project: &Project,
+        at_ms: i64,
+        remember: Option<&StoredResponse>,
+    ) -> Result<()> {
         const PROJECT: &str = "INSERT INTO projects \
                                (code, owner, technology, capacity_kw, province, subsidised, meters, created_at_ms) \
                                VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
@@ -647,6 +679,9 @@ impl Store {
                         }))
                     })?;
             }
+            if let Some(r) = remember {
+                remember_in!(tx, r);
+            }
             tx.commit().await?;
         });
         Ok(())
@@ -689,7 +724,7 @@ impl Store {
             .map_err(|e| rows::corrupt("sessions", format!("session {name:?}: settings: {e}")))?;
         macro_rules! write {
             ($pool:expr) => {{
-                let mut tx = $pool.begin().await?;
+                let mut tx = $pool.begin_with(self.begin_write()).await?;
                 let (id,): (i64,) = sqlx::query_as(SQL)
                     .bind(name)
                     .bind(settings.as_str())

@@ -132,6 +132,18 @@ impl Store {
     /// Stores meter months, each as the next version of its (meter, month), in one transaction;
     /// returns the versions given, in order.
     pub async fn put_meter_months(&self, months: &[MeterMonth], at_ms: i64) -> Result<Vec<u32>> {
+        self.put_meter_months_remembered(months, at_ms, |_| None)
+            .await
+    }
+
+    /// [`Store::put_meter_months`], remembering in the same transaction the response `remember`
+    /// makes of the versions written (the reply to a request with an idempotency key).
+    pub async fn put_meter_months_remembered(
+        &self,
+        months: &[MeterMonth],
+        at_ms: i64,
+        remember: impl FnOnce(&[u32]) -> Option<StoredResponse>,
+    ) -> Result<Vec<u32>> {
         const NEXT: &str =
             "SELECT COALESCE(MAX(version), 0) FROM meter_months WHERE meter = $1 AND month = $2";
         const INSERT: &str = "INSERT INTO meter_months \
@@ -161,6 +173,9 @@ impl Store {
                         .execute(&mut *tx)
                         .await?;
                     versions.push(version as u32);
+                }
+                if let Some(r) = remember(&versions) {
+                    crate::remember_in!(tx, &r);
                 }
                 tx.commit().await?;
                 Ok(versions)

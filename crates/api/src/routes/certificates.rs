@@ -16,7 +16,7 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouterExt};
 use utoipa_axum::routes;
 
-use super::{Body, METER_UPLOAD_LIMIT, Path, Query, json_reply};
+use super::{Body, METER_UPLOAD_LIMIT, Path, Query, json_reply, respond_stored};
 use crate::AppState;
 use crate::auth::{Caller, IdempotencyKey, TRADERS};
 use crate::error::{ApiError, ErrorBody};
@@ -97,9 +97,10 @@ pub struct MeterUpload {
 async fn upload_meters(
     State(app): State<AppState>,
     caller: Caller,
+    key: IdempotencyKey,
     Path(month): Path<String>,
     body: Bytes,
-) -> Result<(StatusCode, axum::Json<MeterUpload>), ApiError> {
+) -> Result<Response, ApiError> {
     caller.require(&[Role::Grid], "upload meter data")?;
     let (parsed_month, _) = month_of("month", &month)?;
     let bad = |e: &dyn std::fmt::Display| {
@@ -119,16 +120,24 @@ async fn upload_meters(
             kwh: m.intervals().to_vec(),
         })
         .collect();
-    let versions = app.store.put_meter_months(&months, app.now_ms()).await?;
-    Ok((
-        StatusCode::CREATED,
-        axum::Json(MeterUpload {
-            month,
-            meters: months.len(),
-            readings: months.iter().map(|m| m.kwh.len()).sum(),
-            corrections: versions.iter().filter(|v| **v > 1).count(),
-        }),
-    ))
+    let reply = |versions: &[u32]| {
+        json_reply(
+            StatusCode::CREATED,
+            &MeterUpload {
+                month: month.clone(),
+                meters: months.len(),
+                readings: months.iter().map(|m| m.kwh.len()).sum(),
+                corrections: versions.iter().filter(|v| **v > 1).count(),
+            },
+        )
+    };
+    let versions = app
+        .store
+        .put_meter_months_remembered(&months, app.now_ms(), |versions| {
+            key.0.as_ref().map(|k| k.remember(&reply(versions)))
+        })
+        .await?;
+    Ok(respond_stored(reply(&versions), key.0.is_some()))
 }
 
 /// A month to act on.

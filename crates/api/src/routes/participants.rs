@@ -7,7 +7,7 @@ use domain::{Participant, ParticipantId, Role};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::{Body, Path, json_reply, respond, respond_stored};
+use super::{Body, Path, json_reply, respond_stored};
 use crate::AppState;
 use crate::auth::{Caller, IdempotencyKey, new_token, token_hash};
 use crate::dto::{
@@ -15,7 +15,6 @@ use crate::dto::{
     ProjectView, TokenView,
 };
 use crate::error::{ApiError, ErrorBody};
-use crate::hub::Reply;
 
 pub fn routes(router: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
     router
@@ -99,8 +98,9 @@ async fn me(caller: Caller) -> axum::Json<ParticipantView> {
 async fn create_token(
     State(app): State<AppState>,
     caller: Caller,
+    key: IdempotencyKey,
     Path(id): Path<u64>,
-) -> Result<(StatusCode, axum::Json<TokenView>), ApiError> {
+) -> Result<Response, ApiError> {
     if caller.role() != Role::Operator && caller.participant().id != ParticipantId(id) {
         return Err(ApiError::forbidden(
             "only the operator or the participant itself may create its tokens",
@@ -112,10 +112,23 @@ async fn create_token(
         .await?
         .ok_or_else(|| ApiError::not_found(format!("participant {id} does not exist")))?;
     let token = new_token();
+    let reply = json_reply(
+        StatusCode::CREATED,
+        &TokenView {
+            token: token.clone(),
+        },
+    );
+    let remember = key.0.as_ref().map(|k| k.remember(&reply));
     app.store
-        .insert_token(participant.id, &token_hash(&token), "api", app.now_ms())
+        .insert_token_remembered(
+            participant.id,
+            &token_hash(&token),
+            "api",
+            app.now_ms(),
+            remember.as_ref(),
+        )
         .await?;
-    Ok((StatusCode::CREATED, axum::Json(TokenView { token })))
+    Ok(respond_stored(reply, remember.is_some()))
 }
 
 /// Registers a project (a generating unit) owned by a generator or aggregator. Operator only.
@@ -126,6 +139,7 @@ async fn create_token(
 async fn create_project(
     State(app): State<AppState>,
     caller: Caller,
+    key: IdempotencyKey,
     Body(request): Body<NewProjectRequest>,
 ) -> Result<Response, ApiError> {
     caller.require(&[Role::Operator], "register projects")?;
@@ -160,14 +174,12 @@ async fn create_project(
         );
         return Err(ApiError::new(StatusCode::CONFLICT, "conflict", message));
     }
-    let write = async || -> Result<Reply, ApiError> {
-        app.store.insert_project(&project, app.now_ms()).await?;
-        Ok(json_reply(
-            StatusCode::CREATED,
-            &ProjectView::from(&project),
-        ))
-    };
-    write().await.map(respond)
+    let reply = json_reply(StatusCode::CREATED, &ProjectView::from(&project));
+    let remember = key.0.as_ref().map(|k| k.remember(&reply));
+    app.store
+        .insert_project_remembered(&project, app.now_ms(), remember.as_ref())
+        .await?;
+    Ok(respond_stored(reply, remember.is_some()))
 }
 
 /// Projects: all for the operator and regulator, its own for a generator or aggregator.

@@ -800,11 +800,24 @@ async fn stored_with_its_effect(
     body: Value,
     key: &str,
 ) -> bool {
+    let bytes = body.to_string().into_bytes();
+    stored_with(h, path, token, "application/json", bytes, key).await
+}
+
+/// [`stored_with_its_effect`] for any body.
+async fn stored_with(
+    h: &Harness,
+    path: &str,
+    token: &str,
+    content_type: &str,
+    body: Vec<u8>,
+    key: &str,
+) -> bool {
     let request = Request::post(path)
         .header("authorization", format!("Bearer {token}"))
-        .header("content-type", "application/json")
+        .header("content-type", content_type)
         .header("idempotency-key", key)
-        .body(axum::body::Body::from(body.to_string()))
+        .body(axum::body::Body::from(body))
         .unwrap();
     let response = h.app.clone().oneshot(request).await.unwrap();
     assert!(
@@ -835,19 +848,9 @@ async fn replies_commit_with_their_effects(h: Harness) {
     // An order: written with the session's journal entry.
     assert!(stored_with_its_effect(&h, &format!("/api/v1/sessions/{s}/orders"), &gen_token,
         json!({"side": "sell", "period": "h12", "mwh": "1", "energy_price": "350.00", "env_price": "30.00"}), "o").await);
-    // Certificates: written with their ledger entries.
+    // Meter data, and certificates: written with their rows and ledger entries.
     let csv = crate::certificates::meter_csv(g, u, 3, 2).into_bytes();
-    let (status, _) = send(
-        h.app.clone(),
-        Method::POST,
-        "/api/v1/meters/2024-03",
-        &grid,
-        "text/csv",
-        csv,
-        None,
-    )
-    .await;
-    assert_eq!(status, StatusCode::CREATED);
+    assert!(stored_with(&h, "/api/v1/meters/2024-03", &grid, "text/csv", csv, "m").await);
     let op = h.operator.clone();
     assert!(
         stored_with_its_effect(
@@ -887,15 +890,36 @@ async fn replies_commit_with_their_effects(h: Harness) {
         )
         .await
     );
-    // A project: remembered by the layer, just after its write (see the README).
+    // A project and a token: written with their rows.
     assert!(
-        !stored_with_its_effect(
+        stored_with_its_effect(
             &h,
             "/api/v1/projects",
             &op,
             json!({"code": "33010000000000002", "technology": "pv_central", "capacity_kw": 1000,
                    "province": "ZJ", "owner": g, "meters": ["MG2"]}),
             "pr"
+        )
+        .await
+    );
+    assert!(
+        stored_with_its_effect(
+            &h,
+            &format!("/api/v1/participants/{u}/tokens"),
+            &op,
+            json!({}),
+            "tk"
+        )
+        .await
+    );
+    // A draft settlement has no effect: the layer remembers its reply.
+    assert!(
+        !stored_with_its_effect(
+            &h,
+            "/api/v1/settlements",
+            &op,
+            json!({"month": "2024-03"}),
+            "d"
         )
         .await
     );
