@@ -24,9 +24,16 @@ async fn metrics(State(app): State<AppState>) -> impl IntoResponse {
     let mut by_state: std::collections::BTreeMap<&'static str, usize> =
         std::collections::BTreeMap::new();
     for session in app.hub.all() {
-        *by_state
-            .entry(session.read(|s| s.state().as_str()))
-            .or_default() += 1;
+        // A suspended session counts as such, not as the state it is frozen in.
+        let state = match session.failure() {
+            Some(_) => "suspended",
+            None => session.read(|s| s.state().as_str()),
+        };
+        *by_state.entry(state).or_default() += 1;
+    }
+    let unloadable = app.hub.unloadable().len();
+    if unloadable > 0 {
+        by_state.insert("unloadable", unloadable);
     }
     let states: Vec<(&str, usize)> = by_state.into_iter().collect();
     (

@@ -626,6 +626,16 @@ async fn panic_in_one_session(h: Harness) {
         )
         .await;
     assert_eq!(mine.as_array().unwrap().len(), 1, "{mine}");
+    let (_, metrics) = h.call(Method::GET, "/metrics", None, None).await;
+    let metrics = metrics.as_str().unwrap();
+    assert!(
+        metrics.contains("lvdian_session_panics_total 1\n"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("lvdian_sessions{state=\"suspended\"} 1\n"),
+        "{metrics}"
+    );
     let (status, body) = h
         .call(
             Method::POST,
@@ -719,6 +729,16 @@ async fn journal_that_no_longer_replays(h: Harness) {
         .map(|s| s["id"].as_u64().unwrap())
         .collect();
     assert_eq!(ids, vec![b]);
+    let (_, metrics) = h.call(Method::GET, "/metrics", None, None).await;
+    let metrics = metrics.as_str().unwrap();
+    assert!(
+        metrics.contains("lvdian_sessions{state=\"unloadable\"} 1\n"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("lvdian_sessions{state=\"open\"} 1\n"),
+        "{metrics}"
+    );
     h.post(&format!("/api/v1/sessions/{b}/orders"), &gen_token,
         json!({"side": "sell", "period": "h12", "mwh": "1", "energy_price": "350.00", "env_price": "30.00"}), StatusCode::CREATED).await;
     h.finish().await;
