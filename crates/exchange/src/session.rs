@@ -366,6 +366,25 @@ impl SessionSettings {
                 return invalid("scope", "a province is listed twice".to_owned());
             }
         }
+        for (end, month) in [
+            ("first", self.delivery.first_month),
+            ("last", self.delivery.last_month),
+        ] {
+            // No delivery of this market lies outside its years (and month arithmetic over the
+            // window stays small).
+            let in_market =
+                u16::try_from(month.year()).is_ok_and(|y| domain::MARKET_YEARS.contains(&y));
+            if !in_market {
+                return invalid(
+                    "delivery",
+                    format!(
+                        "{end} month {month} is outside the market's years {}–{}",
+                        domain::MARKET_YEARS.start(),
+                        domain::MARKET_YEARS.end()
+                    ),
+                );
+            }
+        }
         let months = self.delivery.months();
         if months < 1 {
             return invalid(

@@ -348,3 +348,44 @@ async fn listed_words_are_accepted(h: Harness) {
     h.finish().await;
 }
 on_both!(listed_words, listed_words_are_accepted);
+
+/// A session delivers within the market's years, as meter data and certificates do.
+async fn delivery_outside_the_market_years(h: Harness) {
+    for (first, last, message) in [
+        (
+            "1999-12",
+            "1999-12",
+            "invalid session settings: delivery: first month 1999-12 is outside the market's years 2000–2099",
+        ),
+        (
+            "2099-12",
+            "2100-01",
+            "invalid session settings: delivery: last month 2100-01 is outside the market's years 2000–2099",
+        ),
+    ] {
+        let (status, body) = h
+            .call(
+                Method::POST,
+                "/api/v1/sessions",
+                Some(&h.operator),
+                Some(json!({
+                "name": "S", "scope": "intra", "provinces": ["ZJ"], "horizon": "year",
+                "mode": "call_auction", "first_month": first, "last_month": last,
+                "energy_price_min": "332.24", "energy_price_max": "498.36", "lot_mwh": "0.5",
+                "compensation": "50.00"})),
+            )
+            .await;
+        assert_eq!(
+            (status, body["message"].as_str()),
+            (StatusCode::BAD_REQUEST, Some(message)),
+            "{body}"
+        );
+    }
+    assert_eq!(
+        h.get("/api/v1/sessions", Some(&h.operator), StatusCode::OK)
+            .await,
+        json!([])
+    );
+    h.finish().await;
+}
+on_both!(delivery_in_market_years, delivery_outside_the_market_years);
