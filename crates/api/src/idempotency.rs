@@ -32,6 +32,33 @@ use crate::AppState;
 use crate::error::ApiError;
 use crate::hub::Reply;
 
+/// How long a key is remembered: a week, far beyond any retry of an unanswered request. A retry
+/// after that runs again.
+pub const KEY_RETENTION_MS: i64 = 7 * 24 * 3_600_000;
+
+/// Forgets keys older than [`KEY_RETENTION_MS`] now and then every hour, for as long as the
+/// server runs.
+pub async fn forget_old_keys(store: store::Store) {
+    let mut hourly = tokio::time::interval(std::time::Duration::from_secs(3_600));
+    loop {
+        hourly.tick().await;
+        let now_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as i64);
+        match store
+            .forget_idempotent_before(now_ms - KEY_RETENTION_MS)
+            .await
+        {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(
+                forgotten = n,
+                "idempotency keys past their retention forgotten"
+            ),
+            Err(e) => tracing::warn!(error = %e, "forgetting old idempotency keys failed"),
+        }
+    }
+}
+
 /// The longest key a client may send.
 pub const MAX_KEY_LEN: usize = 200;
 

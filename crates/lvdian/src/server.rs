@@ -104,6 +104,7 @@ pub fn serve(listen: SocketAddr, url: &str) -> Result<()> {
             .await
             .with_context(|| format!("cannot listen on {listen}"))?;
         tracing::info!(%listen, database = %url, "lvdian serving on http://{listen}/api/v1 (OpenAPI at /api/v1/openapi.json)");
+        tokio::spawn(api::idempotency::forget_old_keys(store.clone()));
         let app = api::router(state)
             .into_make_service_with_connect_info::<std::net::SocketAddr>();
         axum::serve(listener, app)

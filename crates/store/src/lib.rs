@@ -802,6 +802,19 @@ impl Store {
             .transpose()
     }
 
+    /// Forgets the responses remembered before `cutoff_ms` (wall clock), so that the table is
+    /// bounded by the traffic of the retention period and old replies (which may hold a token
+    /// shown once) do not stay; returns how many were forgotten.
+    pub async fn forget_idempotent_before(&self, cutoff_ms: i64) -> Result<u64> {
+        const SQL: &str = "DELETE FROM idempotency WHERE created_at_ms < $1";
+        on_pool!(self, pool => sqlx::query(SQL)
+            .bind(cutoff_ms)
+            .execute(pool)
+            .await
+            .map(|done| done.rows_affected()))
+        .map_err(StoreError::from)
+    }
+
     /// Remembers a response for a participant's idempotency key. A key already remembered keeps
     /// its first response: this one is dropped without error. The row's `created_at_ms` is the
     /// wall clock's (for expiring old keys), not a market time.

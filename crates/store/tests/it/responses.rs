@@ -10,7 +10,41 @@ crate::on_both_backends!(
     remembered_responses_are_never_overwritten,
     batches_remember_responses,
     access_log_keeps_insertion_order,
+    old_responses_are_forgotten,
 );
+
+/// Keys past their retention are forgotten; younger ones stay.
+async fn old_responses_are_forgotten(db: &mut Db) {
+    let s = &db.store;
+    s.remember(&response(1, "k-1", 201, "{}")).await.unwrap();
+    s.remember(&response(2, "k-2", 201, "{}")).await.unwrap();
+    // Remembered just now (wall clock): a cutoff in the past keeps them.
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    assert_eq!(
+        s.forget_idempotent_before(now_ms - 3_600_000)
+            .await
+            .unwrap(),
+        0
+    );
+    assert!(
+        s.idempotent(ParticipantId(1), "k-1")
+            .await
+            .unwrap()
+            .is_some()
+    );
+    // A cutoff after them forgets both.
+    assert_eq!(
+        s.forget_idempotent_before(now_ms + 3_600_000)
+            .await
+            .unwrap(),
+        2
+    );
+    assert_eq!(s.idempotent(ParticipantId(1), "k-1").await.unwrap(), None);
+    assert_eq!(s.idempotent(ParticipantId(2), "k-2").await.unwrap(), None);
+}
 
 async fn remembered_responses_are_never_overwritten(db: &mut Db) {
     let s = &db.store;
