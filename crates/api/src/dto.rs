@@ -1069,7 +1069,7 @@ pub struct ProposalView {
     pub env_price: String,
     /// Compensation price.
     pub compensation: String,
-    /// pending, confirmed as C<n>, or lapsed.
+    /// pending, confirmed as `C<n>`, or lapsed.
     pub status: String,
 }
 

@@ -1,6 +1,6 @@
 //! The hub: one sequencer task per session, which owns the session's engine and its journal.
 //!
-//! A request becomes a [`Job`] (one or more commands, an optional idempotency key, and a
+//! A request becomes a `Job` (one or more commands, an optional idempotency key, and a
 //! `render` function that turns the outcomes into the HTTP reply). The sequencer takes the first
 //! waiting job and every job queued behind it (up to [`MAX_BATCH`] commands), stamps each command
 //! with the next sequence number and the clock, applies it to the engine, and then writes the
