@@ -156,8 +156,21 @@ async fn metered(
     let mut by_participant: BTreeMap<String, i64> = BTreeMap::new();
     let mut by_meter: BTreeMap<String, i64> = BTreeMap::new();
     for (m, _) in app.store.meter_months(month).await? {
+        // A meter's month fits (at most 2,976 intervals of 10^9 kWh, spec §1); a participant's
+        // many meters are added with a check, since their number has no bound of its own.
         let total: i64 = m.kwh.iter().sum();
-        *by_participant.entry(m.participant).or_default() += total;
+        let sum = by_participant.entry(m.participant.clone()).or_default();
+        *sum = sum.checked_add(total).ok_or_else(|| {
+            ApiError::new(
+                StatusCode::CONFLICT,
+                "metered_total_too_large",
+                format!(
+                    "participant {}'s metered energy of {month} is beyond {} kWh",
+                    m.participant,
+                    i64::MAX
+                ),
+            )
+        })?;
         by_meter.insert(m.meter, total);
     }
     Ok((by_participant, by_meter))
