@@ -30,7 +30,10 @@ for target in $(cargo +nightly fuzz list); do
     echo "== fuzz $target (${SECONDS_EACH}s)"
     # LVDIAN_FUZZ_SEEDS: the target's init writes its valid seed inputs into its corpus.
     # -timeout: one input taking longer is a hang, reported like a crash.
-    if ! LVDIAN_FUZZ_SEEDS="$dir" cargo +nightly fuzz run -O "$target" "$dir" -- \
+    # Inputs that once crashed (fuzz/regressions/<target>) run first, every time.
+    regressions=()
+    [[ -d "regressions/$target" ]] && regressions=("regressions/$target")
+    if ! LVDIAN_FUZZ_SEEDS="$dir" cargo +nightly fuzz run -O "$target" "$dir" "${regressions[@]}" -- \
         -max_total_time="$SECONDS_EACH" -timeout=10 -rss_limit_mb=2048 \
         -print_final_stats=1 2>"$CARGO_TARGET_DIR/fuzz-$target.log"; then
         status=1

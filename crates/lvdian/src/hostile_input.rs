@@ -255,6 +255,28 @@ mod tests {
         check_parquet_file(crash);
     }
 
+    #[test]
+    fn parquet_reader_refuses_a_delta_count_beyond_its_page_instead_of_aborting() {
+        // Found by the `meter_parquet` fuzz target in CI: a DELTA_BYTE_ARRAY page whose suffix
+        // lengths claim about 2^53 values. The `parquet` crate sized a buffer by that claim
+        // (31 PB), and the failed allocation aborted the process (in a release build; a debug
+        // build stops earlier, at an overflow the reader catches). The page is refused now
+        // (`parquet::tests::delta_streams_claiming_more_than_their_page_are_refused`).
+        let crash = include_bytes!(
+            "../../../fuzz/regressions/meter_parquet/delta_count_beyond_page.parquet"
+        );
+        let path = scratch_file();
+        std::fs::write(&path, crash).unwrap();
+        let e = parquet::read_meters(&path, parquet_month()).unwrap_err();
+        let _ = std::fs::remove_file(&path);
+        let message = format!("{e:#}");
+        assert!(
+            message.starts_with(&format!("cannot read {}: ", path.display())),
+            "{message}"
+        );
+        check_parquet_file(crash);
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(256))]
 

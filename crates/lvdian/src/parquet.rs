@@ -281,9 +281,14 @@ struct Column<T: DataType> {
 
 impl<T: DataType> Column<T> {
     fn new(group: &dyn RowGroupReader, i: usize) -> anyhow::Result<Column<T>> {
-        let nullable = group.metadata().column(i).column_descr().max_def_level() > 0;
-        let reader =
-            parquet::column::reader::get_typed_column_reader::<T>(group.get_column_reader(i)?);
+        let chunk = group.metadata().column(i);
+        let max_def = chunk.column_descr().max_def_level();
+        let nullable = max_def > 0;
+        let pages = CheckedPages {
+            pages: group.get_column_page_reader(i)?,
+            max_def,
+        };
+        let reader = ColumnReaderImpl::<T>::new(chunk.column_descr_ptr(), Box::new(pages));
         Ok(Column {
             reader,
             nullable,
@@ -313,6 +318,168 @@ impl<T: DataType> Column<T> {
         self.next += 1;
         Some(v)
     }
+}
+
+/// A column's pages on their way to the crate's decoders, DELTA byte-array pages checked first.
+///
+/// The `parquet` crate (60.1) sizes a buffer for a DELTA_LENGTH_BYTE_ARRAY or DELTA_BYTE_ARRAY
+/// page by the value count its length streams claim, before decoding: a corrupt page claiming
+/// 2^55 values made it ask for petabytes, and a failed allocation aborts the process (found by
+/// the `meter_parquet` fuzz target). A stream never holds more values than its page, so each is
+/// checked against the page's count here and a page that claims more is refused as corrupt.
+struct CheckedPages {
+    pages: Box<dyn PageReader>,
+    max_def: i16,
+}
+
+impl Iterator for CheckedPages {
+    type Item = parquet::errors::Result<Page>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        self.get_next_page().transpose()
+    }
+}
+
+impl PageReader for CheckedPages {
+    fn get_next_page(&mut self) -> parquet::errors::Result<Option<Page>> {
+        let page = self.pages.get_next_page()?;
+        if let Some(page) = &page {
+            check_delta_page(page, self.max_def).map_err(|e| {
+                parquet::errors::ParquetError::General(format!("corrupt page: {e}"))
+            })?;
+        }
+        Ok(page)
+    }
+
+    fn peek_next_page(
+        &mut self,
+    ) -> parquet::errors::Result<Option<parquet::column::page::PageMetadata>> {
+        self.pages.peek_next_page()
+    }
+
+    fn skip_next_page(&mut self) -> parquet::errors::Result<()> {
+        self.pages.skip_next_page()
+    }
+}
+
+/// Checks a data page's DELTA byte-array streams against its value count (see [`CheckedPages`]).
+fn check_delta_page(page: &Page, max_def: i16) -> Result<(), String> {
+    let (buf, num_values, encoding, values_at) = match page {
+        Page::DataPage {
+            buf,
+            num_values,
+            encoding,
+            def_level_encoding,
+            ..
+        } => {
+            if !matches!(
+                encoding,
+                Encoding::DELTA_LENGTH_BYTE_ARRAY | Encoding::DELTA_BYTE_ARRAY
+            ) {
+                return Ok(());
+            }
+            // Version 1: the definition levels (RLE, after a 4-byte length) precede the values;
+            // meter files have no repetition levels.
+            let at = match (max_def, def_level_encoding) {
+                (0, _) => 0,
+                (_, Encoding::RLE) => {
+                    let len = buf.get(..4).ok_or("the definition levels are cut short")?;
+                    4 + u32::from_le_bytes(len.try_into().expect("4 bytes")) as usize
+                }
+                (_, other) => {
+                    return Err(format!("definition levels in {other} with DELTA values"));
+                }
+            };
+            (buf, *num_values, *encoding, at)
+        }
+        Page::DataPageV2 {
+            buf,
+            num_values,
+            encoding,
+            def_levels_byte_len,
+            rep_levels_byte_len,
+            ..
+        } => (
+            buf,
+            *num_values,
+            *encoding,
+            *def_levels_byte_len as usize + *rep_levels_byte_len as usize,
+        ),
+        Page::DictionaryPage { .. } => return Ok(()),
+    };
+    let values = buf.get(values_at..).ok_or("the levels run past the page")?;
+    let limit = num_values as u64;
+    match encoding {
+        Encoding::DELTA_LENGTH_BYTE_ARRAY => delta_stream_end(values, limit).map(drop),
+        // Prefix lengths, then the suffixes as DELTA_LENGTH_BYTE_ARRAY.
+        Encoding::DELTA_BYTE_ARRAY => {
+            let end = delta_stream_end(values, limit)?;
+            delta_stream_end(&values[end..], limit).map(drop)
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Where a DELTA_BINARY_PACKED stream at the start of `data` ends, having checked that it holds
+/// at most `limit` values. Its loops are bounded by that count.
+fn delta_stream_end(data: &[u8], limit: u64) -> Result<usize, String> {
+    let mut pos = 0;
+    let block_size = uleb(data, &mut pos, "block size")?;
+    let miniblocks = uleb(data, &mut pos, "miniblock count")?;
+    let total = uleb(data, &mut pos, "value count")?;
+    uleb(data, &mut pos, "first value")?;
+    if total > limit {
+        return Err(format!(
+            "a DELTA stream claims {total} values in a page of {limit}"
+        ));
+    }
+    if block_size == 0 || miniblocks == 0 || block_size % miniblocks != 0 || block_size > 1 << 20 {
+        return Err(format!(
+            "a DELTA block of {block_size} values in {miniblocks} miniblocks"
+        ));
+    }
+    let per_miniblock = block_size / miniblocks;
+    // Each block: its least delta, one bit width per miniblock, then the miniblocks that hold
+    // values (those after the last value are absent).
+    let mut left = total.saturating_sub(1);
+    while left > 0 {
+        uleb(data, &mut pos, "least delta")?;
+        let widths = data
+            .get(pos..pos + miniblocks as usize)
+            .ok_or("the bit widths are cut short")?
+            .to_vec();
+        pos += widths.len();
+        for width in widths {
+            if left == 0 {
+                break;
+            }
+            if width > 64 {
+                return Err(format!("a bit width of {width}"));
+            }
+            pos += (per_miniblock * u64::from(width)).div_ceil(8) as usize;
+            left = left.saturating_sub(per_miniblock);
+        }
+        if pos > data.len() {
+            return Err("a miniblock runs past the page".to_owned());
+        }
+    }
+    Ok(pos)
+}
+
+/// An unsigned LEB128 number at `data[*pos..]`, moving `pos` past it.
+fn uleb(data: &[u8], pos: &mut usize, what: &str) -> Result<u64, String> {
+    let mut value: u64 = 0;
+    for shift in (0..64).step_by(7) {
+        let byte = *data
+            .get(*pos)
+            .ok_or_else(|| format!("the {what} is cut short"))?;
+        *pos += 1;
+        value |= u64::from(byte & 0x7f) << shift;
+        if byte & 0x80 == 0 {
+            return Ok(value);
+        }
+    }
+    Err(format!("the {what} is too long"))
 }
 
 /// A UTF-8 column: [`FastStr`] for the encodings it knows (those DuckDB and most writers use),
@@ -801,6 +968,33 @@ fn civil_from_days(z: i64) -> (i64, u32, u32) {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn delta_streams_claiming_more_than_their_page_are_refused() {
+        // block size 128, 4 miniblocks, 2^53 values, first value 0.
+        let mut huge = vec![0x80, 0x01, 0x04];
+        huge.extend([0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x10, 0x00]);
+        assert_eq!(
+            super::delta_stream_end(&huge, 24),
+            Err("a DELTA stream claims 9007199254740992 values in a page of 24".to_owned())
+        );
+        // 3 values: the header (5 bytes), one block's least delta and 4 bit widths (1, 0, 0,
+        // 0), and its first miniblock only (32 values of 1 bit: 4 bytes); what follows is the
+        // next stream's.
+        let stream = [
+            0x80, 0x01, 0x04, 0x03, 0x0a, 0x00, 1, 0, 0, 0, 0xff, 0xff, 0xff, 0xff,
+        ];
+        let mut page = stream.to_vec();
+        page.extend([0x80, 0x01]);
+        assert_eq!(super::delta_stream_end(&page, 3), Ok(14));
+        assert_eq!(
+            super::delta_stream_end(&page, 2),
+            Err("a DELTA stream claims 3 values in a page of 2".to_owned())
+        );
+        // Cut short, or a block of no values: refused, not read past.
+        assert!(super::delta_stream_end(&stream[..12], 3).is_err());
+        assert!(super::delta_stream_end(&[0x00, 0x04, 0x03, 0x0a], 3).is_err());
+    }
     use super::*;
 
     #[test]
