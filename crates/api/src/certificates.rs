@@ -53,6 +53,15 @@ impl From<RegistryError> for ApiError {
     }
 }
 
+/// The 409 for a month already settled finally.
+pub fn already_final(month: &str) -> ApiError {
+    ApiError::new(
+        StatusCode::CONFLICT,
+        "already_final",
+        format!("{month} was settled finally; a final run is never reopened"),
+    )
+}
+
 async fn rebuild(store: &Store) -> Result<Registry, ApiError> {
     let rows = store.ledger().await?;
     let entries = rows
@@ -110,6 +119,66 @@ impl Certificates {
             )
             .await?;
         Ok(respond_stored(reply, remembered))
+    }
+
+    /// A final settlement run's certificate moves (证电合一), all or nothing: `f` applies the
+    /// transfers under the lock; `render` makes the run's record (stored as the month's final
+    /// result) and its reply from what `f` returned; the record, the new ledger entries and the
+    /// reply under the request's idempotency key are written in one transaction. If `f` fails
+    /// or the write fails, the registry is rebuilt from the store, so neither memory nor the
+    /// store keeps any of it, and the run can be repeated. A month already final is 409
+    /// `already_final` (checked under the lock, which every certificate change takes).
+    pub async fn settle_final<R>(
+        &self,
+        key: &IdempotencyKey,
+        month: &str,
+        f: impl FnOnce(&mut Registry, i64) -> Result<R, ApiError>,
+        render: impl FnOnce(R) -> (String, Reply),
+    ) -> Result<Response, ApiError> {
+        let mut registry = self.registry.lock().await;
+        if self.store.final_settlement(month).await?.is_some() {
+            return Err(already_final(month));
+        }
+        let before = registry.entries().len() as u64;
+        let last_ms = registry.entries().last().map_or(i64::MIN, |e| e.at_ms);
+        let now = self.clock.now_ms().max(last_ms);
+        let outcome = f(&mut registry, now);
+        let rows: Vec<LedgerRow> = registry
+            .entries_after(before)
+            .iter()
+            .map(|e| LedgerRow {
+                seq: e.seq,
+                at_ms: e.at_ms,
+                entry: e.to_bytes(),
+            })
+            .collect();
+        let written = match outcome {
+            Ok(r) => {
+                let (record, reply) = render(r);
+                let remember = key.0.as_ref().map(|k| k.remember(&reply));
+                self.store
+                    .record_final_settlement(month, &record, now, &rows, remember.as_ref())
+                    .await
+                    .map(|()| respond_stored(reply, remember.is_some()))
+                    .map_err(|e| match e {
+                        store::StoreError::Conflict { what } if what.starts_with("the final") => {
+                            already_final(month)
+                        }
+                        other => ApiError::unavailable(format!(
+                            "the final settlement could not be recorded, nothing of it was: {other}"
+                        )),
+                    })
+            }
+            Err(e) => Err(e),
+        };
+        if written.is_err() && !rows.is_empty() {
+            tracing::warn!(
+                month,
+                "final settlement not recorded; rebuilding the registry from the store"
+            );
+            *registry = rebuild(&self.store).await?;
+        }
+        written
     }
 
     /// Applies `f` under the lock and appends its new entries, with the response `remember`

@@ -15,7 +15,7 @@
 //! crash can never separate the two: a session's sequencer with the journal entries, the
 //! certificate registry with its ledger entries, the store's `*_remembered` methods with their
 //! rows; it marks its response [`Remembered`]. The layer remembers any other 2xx reply itself,
-//! just after (a draft settlement, which writes nothing, and a final one until issue 10).
+//! just after (a draft settlement, which writes nothing).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, Weak};

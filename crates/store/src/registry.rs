@@ -68,6 +68,34 @@ impl Store {
         if rows.is_empty() {
             return Ok(());
         }
+        self.write_ledger(rows, None, remember).await
+    }
+
+    /// Records the final settlement of `month` (its result, JSON) together with the ledger
+    /// entries of its certificate moves (证电合一) and the reply to remember, in **one**
+    /// transaction: a failure at any point leaves none of them, and the run can be repeated. A
+    /// month already settled finally is a conflict (`the final settlement of 2024-03`), and so is
+    /// a ledger sequence that does not continue the stored one.
+    pub async fn record_final_settlement(
+        &self,
+        month: &str,
+        result: &str,
+        at_ms: i64,
+        rows: &[LedgerRow],
+        remember: Option<&StoredResponse>,
+    ) -> Result<()> {
+        self.write_ledger(rows, Some((month, result, at_ms)), remember)
+            .await
+    }
+
+    /// Writes ledger entries, a final settlement record and a remembered reply in one
+    /// transaction.
+    async fn write_ledger(
+        &self,
+        rows: &[LedgerRow],
+        final_settlement: Option<(&str, &str, i64)>,
+        remember: Option<&StoredResponse>,
+    ) -> Result<()> {
         let last = self.ledger_last_seq().await?;
         for (i, row) in rows.iter().enumerate() {
             let expected = last + 1 + i as u64;
@@ -78,9 +106,25 @@ impl Store {
             }
         }
         const SQL: &str = "INSERT INTO ledger (seq, at_ms, entry) VALUES ($1, $2, $3)";
+        const FINAL: &str =
+            "INSERT INTO final_settlements (month, created_at_ms, result) VALUES ($1, $2, $3)";
+        let conflict = |e: sqlx::Error, what: String| match e.as_database_error().map(|d| d.kind())
+        {
+            Some(sqlx::error::ErrorKind::UniqueViolation) => StoreError::Conflict { what },
+            _ => StoreError::Database(e),
+        };
         macro_rules! write {
             ($pool:expr) => {{
-                let mut tx = $pool.begin().await?;
+                let mut tx = $pool.begin_with(self.begin_write()).await?;
+                if let Some((month, result, at_ms)) = final_settlement {
+                    sqlx::query(FINAL)
+                        .bind(month)
+                        .bind(at_ms)
+                        .bind(result)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(|e| conflict(e, format!("the final settlement of {month}")))?;
+                }
                 for row in rows {
                     sqlx::query(SQL)
                         .bind(to_db(row.seq, "ledger seq")?)
@@ -88,12 +132,7 @@ impl Store {
                         .bind(row.entry.as_slice())
                         .execute(&mut *tx)
                         .await
-                        .map_err(|e| match e.as_database_error().map(|d| d.kind()) {
-                            Some(sqlx::error::ErrorKind::UniqueViolation) => StoreError::Conflict {
-                                what: format!("ledger entry {}", row.seq),
-                            },
-                            _ => StoreError::Database(e),
-                        })?;
+                        .map_err(|e| conflict(e, format!("ledger entry {}", row.seq)))?;
                 }
                 if let Some(r) = remember {
                     crate::remember_in!(tx, r);

@@ -561,19 +561,13 @@ pub struct SettlementRequest {
 async fn settle_month(
     State(app): State<AppState>,
     caller: Caller,
+    key: IdempotencyKey,
     Body(request): Body<SettlementRequest>,
 ) -> Result<Response, ApiError> {
     caller.require(&[Role::Operator], "run settlements")?;
     let (month, ym) = month_of("month", &request.month)?;
     if request.is_final && app.store.final_settlement(&request.month).await?.is_some() {
-        return Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "already_final",
-            format!(
-                "{} was settled finally; a final run is never reopened",
-                request.month
-            ),
-        ));
+        return Err(crate::certificates::already_final(&request.month));
     }
     let delivery = exchange::session::YearMonth::new(i32::from(ym.year()), ym.month())?;
     let (terms, parties) = month_contracts(&app, delivery);
@@ -598,16 +592,11 @@ async fn settle_month(
         )
             .into_response());
     }
-    // Claim the month first, so two final runs cannot both move certificates.
-    let mut answer =
-        json!({"month": request.month, "final": true, "lines": lines, "transfers": []});
-    app.store
-        .insert_final_settlement(&request.month, &answer.to_string(), app.now_ms())
-        .await?;
+    let answer = json!({"month": request.month, "final": true, "lines": lines, "transfers": []});
     let projects = app.store.projects().await?;
-    let transfers = app
-        .certificates
-        .change(|r, now| {
+    // The moves, the month's record and the reply commit together, or none of them.
+    app.certificates
+        .settle_final(&key, &request.month, |r, now| {
             let mut transfers = Vec::new();
             for line in result.lines.iter().filter(|l| l.env_mwh > 0) {
                 let (session, contract, seller, buyer) = parties[&line.contract];
@@ -639,10 +628,12 @@ async fn settle_month(
                 }
             }
             Ok(transfers)
+        }, |transfers| {
+            let mut answer = answer;
+            answer["transfers"] = Value::Array(transfers);
+            (answer.to_string(), json_reply(StatusCode::CREATED, &answer))
         })
-        .await?;
-    answer["transfers"] = Value::Array(transfers);
-    Ok((StatusCode::CREATED, axum::Json(answer)).into_response())
+        .await
 }
 
 /// Who each settled contract binds: session, contract, seller, buyer.

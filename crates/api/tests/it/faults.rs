@@ -932,6 +932,17 @@ async fn replies_commit_with_their_effects(h: Harness) {
         )
         .await
     );
+    // A final settlement: its record, certificate moves and reply in one transaction.
+    assert!(
+        stored_with_its_effect(
+            &h,
+            "/api/v1/settlements",
+            &op,
+            json!({"month": "2024-03", "final": true}),
+            "f"
+        )
+        .await
+    );
     // A draft settlement has no effect: the layer remembers its reply.
     assert!(
         !stored_with_its_effect(

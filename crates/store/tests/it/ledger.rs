@@ -5,6 +5,7 @@ use store::{LedgerRow, MeterMonth, StoreError};
 use crate::Db;
 
 crate::on_both_backends!(
+    final_settlement_is_all_or_nothing,
     ledger_appends_in_order_only,
     meter_corrections_are_new_versions
 );
@@ -103,4 +104,59 @@ async fn meter_corrections_are_new_versions(db: &mut Db) {
         s.meter_owners(&names).await.unwrap(),
         vec![pair("M1", "G1")]
     );
+}
+
+/// A final settlement's record, its ledger entries and its reply commit together: a failure
+/// injected after the record was written (every ledger insert fails) leaves none of them, and
+/// the run then goes through once.
+async fn final_settlement_is_all_or_nothing(db: &mut Db) {
+    let reply = crate::fixtures::response(1, "POST /api/v1/settlements\nf-1", 201, "{}");
+    let moves = [row(1, b"one"), row(2, b"two")];
+    db.break_ledger().await;
+    let failed = db
+        .store
+        .record_final_settlement("2024-03", "{\"final\":true}", 5, &moves, Some(&reply))
+        .await;
+    assert!(matches!(failed, Err(StoreError::Database(_))), "{failed:?}");
+    assert_eq!(db.store.final_settlement("2024-03").await.unwrap(), None);
+    assert_eq!(db.store.ledger().await.unwrap(), vec![]);
+    assert_eq!(
+        db.store
+            .idempotent(reply.participant, &reply.key)
+            .await
+            .unwrap(),
+        None
+    );
+
+    db.heal_ledger().await;
+    db.store
+        .record_final_settlement("2024-03", "{\"final\":true}", 5, &moves, Some(&reply))
+        .await
+        .unwrap();
+    assert_eq!(
+        db.store
+            .final_settlement("2024-03")
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("{\"final\":true}")
+    );
+    assert_eq!(db.store.ledger().await.unwrap(), moves.to_vec());
+    assert_eq!(
+        db.store
+            .idempotent(reply.participant, &reply.key)
+            .await
+            .unwrap(),
+        Some(reply)
+    );
+    // Never twice: the month is final, and nothing of the second run is written.
+    match db
+        .store
+        .record_final_settlement("2024-03", "{}", 6, &[row(3, b"three")], None)
+        .await
+    {
+        Err(StoreError::Conflict { what }) => assert_eq!(what, "the final settlement of 2024-03"),
+        other => panic!("expected a conflict, got {other:?}"),
+    }
+    assert_eq!(db.store.ledger().await.unwrap().len(), 2);
 }

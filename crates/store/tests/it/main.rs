@@ -94,6 +94,56 @@ impl Db {
         }
     }
 
+    /// Makes every insert into the ledger fail (a trigger), to inject a failure into a
+    /// transaction after its earlier statements ran; [`Db::heal_ledger`] undoes it.
+    pub async fn break_ledger(&self) {
+        self.raw(
+            "CREATE TRIGGER inject_failure BEFORE INSERT ON ledger \
+             BEGIN SELECT RAISE(ABORT, 'injected failure'); END",
+            "CREATE FUNCTION inject_failure() RETURNS trigger LANGUAGE plpgsql AS \
+             $$ BEGIN RAISE EXCEPTION 'injected failure'; END $$; \
+             CREATE TRIGGER inject_failure BEFORE INSERT ON ledger \
+             FOR EACH ROW EXECUTE FUNCTION inject_failure()",
+        )
+        .await;
+    }
+
+    /// Removes what [`Db::break_ledger`] made.
+    pub async fn heal_ledger(&self) {
+        self.raw(
+            "DROP TRIGGER inject_failure",
+            "DROP TRIGGER inject_failure ON ledger; DROP FUNCTION inject_failure()",
+        )
+        .await;
+    }
+
+    /// Runs SQL of this backend's dialect on the test's database, outside the store.
+    async fn raw(&self, sqlite: &str, postgres: &str) {
+        use sqlx::Connection;
+        match &self.place {
+            Place::Sqlite { path } => {
+                let mut c =
+                    sqlx::SqliteConnection::connect(&format!("sqlite://{}", path.display()))
+                        .await
+                        .unwrap();
+                sqlx::raw_sql(sqlx::AssertSqlSafe(sqlite))
+                    .execute(&mut c)
+                    .await
+                    .unwrap();
+                c.close().await.unwrap();
+            }
+            Place::Postgres { url, schema } => {
+                let mut c = sqlx::PgConnection::connect(url).await.unwrap();
+                let sql = format!("SET search_path TO \"{schema}\"; {postgres}");
+                sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
+                    .execute(&mut c)
+                    .await
+                    .unwrap();
+                c.close().await.unwrap();
+            }
+        }
+    }
+
     /// Which backend this is, for printing.
     pub fn name(&self) -> &'static str {
         match self.place {
