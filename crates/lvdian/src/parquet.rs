@@ -282,11 +282,10 @@ struct Column<T: DataType> {
 impl<T: DataType> Column<T> {
     fn new(group: &dyn RowGroupReader, i: usize) -> anyhow::Result<Column<T>> {
         let chunk = group.metadata().column(i);
-        let max_def = chunk.column_descr().max_def_level();
-        let nullable = max_def > 0;
+        let nullable = chunk.column_descr().max_def_level() > 0;
         let pages = CheckedPages {
             pages: group.get_column_page_reader(i)?,
-            max_def,
+            nullable,
         };
         let reader = ColumnReaderImpl::<T>::new(chunk.column_descr_ptr(), Box::new(pages));
         Ok(Column {
@@ -329,7 +328,7 @@ impl<T: DataType> Column<T> {
 /// checked against the page's count here and a page that claims more is refused as corrupt.
 struct CheckedPages {
     pages: Box<dyn PageReader>,
-    max_def: i16,
+    nullable: bool,
 }
 
 impl Iterator for CheckedPages {
@@ -344,7 +343,7 @@ impl PageReader for CheckedPages {
     fn get_next_page(&mut self) -> parquet::errors::Result<Option<Page>> {
         let page = self.pages.get_next_page()?;
         if let Some(page) = &page {
-            check_delta_page(page, self.max_def).map_err(|e| {
+            check_delta_page(page, self.nullable).map_err(|e| {
                 parquet::errors::ParquetError::General(format!("corrupt page: {e}"))
             })?;
         }
@@ -363,8 +362,51 @@ impl PageReader for CheckedPages {
 }
 
 /// Checks a data page's DELTA byte-array streams against its value count (see [`CheckedPages`]).
-fn check_delta_page(page: &Page, max_def: i16) -> Result<(), String> {
-    let (buf, num_values, encoding, values_at) = match page {
+fn check_delta_page(page: &Page, nullable: bool) -> Result<(), String> {
+    let encoding = page.encoding();
+    if !page.is_data_page()
+        || !matches!(
+            encoding,
+            Encoding::DELTA_LENGTH_BYTE_ARRAY | Encoding::DELTA_BYTE_ARRAY
+        )
+    {
+        return Ok(());
+    }
+    let layout = data_layout(page, nullable)
+        .map_err(|e| e.to_string())?
+        .expect("a data page");
+    let values = page
+        .buffer()
+        .get(layout.values_at..)
+        .ok_or("the levels run past the page")?;
+    let limit = layout.num_values as u64;
+    if encoding == Encoding::DELTA_BYTE_ARRAY {
+        // Prefix lengths, then the suffixes as DELTA_LENGTH_BYTE_ARRAY.
+        let end = delta_stream_end(values, limit)?;
+        delta_stream_end(&values[end..], limit).map(drop)
+    } else {
+        delta_stream_end(values, limit).map(drop)
+    }
+}
+
+/// Where a data page's parts are.
+struct DataLayout {
+    /// Its value count (levels, nulls included).
+    num_values: usize,
+    /// The encoding of its values.
+    encoding: Encoding,
+    /// Its definition levels (RLE), from and to, when the column is nullable.
+    defs: Option<(usize, usize)>,
+    /// Where its values start.
+    values_at: usize,
+}
+
+/// The layout of a data page of a column without repetition levels, `None` for a dictionary
+/// page. Version 1 pages hold the definition levels (RLE, after a 4-byte length) before the
+/// values; version 2 pages say how long their levels are.
+fn data_layout(page: &Page, nullable: bool) -> anyhow::Result<Option<DataLayout>> {
+    Ok(Some(match page {
+        Page::DictionaryPage { .. } => return Ok(None),
         Page::DataPage {
             buf,
             num_values,
@@ -372,52 +414,44 @@ fn check_delta_page(page: &Page, max_def: i16) -> Result<(), String> {
             def_level_encoding,
             ..
         } => {
-            if !matches!(
-                encoding,
-                Encoding::DELTA_LENGTH_BYTE_ARRAY | Encoding::DELTA_BYTE_ARRAY
-            ) {
-                return Ok(());
-            }
-            // Version 1: the definition levels (RLE, after a 4-byte length) precede the values;
-            // meter files have no repetition levels.
-            let at = match (max_def, def_level_encoding) {
-                (0, _) => 0,
-                (_, Encoding::RLE) => {
-                    let len = buf.get(..4).ok_or("the definition levels are cut short")?;
-                    4 + u32::from_le_bytes(len.try_into().expect("4 bytes")) as usize
+            let defs = if nullable {
+                if *def_level_encoding != Encoding::RLE {
+                    bail!("definition levels in encoding {def_level_encoding} are not supported");
                 }
-                (_, other) => {
-                    return Err(format!("definition levels in {other} with DELTA values"));
-                }
+                let len = u32::from_le_bytes(
+                    buf.get(..4)
+                        .ok_or_else(|| anyhow!("truncated page"))?
+                        .try_into()
+                        .expect("4 bytes"),
+                ) as usize;
+                Some((4, 4 + len))
+            } else {
+                None
             };
-            (buf, *num_values, *encoding, at)
+            DataLayout {
+                num_values: *num_values as usize,
+                encoding: *encoding,
+                values_at: defs.map_or(0, |(_, to)| to),
+                defs,
+            }
         }
         Page::DataPageV2 {
-            buf,
             num_values,
             encoding,
             def_levels_byte_len,
             rep_levels_byte_len,
             ..
-        } => (
-            buf,
-            *num_values,
-            *encoding,
-            *def_levels_byte_len as usize + *rep_levels_byte_len as usize,
-        ),
-        Page::DictionaryPage { .. } => return Ok(()),
-    };
-    let values = buf.get(values_at..).ok_or("the levels run past the page")?;
-    let limit = num_values as u64;
-    match encoding {
-        Encoding::DELTA_LENGTH_BYTE_ARRAY => delta_stream_end(values, limit).map(drop),
-        // Prefix lengths, then the suffixes as DELTA_LENGTH_BYTE_ARRAY.
-        Encoding::DELTA_BYTE_ARRAY => {
-            let end = delta_stream_end(values, limit)?;
-            delta_stream_end(&values[end..], limit).map(drop)
+        } => {
+            let from = *rep_levels_byte_len as usize;
+            let to = from + *def_levels_byte_len as usize;
+            DataLayout {
+                num_values: *num_values as usize,
+                encoding: *encoding,
+                defs: nullable.then_some((from, to)),
+                values_at: to,
+            }
         }
-        _ => Ok(()),
-    }
+    }))
 }
 
 /// Where a DELTA_BINARY_PACKED stream at the start of `data` ends, having checked that it holds
@@ -617,47 +651,13 @@ impl FastStr {
                 self.dict = Some(page);
                 return Ok(());
             }
-            Page::DataPage {
-                buf,
-                num_values,
-                encoding,
-                def_level_encoding,
-                ..
-            } => {
-                self.left = *num_values as usize;
-                let mut at = 0;
-                if self.nullable {
-                    if *def_level_encoding != Encoding::RLE {
-                        bail!(
-                            "definition levels in encoding {def_level_encoding} are not supported"
-                        );
-                    }
-                    let len = u32::from_le_bytes(
-                        buf.get(..4)
-                            .ok_or_else(|| anyhow!("truncated page"))?
-                            .try_into()
-                            .expect("4 bytes"),
-                    ) as usize;
-                    self.defs = Hybrid::new(4, 4 + len, 1, buf.len())?;
-                    at = 4 + len;
+            data => {
+                let layout = data_layout(data, self.nullable)?.expect("a data page");
+                self.left = layout.num_values;
+                if let Some((from, to)) = layout.defs {
+                    self.defs = Hybrid::new(from, to, 1, data.buffer().len())?;
                 }
-                (at, *encoding)
-            }
-            Page::DataPageV2 {
-                num_values,
-                encoding,
-                def_levels_byte_len,
-                rep_levels_byte_len,
-                buf,
-                ..
-            } => {
-                self.left = *num_values as usize;
-                let from = *rep_levels_byte_len as usize;
-                let to = from + *def_levels_byte_len as usize;
-                if self.nullable {
-                    self.defs = Hybrid::new(from, to, 1, buf.len())?;
-                }
-                (to, *encoding)
+                (layout.values_at, layout.encoding)
             }
         };
         let buf: &[u8] = page.buffer();
