@@ -53,6 +53,19 @@ impl From<RegistryError> for ApiError {
     }
 }
 
+/// The ledger rows of the entries appended after the first `before`.
+fn rows_after(registry: &Registry, before: u64) -> Vec<LedgerRow> {
+    registry
+        .entries_after(before)
+        .iter()
+        .map(|e| LedgerRow {
+            seq: e.seq,
+            at_ms: e.at_ms,
+            entry: e.to_bytes(),
+        })
+        .collect()
+}
+
 /// The 409 for a month already settled finally.
 pub fn already_final(month: &str) -> ApiError {
     ApiError::new(
@@ -121,6 +134,13 @@ impl Certificates {
         Ok(respond_stored(reply, remembered))
     }
 
+    /// The time to stamp the next commands with, read under the lock: never before the last
+    /// entry, should the system clock step back.
+    fn stamp(&self, registry: &Registry) -> i64 {
+        let last_ms = registry.entries().last().map_or(i64::MIN, |e| e.at_ms);
+        self.clock.now_ms().max(last_ms)
+    }
+
     /// A final settlement run's certificate moves (证电合一), all or nothing: `f` applies the
     /// transfers under the lock; `render` makes the run's record (stored as the month's final
     /// result) and its reply from what `f` returned; the record, the new ledger entries and the
@@ -140,18 +160,9 @@ impl Certificates {
             return Err(already_final(month));
         }
         let before = registry.entries().len() as u64;
-        let last_ms = registry.entries().last().map_or(i64::MIN, |e| e.at_ms);
-        let now = self.clock.now_ms().max(last_ms);
+        let now = self.stamp(&registry);
         let outcome = f(&mut registry, now);
-        let rows: Vec<LedgerRow> = registry
-            .entries_after(before)
-            .iter()
-            .map(|e| LedgerRow {
-                seq: e.seq,
-                at_ms: e.at_ms,
-                entry: e.to_bytes(),
-            })
-            .collect();
+        let rows = rows_after(&registry, before);
         let written = match outcome {
             Ok(r) => {
                 let (record, reply) = render(r);
@@ -190,19 +201,9 @@ impl Certificates {
     ) -> Result<(R, bool), ApiError> {
         let mut registry = self.registry.lock().await;
         let before = registry.entries().len() as u64;
-        // Never before the last entry, should the system clock step back.
-        let last_ms = registry.entries().last().map_or(i64::MIN, |e| e.at_ms);
-        let now = self.clock.now_ms().max(last_ms);
+        let now = self.stamp(&registry);
         let outcome = f(&mut registry, now);
-        let rows: Vec<LedgerRow> = registry
-            .entries_after(before)
-            .iter()
-            .map(|e| LedgerRow {
-                seq: e.seq,
-                at_ms: e.at_ms,
-                entry: e.to_bytes(),
-            })
-            .collect();
+        let rows = rows_after(&registry, before);
         let response = match &outcome {
             Ok(r) if !rows.is_empty() => remember(r),
             _ => None,
