@@ -416,37 +416,15 @@ impl Store {
         new: &NewParticipant,
         at_ms: i64,
     ) -> Result<Participant> {
-        // Inserting only when the name is free, rather than letting the unique index refuse the
-        // row, keeps PostgreSQL from spending a sequence value on a refused name, so ids are
-        // dense and the same on both backends.
-        const SQL: &str = "INSERT INTO participants (name, role, province, created_at_ms) \
-                           SELECT $1, $2, $3, $4 \
-                           WHERE NOT EXISTS (SELECT 1 FROM participants WHERE name = $1) \
-                           RETURNING id";
-        let conflict = || StoreError::Conflict {
-            what: format!("participant name {:?}", new.name),
-        };
-        let id: Option<(i64,)> = on_pool!(self, pool => sqlx::query_as(SQL)
+        let id: Option<(i64,)> = on_pool!(self, pool => sqlx::query_as(INSERT_PARTICIPANT)
             .bind(new.name.as_str())
             .bind(new.role.as_str())
             .bind(new.province.as_str())
             .bind(at_ms)
             .fetch_optional(pool)
             .await)
-        .map_err(|e| {
-            violation(e, |kind| {
-                (kind == ErrorKind::UniqueViolation).then(conflict)
-            })
-        })?;
-        let (id,) = id.ok_or_else(conflict)?;
-        let id = u64::try_from(id)
-            .map_err(|_| rows::corrupt("participants", format!("assigned id {id}")))?;
-        Ok(Participant {
-            id: ParticipantId(id),
-            name: new.name.clone(),
-            role: new.role,
-            province: new.province.clone(),
-        })
+        .map_err(|e| name_refusal(e, new))?;
+        registered(new, id)
     }
 
     /// Registers a participant with its first token in one transaction, remembering the response
@@ -461,54 +439,26 @@ impl Store {
         token_label: &str,
         remember: impl FnOnce(&Participant) -> Option<StoredResponse>,
     ) -> Result<Participant> {
-        const PARTICIPANT: &str = "INSERT INTO participants (name, role, province, created_at_ms) \
-                                   SELECT $1, $2, $3, $4 \
-                                   WHERE NOT EXISTS (SELECT 1 FROM participants WHERE name = $1) \
-                                   RETURNING id";
-        const TOKEN: &str = "INSERT INTO tokens (token_hash, participant_id, label, created_at_ms) \
-                             VALUES ($1, $2, $3, $4)";
-        let conflict = || StoreError::Conflict {
-            what: format!("participant name {:?}", new.name),
-        };
         macro_rules! write {
             ($pool:expr) => {{
                 let mut tx = $pool.begin_with(self.begin_write()).await?;
-                let id: Option<(i64,)> = sqlx::query_as(PARTICIPANT)
+                let id: Option<(i64,)> = sqlx::query_as(INSERT_PARTICIPANT)
                     .bind(new.name.as_str())
                     .bind(new.role.as_str())
                     .bind(new.province.as_str())
                     .bind(at_ms)
                     .fetch_optional(&mut *tx)
                     .await
-                    .map_err(|e| {
-                        violation(e, |kind| {
-                            (kind == ErrorKind::UniqueViolation).then(conflict)
-                        })
-                    })?;
-                let (id,) = id.ok_or_else(conflict)?;
-                let participant =
-                    Participant {
-                        id: ParticipantId(u64::try_from(id).map_err(|_| {
-                            rows::corrupt("participants", format!("assigned id {id}"))
-                        })?),
-                        name: new.name.clone(),
-                        role: new.role,
-                        province: new.province.clone(),
-                    };
-                sqlx::query(TOKEN)
+                    .map_err(|e| name_refusal(e, new))?;
+                let participant = registered(new, id)?;
+                sqlx::query(INSERT_TOKEN)
                     .bind(token_hash.as_slice())
-                    .bind(id)
+                    .bind(to_db(participant.id.0, "participant id")?)
                     .bind(token_label)
                     .bind(at_ms)
                     .execute(&mut *tx)
                     .await
-                    .map_err(|e| {
-                        violation(e, |kind| {
-                            (kind == ErrorKind::UniqueViolation).then(|| StoreError::Conflict {
-                                what: "token hash".to_owned(),
-                            })
-                        })
-                    })?;
+                    .map_err(|e| token_refusal(e, participant.id))?;
                 if let Some(r) = remember(&participant) {
                     remember_in!(tx, &r);
                 }
@@ -568,30 +518,17 @@ impl Store {
         at_ms: i64,
         remember: Option<&StoredResponse>,
     ) -> Result<()> {
-        const SQL: &str = "INSERT INTO tokens (token_hash, participant_id, label, created_at_ms) \
-                           VALUES ($1, $2, $3, $4)";
         let participant_id = to_db(participant.0, "participant id")?;
-        let refusal = |e: sqlx::Error| {
-            violation(e, |kind| match kind {
-                ErrorKind::ForeignKeyViolation => Some(StoreError::Missing {
-                    what: format!("participant {participant}"),
-                }),
-                ErrorKind::UniqueViolation => Some(StoreError::Conflict {
-                    what: "token hash".to_owned(),
-                }),
-                _ => None,
-            })
-        };
         on_pool!(self, pool => {
             let mut tx = pool.begin_with(self.begin_write()).await?;
-            sqlx::query(SQL)
+            sqlx::query(INSERT_TOKEN)
                 .bind(token_hash.as_slice())
                 .bind(participant_id)
                 .bind(label)
                 .bind(at_ms)
                 .execute(&mut *tx)
                 .await
-                .map_err(refusal)?;
+                .map_err(|e| token_refusal(e, participant))?;
             if let Some(r) = remember {
                 remember_in!(tx, r);
             }
@@ -934,6 +871,57 @@ fn check_name(url: &str, schema: &str) -> Result<()> {
 
 /// Maps a constraint violation to the error `explain` gives for its kind, or keeps the database
 /// error as it is.
+/// Inserts a participant only when its name is free, returning its id. Rather than letting the
+/// unique index refuse the row, this keeps PostgreSQL from spending a sequence value on a
+/// refused name, so ids are dense and the same on both backends.
+const INSERT_PARTICIPANT: &str = "INSERT INTO participants (name, role, province, created_at_ms) \
+                                  SELECT $1, $2, $3, $4 \
+                                  WHERE NOT EXISTS (SELECT 1 FROM participants WHERE name = $1) \
+                                  RETURNING id";
+
+/// Inserts a token.
+const INSERT_TOKEN: &str = "INSERT INTO tokens (token_hash, participant_id, label, created_at_ms) \
+                            VALUES ($1, $2, $3, $4)";
+
+/// The participant [`INSERT_PARTICIPANT`] registered, or the conflict of its taken name (no id).
+fn registered(new: &NewParticipant, id: Option<(i64,)>) -> Result<Participant> {
+    let (id,) = id.ok_or_else(|| name_taken(new))?;
+    let id = u64::try_from(id)
+        .map_err(|_| rows::corrupt("participants", format!("assigned id {id}")))?;
+    Ok(Participant {
+        id: ParticipantId(id),
+        name: new.name.clone(),
+        role: new.role,
+        province: new.province.clone(),
+    })
+}
+
+fn name_taken(new: &NewParticipant) -> StoreError {
+    StoreError::Conflict {
+        what: format!("participant name {:?}", new.name),
+    }
+}
+
+/// What a refused [`INSERT_PARTICIPANT`] means.
+fn name_refusal(error: sqlx::Error, new: &NewParticipant) -> StoreError {
+    violation(error, |kind| {
+        (kind == ErrorKind::UniqueViolation).then(|| name_taken(new))
+    })
+}
+
+/// What a refused [`INSERT_TOKEN`] means.
+fn token_refusal(error: sqlx::Error, participant: ParticipantId) -> StoreError {
+    violation(error, |kind| match kind {
+        ErrorKind::ForeignKeyViolation => Some(StoreError::Missing {
+            what: format!("participant {participant}"),
+        }),
+        ErrorKind::UniqueViolation => Some(StoreError::Conflict {
+            what: "token hash".to_owned(),
+        }),
+        _ => None,
+    })
+}
+
 fn violation(
     error: sqlx::Error,
     explain: impl FnOnce(ErrorKind) -> Option<StoreError>,
