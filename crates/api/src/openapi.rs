@@ -186,22 +186,19 @@ fn add_patterns(schema: &mut Schema, request: bool) {
                 add_patterns(inner, request);
             }
         }
-        Schema::OneOf(one) => one.items.iter_mut().for_each(|i| {
-            if let RefOr::T(inner) = i {
-                add_patterns(inner, request);
-            }
-        }),
-        Schema::AllOf(all) => all.items.iter_mut().for_each(|i| {
-            if let RefOr::T(inner) = i {
-                add_patterns(inner, request);
-            }
-        }),
-        Schema::AnyOf(any) => any.items.iter_mut().for_each(|i| {
-            if let RefOr::T(inner) = i {
-                add_patterns(inner, request);
-            }
-        }),
+        Schema::OneOf(one) => add_patterns_each(&mut one.items, request),
+        Schema::AllOf(all) => add_patterns_each(&mut all.items, request),
+        Schema::AnyOf(any) => add_patterns_each(&mut any.items, request),
         _ => {}
+    }
+}
+
+/// [`add_patterns`] on each inline alternative.
+fn add_patterns_each(items: &mut [RefOr<Schema>], request: bool) {
+    for item in items {
+        if let RefOr::T(inner) = item {
+            add_patterns(inner, request);
+        }
     }
 }
 
