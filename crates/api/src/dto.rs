@@ -4,8 +4,9 @@
 //! and every error names its field.
 
 use domain::{
-    Contract, Kwh, Order, Participant, ParticipantId, PeriodTemplate, PeriodVolume, Price, Project,
-    ProjectCode, Province, Role, Side, Technology, TextRule, TimeInForce, TwoPartPrice, shown,
+    Contract, Kwh, LossRate, Order, Participant, ParticipantId, PeriodTemplate, PeriodVolume,
+    Price, Project, ProjectCode, Province, Role, Side, Technology, TextRule, TimeInForce,
+    TwoPartPrice, shown,
 };
 use exchange::auction::Method;
 use exchange::bilateral::Proposal;
@@ -299,31 +300,16 @@ pub struct CorridorRequest {
     pub tariff: String,
 }
 
-/// Parses a loss fraction `0.xxxx` (up to 4 decimals, below 1) into 1/10000 units.
+/// Parses a loss fraction (`domain::LossRate`) into 1/10000 units.
 fn parse_loss(field: &str, text: &str) -> Result<i64, ApiError> {
-    let bad = || {
-        ApiError::field(
-            field,
-            format!("`{}` is not a fraction 0 to 0.9999", shown(text)),
-        )
-    };
-    let (whole, frac) = text.split_once('.').unwrap_or((text, ""));
-    if whole != "0" || frac.len() > 4 || !frac.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(bad());
-    }
-    let padded = format!("{frac:0<4}");
-    padded.parse::<i64>().map_err(|_| bad())
+    LossRate::parse(text)
+        .map(LossRate::ten_thousandths)
+        .map_err(|e| ApiError::field(field, e))
 }
 
 /// Writes 1/10000 units back as a fraction, e.g. 350 → "0.035".
 fn loss_text(loss: i64) -> String {
-    let digits = format!("{loss:04}");
-    let frac = digits.trim_end_matches('0');
-    if frac.is_empty() {
-        "0".to_owned()
-    } else {
-        format!("0.{frac}")
-    }
+    LossRate::from_ten_thousandths(loss).map_or_else(|| loss.to_string(), |l| l.to_string())
 }
 
 fn parse_corridors(

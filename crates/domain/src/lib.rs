@@ -13,6 +13,7 @@
 //! A value of these types that exists is valid: constructors that take outside text return a
 //! [`DomainError`] or [`UnitError`] saying what is wrong. Nothing here does IO or reads a clock.
 
+mod month;
 mod party;
 mod period;
 mod share;
@@ -20,6 +21,7 @@ mod text;
 mod trade;
 mod units;
 
+pub use month::{INTERVALS_PER_DAY, MonthError, YearMonth, digits, is_leap_year};
 pub use party::{
     ContractId, OrderId, Participant, ParticipantId, Project, ProjectCode, Province, Role,
     SessionId, Technology,
@@ -31,7 +33,7 @@ pub use trade::{
     Contract, ContractCorridor, ContractStatus, Order, PeriodVolume, Side, TimeInForce,
     TwoPartPrice,
 };
-pub use units::{Fen, Kwh, MwhDisplay, Price, UnitError, div_round_half_away};
+pub use units::{Fen, Kwh, LossRate, MwhDisplay, Price, UnitError, div_round_half_away};
 
 /// The years the market's months may fall in. A month outside (`9999-12`, `0001-01`) is refused
 /// at input: no delivery, meter reading or certificate of this market lies there, and the month

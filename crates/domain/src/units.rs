@@ -405,6 +405,56 @@ impl fmt::Display for Fen {
     }
 }
 
+/// The share of a corridor's sent energy lost on the way (网损率), in 1/10000: `"0.035"` is 350.
+///
+/// Written as a decimal fraction from `0` to `0.9999` with at most 4 decimals, in session
+/// settings, the corridor registry and order files alike; [`LossRate::parse`] is its one parser
+/// and its `Display` the one canonical spelling (`"0.035"`, `"0"`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct LossRate(u16);
+
+impl LossRate {
+    /// Units in a whole: a loss is `ten_thousandths / DENOMINATOR` of the energy sent.
+    pub const DENOMINATOR: i64 = 10_000;
+
+    /// No loss.
+    pub const ZERO: LossRate = LossRate(0);
+
+    /// Parses a fraction `0` to `0.9999` with at most 4 decimals (`"0.035"`, `"0"`, `"0.0350"`).
+    pub fn parse(text: &str) -> Result<LossRate, UnitError> {
+        let bound = Bound {
+            max: LossRate::DENOMINATOR - 1,
+            name: "0.9999 (a loss is a fraction below 1)",
+        };
+        let value = parse_scaled(text, 4, false, bound)?;
+        Ok(LossRate(
+            u16::try_from(value).expect("0..=9999 by the bound"),
+        ))
+    }
+
+    /// The loss of `units` ten-thousandths, if below a whole.
+    pub fn from_ten_thousandths(units: i64) -> Option<LossRate> {
+        (0..LossRate::DENOMINATOR)
+            .contains(&units)
+            .then_some(LossRate(units as u16))
+    }
+
+    /// The loss in ten-thousandths of the energy sent, `0..10000`.
+    pub fn ten_thousandths(self) -> i64 {
+        i64::from(self.0)
+    }
+}
+
+impl fmt::Display for LossRate {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let digits = format!("{:04}", self.0);
+        match digits.trim_end_matches('0') {
+            "" => f.write_str("0"),
+            fraction => write!(f, "0.{fraction}"),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -621,5 +671,33 @@ mod tests {
                 proptest::prop_assert!(r.abs() * d >= n.abs());
             }
         }
+    }
+
+    #[test]
+    fn a_loss_rate_has_one_spelling() {
+        for (text, units, shown) in [
+            ("0.035", 350, "0.035"),
+            ("0", 0, "0"),
+            ("0.0350", 350, "0.035"),
+            ("0.9999", 9_999, "0.9999"),
+            ("00.5", 5_000, "0.5"),
+        ] {
+            let loss = LossRate::parse(text).unwrap();
+            assert_eq!(
+                (loss.ten_thousandths(), loss.to_string().as_str()),
+                (units, shown),
+                "{text}"
+            );
+        }
+        for bad in [
+            "", ".5", "0.", "1", "1.0", "0.00001", "-0.1", "0,5", "+0.1", "0.1e1",
+        ] {
+            assert!(LossRate::parse(bad).is_err(), "{bad}");
+        }
+        assert_eq!(
+            LossRate::parse("1").unwrap_err().to_string(),
+            "`1` is beyond the bound of 0.9999 (a loss is a fraction below 1)"
+        );
+        assert_eq!(LossRate::from_ten_thousandths(10_000), None);
     }
 }

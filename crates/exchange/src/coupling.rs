@@ -50,7 +50,7 @@ use good_lp::{Expression, ProblemVariables, Solution, SolverModel, Variable, var
 use crate::auction::Fill;
 
 /// Losses are given in units of 1/10000 of the energy sent (`loss` "0.035" is 350).
-pub const LOSS_DENOMINATOR: i64 = 10_000;
+pub const LOSS_DENOMINATOR: i64 = domain::LossRate::DENOMINATOR;
 
 /// One sealed order of a coupled session.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

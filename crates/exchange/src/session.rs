@@ -73,7 +73,6 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
-use std::str::FromStr;
 
 use domain::{
     Contract, ContractCorridor, ContractId, ContractStatus, Kwh, Order, OrderId, Participant,
@@ -101,78 +100,7 @@ pub const MAX_LISTINGS: usize = 1_000_000;
 pub const MAX_PROPOSALS: usize = 1_000_000;
 
 /// A calendar month of the delivery window, `YYYY-MM` in files and the API.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
-pub struct YearMonth {
-    year: i32,
-    month: u8,
-}
-
-impl YearMonth {
-    /// A month of a year between 1 and 9999; `month` is 1–12.
-    pub fn new(year: i32, month: u8) -> Result<YearMonth, ExchangeError> {
-        if !(1..=9999).contains(&year) || !(1..=12).contains(&month) {
-            return Err(ExchangeError::InvalidSettings {
-                field: "delivery",
-                reason: format!("{year:04}-{month:02} is not a month of a year 1-9999"),
-            });
-        }
-        Ok(YearMonth { year, month })
-    }
-
-    /// The year.
-    pub fn year(self) -> i32 {
-        self.year
-    }
-
-    /// The month, 1–12.
-    pub fn month(self) -> u8 {
-        self.month
-    }
-
-    /// Months since the start of year 0, for counting spans.
-    fn ordinal(self) -> i64 {
-        i64::from(self.year) * 12 + i64::from(self.month) - 1
-    }
-}
-
-impl fmt::Display for YearMonth {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{:04}-{:02}", self.year, self.month)
-    }
-}
-
-impl FromStr for YearMonth {
-    type Err = ExchangeError;
-    fn from_str(text: &str) -> Result<YearMonth, ExchangeError> {
-        let bad = || ExchangeError::InvalidSettings {
-            field: "delivery",
-            reason: format!("`{text}` is not a month written YYYY-MM"),
-        };
-        let (year, month) = text.split_once('-').ok_or_else(bad)?;
-        let digits = |s: &str, n: usize| s.len() == n && s.bytes().all(|b| b.is_ascii_digit());
-        if !digits(year, 4) || !digits(month, 2) {
-            return Err(bad());
-        }
-        YearMonth::new(
-            year.parse().map_err(|_| bad())?,
-            month.parse().map_err(|_| bad())?,
-        )
-    }
-}
-
-impl TryFrom<String> for YearMonth {
-    type Error = ExchangeError;
-    fn try_from(text: String) -> Result<YearMonth, ExchangeError> {
-        text.parse()
-    }
-}
-
-impl From<YearMonth> for String {
-    fn from(month: YearMonth) -> String {
-        month.to_string()
-    }
-}
+pub use domain::YearMonth;
 
 /// The months a session's contracts deliver in, first and last inclusive.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -187,7 +115,7 @@ impl DeliveryWindow {
     /// How many months the window spans (1 when first and last are the same month; zero or
     /// less when the window is reversed, which validation refuses).
     pub fn months(self) -> i64 {
-        self.last_month.ordinal() - self.first_month.ordinal() + 1
+        i64::from(self.last_month.index()) - i64::from(self.first_month.index()) + 1
     }
 }
 
@@ -372,8 +300,7 @@ impl SessionSettings {
         ] {
             // No delivery of this market lies outside its years (and month arithmetic over the
             // window stays small).
-            let in_market =
-                u16::try_from(month.year()).is_ok_and(|y| domain::MARKET_YEARS.contains(&y));
+            let in_market = domain::MARKET_YEARS.contains(&month.year());
             if !in_market {
                 return invalid(
                     "delivery",

@@ -7,9 +7,9 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
-use domain::{Kwh, Price, Side, UnitError};
+use domain::{Kwh, LossRate, Price, Side, UnitError};
 use exchange::auction::{self, AuctionOrder, Method};
-use exchange::coupling::{self, Corridor, CoupledOrder, LOSS_DENOMINATOR};
+use exchange::coupling::{self, Corridor, CoupledOrder};
 use serde_json::{Map, Value, json};
 
 /// What is wrong with a clear file, and where.
@@ -281,7 +281,9 @@ fn parse_corridor(position: usize, raw: &Value) -> Result<FileCorridor, InputErr
             ));
         }
     }
-    let loss = parse_loss(&text("loss")?).map_err(|reason| error("loss", reason))?;
+    let loss = LossRate::parse(&text("loss")?)
+        .map_err(|e| error("loss", e.to_string()))?
+        .ten_thousandths();
     let tariff =
         Price::parse_yuan_per_mwh(&text("tariff")?).map_err(|e| error("tariff", e.to_string()))?;
     if tariff < Price::ZERO {
@@ -295,27 +297,6 @@ fn parse_corridor(position: usize, raw: &Value) -> Result<FileCorridor, InputErr
         loss,
         tariff,
     })
-}
-
-/// A loss fraction with at most 4 decimals, below 1, as an integer of 1/10000.
-fn parse_loss(text: &str) -> Result<i64, String> {
-    let (whole, fraction) = text.split_once('.').unwrap_or((text, ""));
-    let digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
-    if whole.is_empty() || !digits(whole) || !digits(fraction) || text.ends_with('.') {
-        return Err(format!(
-            "`{text}` is not a decimal fraction such as \"0.035\""
-        ));
-    }
-    if fraction.len() > 4 {
-        return Err(format!("`{text}` has more than 4 decimals"));
-    }
-    if !whole.trim_start_matches('0').is_empty() {
-        return Err(format!("`{text}` is not below 1"));
-    }
-    let scaled = format!("{fraction:0<4}");
-    let loss: i64 = scaled.parse().expect("four digits");
-    debug_assert!(loss < LOSS_DENOMINATOR);
-    Ok(loss)
 }
 
 /// Names sorted, each mapped to the index of its rank.
@@ -544,17 +525,6 @@ mod tests {
                 format!("{at}{expected}"),
                 "{field}"
             );
-        }
-    }
-
-    #[test]
-    fn loss_is_a_fraction_below_one_with_four_decimals() {
-        assert_eq!(parse_loss("0.035"), Ok(350));
-        assert_eq!(parse_loss("0"), Ok(0));
-        assert_eq!(parse_loss("0.9999"), Ok(9_999));
-        assert_eq!(parse_loss("00.5"), Ok(5_000));
-        for bad in ["1", "1.0", "0.00001", "-0.1", ".5", "0.", "5%", ""] {
-            assert!(parse_loss(bad).is_err(), "{bad}");
         }
     }
 

@@ -10,7 +10,7 @@
 
 use std::path::PathBuf;
 
-use settlement::Month;
+use domain::YearMonth;
 
 use crate::{clear, parquet};
 
@@ -37,8 +37,8 @@ pub fn check_clear_file(data: &[u8]) {
 }
 
 /// The month the Parquet checks read: February 2023 (the month of [`parquet_seeds`]).
-pub fn parquet_month() -> Month {
-    Month::parse("2023-02").expect("a month")
+pub fn parquet_month() -> YearMonth {
+    YearMonth::parse("2023-02").expect("a month")
 }
 
 /// A file of this process and thread to hand bytes to the Parquet reader, which reads paths.

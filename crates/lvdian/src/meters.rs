@@ -12,8 +12,8 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
+use domain::YearMonth;
 use indicatif::{ProgressBar, ProgressStyle};
-use settlement::Month;
 use store::{MeterMonth, Store};
 
 use crate::parquet;
@@ -53,7 +53,7 @@ fn spinner(message: &'static str) -> ProgressBar {
 
 /// Validates and imports; prints a summary line on success.
 pub fn import(url: &str, path: &Path, month: &str) -> Result<()> {
-    let month = Month::parse(month).map_err(|e| anyhow::anyhow!("--month: {}", e.0))?;
+    let month = YearMonth::parse(month).map_err(|e| anyhow::anyhow!("--month: {}", e.0))?;
     settlement::check_market_month(month).map_err(|e| anyhow::anyhow!("--month: {e}"))?;
     let started = Instant::now();
     let data = if parquet::is_parquet(path) {

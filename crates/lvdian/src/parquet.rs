@@ -29,7 +29,7 @@ use parquet::column::reader::ColumnReaderImpl;
 use parquet::data_type::{ByteArray, ByteArrayType, DataType, Int32Type, Int64Type};
 use parquet::file::reader::{FileReader, RowGroupReader, SerializedFileReader};
 use parquet::schema::types::ColumnDescriptor;
-use settlement::{MeterData, MeterErrors, MeterParser, Month};
+use settlement::{MeterData, MeterErrors, MeterParser, YearMonth};
 
 /// Rows decoded at a time per column.
 const BATCH: usize = 8192;
@@ -181,7 +181,7 @@ fn layout(reader: &SerializedFileReader<File>) -> anyhow::Result<Layout> {
 ///
 /// Errors: the file cannot be read or is not Parquet, the schema is not the one above (naming
 /// the column), or [`MeterErrors`] as for `meters.csv`, prefixed by the path.
-pub fn read_meters(path: &Path, month: Month) -> anyhow::Result<MeterData> {
+pub fn read_meters(path: &Path, month: YearMonth) -> anyhow::Result<MeterData> {
     // The `parquet` crate panics on some corrupt pages (fuzzing found a DELTA_BYTE_ARRAY length
     // running past its page: `fuzz/regressions/meter_parquet/`). A corrupt file is refused like
     // any other bad input, with the path, instead of taking the process down.
@@ -198,7 +198,7 @@ pub fn read_meters(path: &Path, month: Month) -> anyhow::Result<MeterData> {
     })
 }
 
-fn read_meters_unguarded(path: &Path, month: Month) -> anyhow::Result<MeterData> {
+fn read_meters_unguarded(path: &Path, month: YearMonth) -> anyhow::Result<MeterData> {
     let open = || -> anyhow::Result<SerializedFileReader<File>> {
         let file = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
         SerializedFileReader::new(file)

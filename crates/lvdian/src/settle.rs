@@ -14,7 +14,7 @@ use std::path::Path;
 
 use anyhow::{Context, anyhow};
 use serde_json::{Value, json};
-use settlement::{MeterData, MeterParser, Month, Payer, Settlement};
+use settlement::{MeterData, MeterParser, Payer, Settlement, YearMonth};
 
 use crate::parquet;
 
@@ -42,8 +42,8 @@ fn inputs(
     month: &str,
     contracts: &Path,
     meters: &Path,
-) -> anyhow::Result<(Month, Vec<settlement::ContractTerms>, MeterData)> {
-    let month = Month::parse(month).context("--month")?;
+) -> anyhow::Result<(YearMonth, Vec<settlement::ContractTerms>, MeterData)> {
+    let month = YearMonth::parse(month).context("--month")?;
     let contract_bytes =
         std::fs::read(contracts).with_context(|| format!("cannot read {}", contracts.display()))?;
     let terms = settlement::parse_contracts(&contract_bytes)
@@ -95,7 +95,7 @@ pub fn hourly(
 
 /// Reads and validates the meter file: Parquet for a `.parquet` file (see `parquet.rs`), else
 /// `meters.csv` text.
-fn read_meters(path: &Path, month: Month) -> anyhow::Result<MeterData> {
+fn read_meters(path: &Path, month: YearMonth) -> anyhow::Result<MeterData> {
     if parquet::is_parquet(path) {
         return parquet::read_meters(path, month);
     }

@@ -191,7 +191,7 @@ fn clear_coupled_names_the_bad_field() {
         ),
         (
             INPUT.replacen(r#""loss": "0.05""#, r#""loss": "1.0""#, 1),
-            "corridors[0]: field `loss`: `1.0` is not below 1",
+            "corridors[0]: field `loss`: `1.0` is beyond the bound of 0.9999 (a loss is a fraction below 1)",
         ),
         (
             INPUT.replacen(r#""from": "AH""#, r#""from": "ZJ""#, 1),

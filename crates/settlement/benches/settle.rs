@@ -10,14 +10,14 @@ mod synth;
 use std::sync::LazyLock;
 
 use divan::counter::{BytesCount, ItemsCount};
-use settlement::{Month, parse_contracts, parse_meters_with, settle};
+use settlement::{YearMonth, parse_contracts, parse_meters_with, settle};
 
 fn main() {
     divan::main();
 }
 
-fn may() -> Month {
-    Month::parse("2023-05").unwrap()
+fn may() -> YearMonth {
+    YearMonth::parse("2023-05").unwrap()
 }
 
 static TENTH: LazyLock<Vec<u8>> = LazyLock::new(|| synth::meters_csv(&synth::Scale::fraction(10)));

@@ -15,7 +15,8 @@
 //!   energy and environmental money, and the shortfall compensation and its [`Payer`].
 //! - [`allocate_retail`] shares a retailer's wholesale environmental value among its retail
 //!   users ([`RetailDemand`]).
-//! - [`Month`] is the settlement month and its quarter-hour intervals (Asia/Shanghai, no DST).
+//! - The settlement month is `domain::YearMonth`, with its quarter-hour intervals (Asia/Shanghai,
+//!   no DST).
 //!
 //! Quantities are whole kWh in `i64`, prices fen/MWh, money fen; every product is exact and
 //! rounded once per line item (`domain::Fen::of`). The money path asserts its invariants
@@ -25,7 +26,6 @@
 mod contracts;
 mod hourly;
 mod meters;
-mod month;
 mod retail;
 mod settle;
 mod upload;
@@ -33,13 +33,13 @@ mod upload;
 pub use contracts::{
     CONTRACTS_HEADER, ContractError, ContractErrors, ContractTerms, parse_contracts,
 };
+pub use domain::{INTERVALS_PER_DAY, MonthError, YearMonth, is_leap_year};
 pub use hourly::{HourMatch, HourlyMatch, hourly_match, hourly_match_with};
 pub use meters::{
     Incomplete, MAX_INTERVAL_KWH, MAX_REPORTED, METERS_HEADER, Meter, MeterData, MeterErrors,
     MeterParser, ParticipantEnergy, RowError, RowProblem, merge_parts, parse_meters,
     parse_meters_with,
 };
-pub use month::{INTERVALS_PER_DAY, Month, MonthError, days_in_month, is_leap_year};
 pub use retail::{RetailDemand, allocate_retail};
 pub use settle::{Line, Payer, Settlement, settle};
 pub use upload::{

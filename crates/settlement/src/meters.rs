@@ -23,7 +23,7 @@ use std::hash::{BuildHasherDefault, Hasher};
 
 use domain::Kwh;
 
-use crate::month::{INTERVALS_PER_DAY, Month, days_in_month, digits};
+use domain::{INTERVALS_PER_DAY, YearMonth, digits};
 
 /// The header `meters.csv` must start with.
 pub const METERS_HEADER: &str = "meter,participant,start,kwh";
@@ -79,7 +79,7 @@ pub enum RowProblem {
     MalformedStart(String),
     /// `start` is a valid time of another month.
     #[error("`{0}` is outside the month {1}")]
-    OutsideMonth(String, Month),
+    OutsideMonth(String, YearMonth),
     /// `start` is not at minute 00, 15, 30 or 45.
     #[error("`{0}` is not the start of a 15-minute interval (minute 00, 15, 30 or 45)")]
     NotQuarterHour(String),
@@ -287,14 +287,14 @@ impl ParticipantEnergy {
 /// interval (for hourly matching), one `Vec<i64>` of `96 × days` per meter.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MeterData {
-    month: Month,
+    month: YearMonth,
     meters: Vec<Meter>,
     participants: Vec<ParticipantEnergy>,
 }
 
 impl MeterData {
     /// The month.
-    pub fn month(&self) -> Month {
+    pub fn month(&self) -> YearMonth {
         self.month
     }
 
@@ -343,7 +343,7 @@ impl MeterData {
 
 /// Parses and validates one month of `meters.csv` held in memory, on 2 threads for files of
 /// 1 MB or more. See [`parse_meters_with`].
-pub fn parse_meters(bytes: &[u8], month: Month) -> Result<MeterData, MeterErrors> {
+pub fn parse_meters(bytes: &[u8], month: YearMonth) -> Result<MeterData, MeterErrors> {
     let threads = if bytes.len() < PARALLEL_MIN_BYTES {
         1
     } else {
@@ -358,7 +358,7 @@ pub fn parse_meters(bytes: &[u8], month: Month) -> Result<MeterData, MeterErrors
 /// See [`MeterParser`] for what is refused.
 pub fn parse_meters_with(
     bytes: &[u8],
-    month: Month,
+    month: YearMonth,
     threads: usize,
 ) -> Result<MeterData, MeterErrors> {
     if threads > 1 {
@@ -429,7 +429,7 @@ pub struct MeterParser {
 
 impl MeterParser {
     /// A parser for a whole file, or for the first part of a cut one.
-    pub fn new(month: Month) -> MeterParser {
+    pub fn new(month: YearMonth) -> MeterParser {
         MeterParser {
             stage: Stage::Header,
             head: Vec::new(),
@@ -440,7 +440,7 @@ impl MeterParser {
 
     /// A parser for a later part of a cut file: the part's bytes up to its first newline finish
     /// the line the previous part ends in.
-    pub fn continuation(month: Month) -> MeterParser {
+    pub fn continuation(month: YearMonth) -> MeterParser {
         MeterParser {
             stage: Stage::Head,
             ..MeterParser::new(month)
@@ -486,7 +486,7 @@ impl MeterParser {
     /// A parser for rows that come already split into fields, from a typed file such as
     /// Parquet: no header, no text to cut. Feed it with [`push_row`](Self::push_row); like any
     /// parser it may be one of several parts joined by [`merge_parts`].
-    pub fn rows(month: Month) -> MeterParser {
+    pub fn rows(month: YearMonth) -> MeterParser {
         MeterParser {
             stage: Stage::Rows,
             ..MeterParser::new(month)
@@ -651,7 +651,7 @@ fn merge(scans: impl Iterator<Item = Scan>) -> Option<Vec<ScanMeter>> {
 }
 
 /// Checks completeness and builds the sorted result.
-fn finish(month: Month, mut meters: Vec<ScanMeter>) -> Result<MeterData, MeterErrors> {
+fn finish(month: YearMonth, mut meters: Vec<ScanMeter>) -> Result<MeterData, MeterErrors> {
     meters.sort_unstable_by(|a, b| a.name().cmp(b.name()));
     let intervals = month.intervals();
     let mut errors = MeterErrors::default();
@@ -806,7 +806,7 @@ type FxMap<K, V> = HashMap<K, V, BuildHasherDefault<FxHasher>>;
 
 /// The rows of one file or part: its meters, its errors, where it is.
 struct Scan {
-    month: Month,
+    month: YearMonth,
     /// `2023-05-` as a little-endian word.
     prefix: u64,
     days: u32,
@@ -822,10 +822,10 @@ struct Scan {
 }
 
 impl Scan {
-    fn new(month: Month) -> Scan {
+    fn new(month: YearMonth) -> Scan {
         Scan {
             month,
-            prefix: u64::from_le_bytes(month.prefix()),
+            prefix: u64::from_le_bytes(prefix(month)),
             days: month.days() as u32,
             intervals: month.intervals(),
             meters: Vec::new(),
@@ -1140,7 +1140,7 @@ impl Scan {
         let valid = year >= 1000
             && (1..=12).contains(&month)
             && day >= 1
-            && day <= u32::from(days_in_month(year as u16, month as u8))
+            && YearMonth::new(year as u16, month as u8).is_ok_and(|m| day <= u32::from(m.days()))
             && hour <= 23
             && minute <= 59;
         if !valid {
@@ -1205,12 +1205,19 @@ fn parse_kwh(s: &[u8]) -> Result<i64, RowProblem> {
     Ok(value)
 }
 
+/// The first 8 bytes every interval start of `month` begins with: `2023-05-`.
+fn prefix(month: YearMonth) -> [u8; 8] {
+    let mut out = [0u8; 8];
+    out.copy_from_slice(format!("{month}-").as_bytes());
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn may() -> Month {
-        Month::parse("2023-05").unwrap()
+    fn may() -> YearMonth {
+        YearMonth::parse("2023-05").unwrap()
     }
 
     #[test]
@@ -1277,7 +1284,7 @@ mod tests {
 
     #[test]
     fn typed_rows_are_checked_like_csv_rows() {
-        let month = Month::parse("2023-02").unwrap();
+        let month = YearMonth::parse("2023-02").unwrap();
         let mut csv = String::from("meter,participant,start,kwh\n");
         let mut typed = MeterParser::rows(month);
         let mut line = 2;

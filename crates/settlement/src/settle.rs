@@ -28,7 +28,7 @@ use std::collections::BTreeMap;
 use domain::{Fen, Kwh, div_round_half_away, pro_rata};
 
 use crate::contracts::ContractTerms;
-use crate::month::Month;
+use domain::YearMonth;
 
 /// Who pays the compensation for a shortfall: the side whose metered energy bound it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -87,7 +87,7 @@ pub struct Line {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Settlement {
     /// The month settled.
-    pub month: Month,
+    pub month: YearMonth,
     /// The lines, sorted by contract id (byte order).
     pub lines: Vec<Line>,
 }
@@ -102,7 +102,7 @@ pub struct Settlement {
 /// If two contracts share an id or metered energy is negative (the parsers rule both out), or if
 /// an invariant of the money path breaks.
 pub fn settle(
-    month: Month,
+    month: YearMonth,
     contracts: &[ContractTerms],
     metered: impl Fn(&str) -> Kwh,
 ) -> Settlement {

@@ -29,7 +29,7 @@ use std::fmt;
 use domain::{MARKET_YEARS, ParticipantId, Role, TextRule, shown};
 
 use crate::meters::{MAX_REPORTED, MeterData, count};
-use crate::month::Month;
+use domain::YearMonth;
 
 /// What the store knows that decides whose meters an upload may hold.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -165,7 +165,7 @@ impl fmt::Display for MeterRefusal {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum UploadError {
     /// The month is outside [`MARKET_YEARS`].
-    MonthOutsideMarket(Month),
+    MonthOutsideMarket(YearMonth),
     /// The file has no data rows.
     NoRows,
     /// Meters that may not be stored as given, in meter order: at most [`MAX_REPORTED`] listed,
@@ -206,7 +206,7 @@ impl std::error::Error for UploadError {}
 
 /// Whether `month` is a month of the market ([`MARKET_YEARS`]). Checked before the file is
 /// read.
-pub fn check_market_month(month: Month) -> Result<(), UploadError> {
+pub fn check_market_month(month: YearMonth) -> Result<(), UploadError> {
     if MARKET_YEARS.contains(&month.year()) {
         Ok(())
     } else {
@@ -334,7 +334,7 @@ mod tests {
                 ));
             }
         }
-        parse_meters(csv.as_bytes(), Month::parse("2024-02").unwrap()).unwrap()
+        parse_meters(csv.as_bytes(), YearMonth::parse("2024-02").unwrap()).unwrap()
     }
 
     /// Participants 1 generator (project 3301… with meter MG1), 2 user, 3 grid, 4 aggregator,
@@ -436,7 +436,7 @@ mod tests {
     #[test]
     fn empty_files_and_months_outside_the_market_are_refused() {
         let header = b"meter,participant,start,kwh\n";
-        let empty = parse_meters(header, Month::parse("2024-02").unwrap()).unwrap();
+        let empty = parse_meters(header, YearMonth::parse("2024-02").unwrap()).unwrap();
         assert_eq!(check_upload(&empty, &facts()), Err(UploadError::NoRows));
         for (text, ok) in [
             ("1999-12", false),
@@ -445,16 +445,16 @@ mod tests {
             ("2100-01", false),
             ("9999-12", false),
         ] {
-            let m = Month::parse(text).unwrap();
+            let m = YearMonth::parse(text).unwrap();
             assert_eq!(check_market_month(m).is_ok(), ok, "{text}");
         }
         assert_eq!(
-            check_market_month(Month::parse("9999-12").unwrap())
+            check_market_month(YearMonth::parse("9999-12").unwrap())
                 .unwrap_err()
                 .to_string(),
             "month 9999-12 is outside the market's months, 2000-01 to 2099-12"
         );
         // The month types refuse year 0 themselves.
-        assert!(Month::parse("0000-01").is_err());
+        assert!(YearMonth::parse("0000-01").is_err());
     }
 }

@@ -130,7 +130,7 @@ impl Market {
 
 /// Settings of a monthly Zhejiang session in `mode` over 24 hourly periods: energy price within
 /// the benchmark ±20%, no environmental cap, lots of 1 MWh, ranking on the total price.
-pub fn monthly_settings(mode: Mode, year: i32, month: u8) -> SessionSettings {
+pub fn monthly_settings(mode: Mode, year: u16, month: u8) -> SessionSettings {
     let month = YearMonth::new(year, month).expect("valid month");
     SessionSettings {
         scope: Scope::Intra(Province::parse("ZJ").expect("valid code")),

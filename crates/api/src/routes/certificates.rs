@@ -6,12 +6,13 @@ use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use domain::YearMonth;
 use domain::{ContractId, Fen, Kwh, ParticipantId, ProjectCode, Role, SessionId};
 use exchange::session::SessionState;
-use registry::{CertState, TransferReason, YearMonth};
+use registry::{CertState, TransferReason};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
-use settlement::{ContractTerms, Month};
+use settlement::ContractTerms;
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouterExt};
 use utoipa_axum::routes;
@@ -38,17 +39,16 @@ pub fn routes(router: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
 }
 
 /// A month of the market (`domain::MARKET_YEARS`): `9999-12` is well formed but refused.
-fn month_of(field: &str, text: &str) -> Result<(Month, YearMonth), ApiError> {
-    let month = Month::parse(text).map_err(|e| ApiError::field(field, e))?;
+fn month_of(field: &str, text: &str) -> Result<YearMonth, ApiError> {
+    let month = YearMonth::parse(text).map_err(|e| ApiError::field(field, e))?;
     settlement::check_market_month(month).map_err(|e| ApiError::field(field, e))?;
-    let ym = YearMonth::parse(text).map_err(|e| ApiError::field(field, e))?;
-    Ok((month, ym))
+    Ok(month)
 }
 
 /// The project-month a certificate request names, checked.
 fn lot(project: &str, month: &str) -> Result<(ProjectCode, YearMonth), ApiError> {
     let project = ProjectCode::parse(project).map_err(|e| ApiError::field("project", e))?;
-    let (_, ym) = month_of("month", month)?;
+    let ym = month_of("month", month)?;
     Ok((project, ym))
 }
 
@@ -102,7 +102,7 @@ async fn upload_meters(
     body: Bytes,
 ) -> Result<Response, ApiError> {
     caller.require(&[Role::Grid], "upload meter data")?;
-    let (parsed_month, _) = month_of("month", &month)?;
+    let parsed_month = month_of("month", &month)?;
     let bad = |e: &dyn std::fmt::Display| {
         ApiError::new(StatusCode::BAD_REQUEST, "bad_meter_data", e.to_string())
     };
@@ -189,7 +189,7 @@ async fn issue(
     Body(request): Body<MonthRequest>,
 ) -> Result<Response, ApiError> {
     caller.require(&[Role::Operator], "issue certificates")?;
-    let (_, ym) = month_of("month", &request.month)?;
+    let ym = month_of("month", &request.month)?;
     let (_, by_meter) = metered(&app, &request.month).await?;
     let projects = app.store.projects().await?;
     app.certificates
@@ -514,7 +514,7 @@ async fn expire(
     Body(request): Body<MonthRequest>,
 ) -> Result<Response, ApiError> {
     caller.require(&[Role::Operator], "expire certificates")?;
-    let (_, ym) = month_of("month", &request.month)?;
+    let ym = month_of("month", &request.month)?;
     app.certificates
         .change_replying(
             &key,
@@ -565,14 +565,14 @@ async fn settle_month(
     Body(request): Body<SettlementRequest>,
 ) -> Result<Response, ApiError> {
     caller.require(&[Role::Operator], "run settlements")?;
-    let (month, ym) = month_of("month", &request.month)?;
+    let ym = month_of("month", &request.month)?;
     if request.is_final && app.store.final_settlement(&request.month).await?.is_some() {
         return Err(crate::certificates::already_final(&request.month));
     }
-    let delivery = exchange::session::YearMonth::new(i32::from(ym.year()), ym.month())?;
+    let delivery = ym;
     let (terms, parties) = month_contracts(&app, delivery);
     let (by_participant, _) = metered(&app, &request.month).await?;
-    let result = settlement::settle(month, &terms, |p| {
+    let result = settlement::settle(ym, &terms, |p| {
         Kwh(by_participant.get(p).copied().unwrap_or(0))
     });
     let lines: Vec<Value> = result
@@ -641,10 +641,7 @@ type Parties = BTreeMap<String, (SessionId, ContractId, ParticipantId, Participa
 
 /// The contracts of published sessions delivering exactly `delivery`, as settlement terms with
 /// ids `S<session>-C<contract>` and participants named by their ids.
-fn month_contracts(
-    app: &AppState,
-    delivery: exchange::session::YearMonth,
-) -> (Vec<ContractTerms>, Parties) {
+fn month_contracts(app: &AppState, delivery: YearMonth) -> (Vec<ContractTerms>, Parties) {
     let mut terms: Vec<ContractTerms> = Vec::new();
     let mut parties = Parties::new();
     for handle in app.hub.all() {
@@ -700,8 +697,8 @@ async fn hourly_match(
     Query(query): Query<HourlyQuery>,
 ) -> Result<axum::Json<Value>, ApiError> {
     let whose = subject(&app, &caller, query.participant, "meter data").await?;
-    let (_, ym) = month_of("month", &month)?;
-    let delivery = exchange::session::YearMonth::new(i32::from(ym.year()), ym.month())?;
+    let ym = month_of("month", &month)?;
+    let delivery = ym;
     let (terms, _) = month_contracts(&app, delivery);
     // Each participant's 15-minute values, summed over its meters (latest versions).
     let mut intervals: BTreeMap<String, Vec<i64>> = BTreeMap::new();
@@ -749,7 +746,7 @@ async fn consumption_certificate(
     Path(month): Path<String>,
     Query(query): Query<DocumentQuery>,
 ) -> Result<Response, ApiError> {
-    let (_, ym) = month_of("month", &month)?;
+    let ym = month_of("month", &month)?;
     let buyer = caller.participant();
     let lines = app
         .certificates

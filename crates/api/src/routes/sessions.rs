@@ -76,7 +76,8 @@ async fn statistics(
     for handle in handles {
         handle.read(|s| {
             let settings = s.settings();
-            if s.state() != SessionState::Published || settings.delivery.first_month.year() != year
+            if s.state() != SessionState::Published
+                || i32::from(settings.delivery.first_month.year()) != year
             {
                 return;
             }

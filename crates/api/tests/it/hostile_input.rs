@@ -150,11 +150,11 @@ pub fn check_request_bodies(data: &[u8]) {
 pub fn check_months_and_serials(data: &[u8]) {
     let text = String::from_utf8_lossy(data);
     let text = text.as_ref();
-    match text.parse::<exchange::session::YearMonth>() {
+    match text.parse::<domain::YearMonth>() {
         Ok(m) => assert_eq!(m.to_string(), text),
         Err(e) => assert!(e.to_string().contains(text), "{e}"),
     }
-    match registry::YearMonth::parse(text) {
+    match domain::YearMonth::parse(text) {
         Ok(m) => assert_eq!(m.to_string(), text),
         Err(e) => assert!(e.to_string().contains(text), "{e}"),
     }
@@ -299,7 +299,7 @@ mod tests {
     fn delivery_month_refusal_quotes_the_month_as_written() {
         // Found by the `months_and_serials` fuzz target: `0004-00` was refused as `4-00`.
         for text in ["0004-00", "0000-01", "2025-13"] {
-            let e = text.parse::<exchange::session::YearMonth>().unwrap_err();
+            let e = text.parse::<domain::YearMonth>().unwrap_err();
             assert!(e.to_string().contains(text), "{e}");
             check_months_and_serials(text.as_bytes());
         }

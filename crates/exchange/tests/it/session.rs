@@ -542,26 +542,6 @@ fn nonsense_settings_are_refused() {
 }
 
 #[test]
-fn months_parse_and_serialise_as_text() {
-    let m = YearMonth::new(2025, 3).unwrap();
-    assert_eq!(m.to_string(), "2025-03");
-    assert_eq!("2025-03".parse::<YearMonth>(), Ok(m));
-    assert_eq!(serde_json::to_string(&m).unwrap(), "\"2025-03\"");
-    assert_eq!(serde_json::from_str::<YearMonth>("\"2025-03\"").unwrap(), m);
-    assert!(serde_json::from_str::<YearMonth>("\"2025-13\"").is_err());
-    assert_eq!(
-        YearMonth::new(2025, 13),
-        Err(ExchangeError::InvalidSettings {
-            field: "delivery",
-            reason: "2025-13 is not a month of a year 1-9999".into()
-        })
-    );
-    for bad in ["2025-3", "25-03", "2025/03", "2025-00", ""] {
-        assert!(bad.parse::<YearMonth>().is_err(), "{bad}");
-    }
-}
-
-#[test]
 fn settings_round_trip_through_json() {
     let s = SessionSettings {
         scope: Scope::Inter(vec![province("QH"), province("ZJ")]),

@@ -59,7 +59,9 @@ impl Scale {
 
     /// Intervals in the month.
     pub fn intervals(&self) -> usize {
-        usize::from(settlement::days_in_month(self.year, self.month)) * 96
+        settlement::YearMonth::new(self.year, self.month)
+            .expect("a month")
+            .intervals()
     }
 
     /// Meter rows in the month.

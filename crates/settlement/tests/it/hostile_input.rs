@@ -1,5 +1,5 @@
 //! Hostile input for settlement's file parsers (issue 9, item 8): `meters.csv`
-//! ([`parse_meters`]), `contracts.csv` ([`parse_contracts`]) and the month ([`Month::parse`]).
+//! ([`parse_meters`]), `contracts.csv` ([`parse_contracts`]) and the month ([`YearMonth::parse`]).
 //!
 //! Each `check_*` function is one fuzz target's body (`fuzz/fuzz_targets/*.rs` include this file
 //! by `#[path]`); the property tests below run the same checks on every `cargo test`. Besides
@@ -10,12 +10,12 @@
 
 use settlement::{
     CONTRACTS_HEADER, MAX_INTERVAL_KWH, MAX_REPORTED, METERS_HEADER, MeterData, MeterErrors,
-    MeterParser, Month, parse_contracts, parse_meters, parse_meters_with,
+    MeterParser, YearMonth, parse_contracts, parse_meters, parse_meters_with,
 };
 
 /// The month the meter checks read files for: February 2023, the shortest (2,688 intervals).
-pub fn fuzz_month() -> Month {
-    Month::parse("2023-02").expect("a month")
+pub fn fuzz_month() -> YearMonth {
+    YearMonth::parse("2023-02").expect("a month")
 }
 
 /// 1-based lines of a file: one more than its newlines.
@@ -23,7 +23,7 @@ fn lines_in(data: &[u8]) -> u64 {
     data.iter().filter(|&&b| b == b'\n').count() as u64 + 1
 }
 
-fn check_meter_errors(data: &[u8], month: Month, e: &MeterErrors) {
+fn check_meter_errors(data: &[u8], month: YearMonth, e: &MeterErrors) {
     let message = e.to_string();
     assert!(
         e.bad_rows > 0 || e.incomplete_meters > 0,
@@ -67,7 +67,7 @@ fn check_meter_errors(data: &[u8], month: Month, e: &MeterErrors) {
     }
 }
 
-fn check_meter_data(month: Month, data: &MeterData) {
+fn check_meter_data(month: YearMonth, data: &MeterData) {
     assert_eq!(data.month(), month);
     for meter in data.meters() {
         assert_eq!(
@@ -162,10 +162,10 @@ pub fn check_contracts_csv(data: &[u8]) {
 /// `YYYY-MM` months: an accepted month writes back as given; a refusal quotes the text.
 pub fn check_month(data: &[u8]) {
     let text = String::from_utf8_lossy(data);
-    match Month::parse(&text) {
+    match YearMonth::parse(&text) {
         Ok(month) => {
             assert_eq!(month.to_string(), text);
-            assert_eq!(month.intervals(), 96 * month.days());
+            assert_eq!(month.intervals(), 96 * usize::from(month.days()));
         }
         Err(e) => assert!(e.to_string().contains(text.as_ref()), "{e}"),
     }

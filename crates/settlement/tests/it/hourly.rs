@@ -1,7 +1,7 @@
 //! Hourly matching (24/7 score) on a hand-computed month.
 
 use domain::Kwh;
-use settlement::{Month, hourly_match, parse_contracts, parse_meters};
+use settlement::{YearMonth, hourly_match, parse_contracts, parse_meters};
 
 /// February 2023 (28 days). G1 generates 10 kWh per quarter-hour from 08:00 to 16:00 (40 kWh an
 /// hour, 8,960 kWh in the month); G2 5 kWh every quarter-hour (20 kWh an hour, 13,440 kWh);
@@ -31,7 +31,7 @@ fn meters() -> Vec<u8> {
 
 #[test]
 fn a_buyer_is_matched_hour_by_hour() {
-    let month = Month::parse("2023-02").unwrap();
+    let month = YearMonth::parse("2023-02").unwrap();
     let data = parse_meters(&meters(), month).unwrap();
     let contracts = parse_contracts(
         b"contract,seller,buyer,mwh,energy_price,env_price,comp_price,carry_kwh\n\

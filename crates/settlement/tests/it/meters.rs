@@ -2,7 +2,7 @@
 //! leap years; and that the result does not depend on row order or on how the file is cut.
 
 use settlement::{
-    Incomplete, MeterData, MeterErrors, MeterParser, Month, RowError, RowProblem, merge_parts,
+    Incomplete, MeterData, MeterErrors, MeterParser, RowError, RowProblem, YearMonth, merge_parts,
     parse_meters, parse_meters_with,
 };
 
@@ -216,7 +216,7 @@ fn an_incomplete_month_names_the_meters_and_their_first_gap() {
 
 #[test]
 fn february_of_a_leap_year_has_29_days() {
-    let leap = Month::parse("2024-02").unwrap();
+    let leap = YearMonth::parse("2024-02").unwrap();
     assert_eq!(leap.intervals(), 2784); // 29 × 96
     let file = crate::meter_file(leap, &[("M1", "U1", 5_000)]);
     assert!(file.contains("M1,U1,2024-02-29T23:45,"));
@@ -225,7 +225,7 @@ fn february_of_a_leap_year_has_29_days() {
     assert_eq!(data.participant_total("U1").0, 5_000);
     // The same file is not February 2023: 29 February does not exist then, so the 97th data
     // row (line 2 + 28 × 96 = 2,690) is malformed and so is every later one.
-    let plain = Month::parse("2023-02").unwrap();
+    let plain = YearMonth::parse("2023-02").unwrap();
     let e = parse_meters(file.replace("2024-", "2023-").as_bytes(), plain).unwrap_err();
     assert_eq!(e.bad_rows, 96);
     assert_eq!(

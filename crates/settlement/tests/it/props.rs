@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use domain::{Kwh, Price};
 use proptest::prelude::*;
 use settlement::{
-    ContractTerms, METERS_HEADER, Month, RetailDemand, allocate_retail, parse_meters,
+    ContractTerms, METERS_HEADER, RetailDemand, YearMonth, allocate_retail, parse_meters,
     parse_meters_with, settle,
 };
 
@@ -140,7 +140,7 @@ proptest! {
         threads in 1usize..5,
     ) {
         // February 2023: 2,688 intervals per meter; meter i reads (i-th value + interval) % 7 × v.
-        let month = Month::parse("2023-02").unwrap();
+        let month = YearMonth::parse("2023-02").unwrap();
         let mut rows = Vec::new();
         for (m, (owner, v)) in readings.iter().enumerate() {
             for i in 0..month.intervals() {
