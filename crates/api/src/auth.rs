@@ -57,6 +57,14 @@ impl Caller {
         is_insider(self.0.role)
     }
 
+    /// The caller as the visibility rules (`market::visibility`) see it.
+    pub fn viewer(&self) -> market::Viewer {
+        market::Viewer {
+            id: self.0.id,
+            role: self.0.role,
+        }
+    }
+
     /// Refuses with 403 unless the caller has one of `roles`.
     pub fn require(&self, roles: &[Role], action: &str) -> Result<(), ApiError> {
         if roles.contains(&self.0.role) {
@@ -75,7 +83,7 @@ impl Caller {
 /// Whether a role sees everything a read route shows (spec §7): the operator runs the market,
 /// the regulator reads all.
 pub fn is_insider(role: Role) -> bool {
-    matches!(role, Role::Operator | Role::Regulator)
+    market::visibility::is_insider(role)
 }
 
 /// The roles that trade: sellers (generator, aggregator) and buyers (user, retailer).

@@ -53,6 +53,17 @@ impl From<RegistryError> for ApiError {
     }
 }
 
+impl From<market::CertificateError> for ApiError {
+    fn from(e: market::CertificateError) -> ApiError {
+        match e {
+            market::CertificateError::Registry(e) => e.into(),
+            e @ market::CertificateError::MeteredTooLarge { .. } => {
+                ApiError::new(StatusCode::CONFLICT, "metered_total_too_large", e.to_string())
+            }
+        }
+    }
+}
+
 /// The ledger rows of the entries appended after the first `before`.
 fn rows_after(registry: &Registry, before: u64) -> Vec<LedgerRow> {
     registry

@@ -310,6 +310,20 @@ impl Hub {
             .collect()
     }
 
+    /// Reads every session at once, by id: for rules that span sessions (the month close,
+    /// statistics). Each engine is read-locked for the duration of `f`, which must be short;
+    /// a sequencer holds only its own lock, so this cannot deadlock with them.
+    pub fn read_all<R>(&self, f: impl FnOnce(&[&Session]) -> R) -> R {
+        let mut handles = self.all();
+        handles.sort_by_key(|h| h.id);
+        let guards: Vec<_> = handles
+            .iter()
+            .map(|h| h.engine.read().unwrap_or_else(PoisonError::into_inner))
+            .collect();
+        let sessions: Vec<&Session> = guards.iter().map(|g| &**g).collect();
+        f(&sessions)
+    }
+
     /// The sessions left out at start, and why.
     pub fn unloadable(&self) -> Vec<(SessionId, String)> {
         self.unloadable

@@ -27,7 +27,7 @@ pub use party::{
     SessionId, Technology,
 };
 pub use period::{Period, PeriodLabel, PeriodTemplate, TouBand, TouTemplate};
-pub use share::pro_rata;
+pub use share::{pro_rata, split_by_weight};
 pub use text::{TextError, TextKind, TextProblem, TextRule, is_control, is_invisible, shown};
 pub use trade::{
     Contract, ContractCorridor, ContractStatus, Order, PeriodVolume, Side, TimeInForce,

@@ -250,6 +250,21 @@ pub enum Technology {
     Other,
 }
 
+impl Technology {
+    /// The name used in files and the API: `wind_offshore`, `pv_distributed`, ….
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Technology::WindOnshore => "wind_onshore",
+            Technology::WindOffshore => "wind_offshore",
+            Technology::PvCentral => "pv_central",
+            Technology::PvDistributed => "pv_distributed",
+            Technology::Hydro => "hydro",
+            Technology::Biomass => "biomass",
+            Technology::Other => "other",
+        }
+    }
+}
+
 /// A generating unit (项目) whose metered output can be sold as green power.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Project {

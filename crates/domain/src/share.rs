@@ -8,13 +8,27 @@
 /// # Panics
 /// If `total` is negative or above `Σw`, or a weight is not positive.
 pub fn pro_rata(total: i64, weights: &[i64]) -> Vec<i64> {
-    assert!(total >= 0, "negative total {total}");
-    assert!(weights.iter().all(|&w| w > 0), "weights must be positive");
     let sum: i128 = weights.iter().map(|&w| i128::from(w)).sum();
     assert!(
         i128::from(total) <= sum,
         "total {total} above the weights' sum {sum}"
     );
+    split_by_weight(total, weights)
+}
+
+/// The same sharing rule as [`pro_rata`] for a total of any size: `total` whole units shared in
+/// proportion to `weights`, the units left by rounding going one each by largest remainder,
+/// then to the earlier position. The shares sum to `total` exactly. Used where a total is
+/// spread over parts that are not capacities, e.g. a contract's window volume over the days of
+/// its months (spec §4, 月度分解).
+///
+/// # Panics
+/// If `total` is negative, or positive with no weights, or a weight is not positive.
+pub fn split_by_weight(total: i64, weights: &[i64]) -> Vec<i64> {
+    assert!(total >= 0, "negative total {total}");
+    assert!(total == 0 || !weights.is_empty(), "{total} over no weights");
+    assert!(weights.iter().all(|&w| w > 0), "weights must be positive");
+    let sum: i128 = weights.iter().map(|&w| i128::from(w)).sum();
     if total == 0 || weights.is_empty() {
         return vec![0; weights.len()];
     }
@@ -28,6 +42,7 @@ pub fn pro_rata(total: i64, weights: &[i64]) -> Vec<i64> {
         given += share;
         remainders.push((exact % sum, position));
     }
+    // Each share is floor(total·w/Σw), so fewer units than weights are left.
     let left = (total - given) as usize;
     debug_assert!(left < weights.len().max(1));
     if left > 0 {
@@ -45,7 +60,7 @@ pub fn pro_rata(total: i64, weights: &[i64]) -> Vec<i64> {
 
 #[cfg(test)]
 mod tests {
-    use super::pro_rata;
+    use super::{pro_rata, split_by_weight};
 
     #[test]
     fn splits_by_largest_remainder_then_position() {
@@ -57,6 +72,15 @@ mod tests {
         assert_eq!(pro_rata(2, &[1, 1, 1]), vec![1, 1, 0]);
         assert_eq!(pro_rata(0, &[5, 5]), vec![0, 0]);
         assert_eq!(pro_rata(10, &[4, 6]), vec![4, 6]);
+    }
+
+    #[test]
+    fn splits_a_window_volume_over_the_days_of_its_months() {
+        // Spec §4: 100.500 MWh over 2024-01..03 (31 + 29 + 31 days).
+        assert_eq!(split_by_weight(100_500, &[31, 29, 31]), vec![34_236, 32_028, 34_236]);
+        // Remainders tie between January and March: the earlier month takes the kWh.
+        assert_eq!(split_by_weight(100_501, &[31, 29, 31]), vec![34_237, 32_028, 34_236]);
+        assert_eq!(split_by_weight(0, &[31, 30]), vec![0, 0]);
     }
 
     proptest::proptest! {

@@ -299,7 +299,13 @@ impl Store {
             })
     }
 
-    /// The final settlement of a month, if run: its JSON.
+    /// Every final settlement run recorded, `(month, result JSON)`, by month.
+    pub async fn final_settlements(&self) -> Result<Vec<(String, String)>> {
+        const SQL: &str = "SELECT month, result FROM final_settlements ORDER BY month";
+        Ok(on_pool!(self, pool => sqlx::query_as(SQL).fetch_all(pool).await)?)
+    }
+
+    /// The recorded result of `month`'s final settlement run, if it has one.
     pub async fn final_settlement(&self, month: &str) -> Result<Option<String>> {
         const SQL: &str = "SELECT result FROM final_settlements WHERE month = $1";
         let row: Option<(String,)> =

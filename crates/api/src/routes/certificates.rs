@@ -1,15 +1,14 @@
 //! Meter data, green certificates (绿证) and settlement runs over HTTP.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use domain::YearMonth;
-use domain::{ContractId, Fen, Kwh, ParticipantId, ProjectCode, Role, SessionId};
-use exchange::session::SessionState;
-use registry::{CertState, TransferReason};
+use domain::{Fen, Kwh, ParticipantId, ProjectCode, Role};
+use registry::TransferReason;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use settlement::ContractTerms;
@@ -179,7 +178,7 @@ async fn metered(
 /// Issues the month's certificates of every project from its meters' on-grid energy (floor to
 /// MWh; the rest carries to the project's next month). Operator only.
 #[utoipa::path(post, path = "/api/v1/certificates/issue", tag = "certificates", request_body = MonthRequest,
-    responses((status = 201, description = "Issued", body = Value), (status = 400, description = "Bad request: the message names the field", body = ErrorBody),
+    responses((status = 201, description = "Issued", body = market::IssuanceReport), (status = 400, description = "Bad request: the message names the field", body = ErrorBody),
         (status = 401, description = "No valid bearer token", body = ErrorBody), (status = 403, description = "Operator only", body = ErrorBody), (status = 409, description = "Already issued for this month", body = ErrorBody)),
     security(("bearer" = [])))]
 async fn issue(
@@ -193,22 +192,11 @@ async fn issue(
     let (_, by_meter) = metered(&app, &request.month).await?;
     let projects = app.store.projects().await?;
     app.certificates
-        .change_replying(&key, |registry, now| {
-            let mut issued = Vec::new();
-            for p in &projects {
-                let readings: Vec<i64> = p.meters.iter().filter_map(|m| by_meter.get(m).copied()).collect();
-                if readings.is_empty() {
-                    continue;
-                }
-                let metered = Kwh(readings.iter().sum());
-                let entry = registry.issue(p.code, p.owner, ym, metered, now)?;
-                let certificates: u64 = entry.ranges().iter().map(|r| u64::from(r.count())).sum();
-                let ranges: Vec<String> = range_texts(entry);
-                issued.push(json!({"project": p.code.to_string(), "owner": p.owner.0, "metered_mwh": metered.mwh().to_string(),
-                                   "certificates": certificates, "ranges": ranges}));
-            }
-            Ok(issued)
-        }, |issued| json_reply(StatusCode::CREATED, &json!({"month": request.month, "issued": issued})))
+        .change_replying(
+            &key,
+            |registry, now| Ok(market::issue_month(registry, &projects, &by_meter, ym, now)?),
+            |report| json_reply(StatusCode::CREATED, &report),
+        )
         .await
 }
 
@@ -220,21 +208,23 @@ async fn subject(
     other: Option<u64>,
     what: &str,
 ) -> Result<ParticipantId, ApiError> {
-    match other {
-        Some(id) if ParticipantId(id) != caller.participant().id => {
-            caller.require(
-                &[Role::Operator, Role::Regulator],
-                &format!("read others' {what}"),
-            )?;
-            super::participants::log_regulator_read(
-                app,
-                caller,
-                &format!("{what} of participant {id}"),
-            )
-            .await?;
-            Ok(ParticipantId(id))
+    let whose = other.map_or(caller.participant().id, ParticipantId);
+    match market::visibility::participant_data_access(caller.viewer(), whose) {
+        market::Access::Denied(reason) => Err(ApiError::forbidden(format!(
+            "a {} may not read others' {what}: {reason}",
+            caller.role()
+        ))),
+        access => {
+            if access.logged() {
+                super::participants::log_regulator_read(
+                    app,
+                    caller,
+                    &format!("{what} of participant {}", whose.0),
+                )
+                .await?;
+            }
+            Ok(whose)
         }
-        _ => Ok(caller.participant().id),
     }
 }
 
@@ -548,15 +538,19 @@ pub struct SettlementRequest {
     pub is_final: bool,
 }
 
-/// Settles a month (spec §5) for the contracts of published single-month sessions delivering in
-/// it, against the latest meter data. Contract ids read `S<session>-C<contract>`; participants
-/// are their ids. A final run moves each contract's `Q_env` certificates of the seller's projects
-/// for that production month to the buyer (证电合一) and is refused if the month was settled
-/// finally before. Operator only.
+/// Settles a month (spec §5) for the contracts of published sessions of any horizon delivering
+/// in it — a contract over several months settles its volume of the month, its window volume
+/// shared pro rata to the months' days (spec §4, 月度分解) — against the latest meter data,
+/// each contract bringing in the carry of its previous final month. Contract ids read
+/// `S<session>-C<contract>`; participants are their ids. A final run moves each contract's
+/// `Q_env` certificates of the seller's projects for that production month to the buyer
+/// (证电合一), all in one transaction with its record, and is never reopened; it is refused if
+/// the month was settled finally before, or while an earlier month in which one of its
+/// contracts delivers is not final (carries chain month to month). Operator only.
 #[utoipa::path(post, path = "/api/v1/settlements", tag = "certificates", request_body = SettlementRequest,
-    responses((status = 200, description = "Draft computed", body = Value), (status = 201, description = "Final run recorded", body = Value),
+    responses((status = 200, description = "Draft computed", body = market::SettlementReport), (status = 201, description = "Final run recorded", body = market::SettlementReport),
         (status = 400, description = "Bad request: the message names the field", body = ErrorBody), (status = 401, description = "No valid bearer token", body = ErrorBody),
-        (status = 403, description = "Operator only", body = ErrorBody), (status = 409, description = "Already settled finally", body = ErrorBody)),
+        (status = 403, description = "Operator only", body = ErrorBody), (status = 409, description = "Already settled finally, or an earlier month is not final", body = ErrorBody)),
     security(("bearer" = [])))]
 async fn settle_month(
     State(app): State<AppState>,
@@ -566,111 +560,77 @@ async fn settle_month(
 ) -> Result<Response, ApiError> {
     caller.require(&[Role::Operator], "run settlements")?;
     let ym = month_of("month", &request.month)?;
-    if request.is_final && app.store.final_settlement(&request.month).await?.is_some() {
+    let finals = final_reports(&app).await?;
+    if request.is_final && finals.iter().any(|r| r.month == request.month) {
         return Err(crate::certificates::already_final(&request.month));
     }
-    let delivery = ym;
-    let (terms, parties) = month_contracts(&app, delivery);
+    let contracts = app
+        .hub
+        .read_all(|sessions| market::delivering(sessions.iter().copied(), ym));
+    if request.is_final {
+        let done: BTreeSet<YearMonth> = finals
+            .iter()
+            .filter_map(|r| YearMonth::parse(&r.month).ok())
+            .collect();
+        let open = market::open_earlier_months(ym, &contracts, &done);
+        if !open.is_empty() {
+            let open: Vec<String> = open.iter().map(ToString::to_string).collect();
+            return Err(ApiError::new(
+                StatusCode::CONFLICT,
+                "earlier_month_open",
+                format!(
+                    "{ym} cannot be settled finally before {}: contracts delivering in {ym} deliver then too, and carry their remainders from those months' final runs",
+                    open.join(", ")
+                ),
+            ));
+        }
+    }
+    let carries = market::carries_into(ym, &finals);
     let (by_participant, _) = metered(&app, &request.month).await?;
-    let result = settlement::settle(ym, &terms, |p| {
+    let mut report = market::close_month(ym, &contracts, &carries, |p| {
         Kwh(by_participant.get(p).copied().unwrap_or(0))
     });
-    let lines: Vec<Value> = result
-        .lines
-        .iter()
-        .map(|l| {
-            json!({"contract": l.contract, "delivered_mwh": l.delivered.mwh().to_string(),
-                   "lost_mwh": l.loss.mwh().to_string(), "sent_mwh": l.energy_sent.mwh().to_string(), "env_mwh": l.env_mwh.to_string(),
-                   "carry_out_kwh": l.carry_out.0.to_string(), "env_yuan": l.env_money.to_string(), "energy_yuan": l.energy_money.to_string(),
-                   "shortfall_mwh": l.shortfall.mwh().to_string(), "comp_yuan": l.comp_money.to_string(), "comp_payer": l.comp_payer.map(|p| p.as_str())})
-        })
-        .collect();
+    report.is_final = Some(request.is_final);
     if !request.is_final {
-        return Ok((
-            StatusCode::OK,
-            axum::Json(json!({"month": request.month, "final": false, "lines": lines})),
-        )
-            .into_response());
+        return Ok((StatusCode::OK, axum::Json(report)).into_response());
     }
-    let answer = json!({"month": request.month, "final": true, "lines": lines, "transfers": []});
     let projects = app.store.projects().await?;
     // The moves, the month's record and the reply commit together, or none of them.
     app.certificates
-        .settle_final(&key, &request.month, |r, now| {
-            let mut transfers = Vec::new();
-            for line in result.lines.iter().filter(|l| l.env_mwh > 0) {
-                let (session, contract, seller, buyer) = parties[&line.contract];
-                let mut wanted = line.env_mwh as u64;
-                let mut seller_projects: Vec<&domain::Project> = projects.iter().filter(|p| p.owner == seller).collect();
-                seller_projects.sort_by_key(|p| p.code);
-                for p in seller_projects {
-                    if wanted == 0 {
-                        break;
-                    }
-                    let available: u64 = r
-                        .holdings(seller)
-                        .iter()
-                        .filter(|h| h.state == CertState::Issued && h.range.project() == p.code && h.range.month() == ym)
-                        .map(|h| u64::from(h.range.count()))
-                        .sum();
-                    let n = available.min(wanted);
-                    if n == 0 {
-                        continue;
-                    }
-                    let reason = TransferReason::Settlement { contract, session, settlement_month: ym };
-                    let entry = r.transfer(seller, buyer, p.code, ym, n as u32, reason, now)?;
-                    let ranges: Vec<String> = range_texts(entry);
-                    transfers.push(json!({"contract": line.contract, "project": p.code.to_string(), "certificates": n, "ranges": ranges}));
-                    wanted -= n;
-                }
-                if wanted > 0 {
-                    transfers.push(json!({"contract": line.contract, "certificates_missing": wanted}));
-                }
-            }
-            Ok(transfers)
-        }, |transfers| {
-            let mut answer = answer;
-            answer["transfers"] = Value::Array(transfers);
-            (answer.to_string(), json_reply(StatusCode::CREATED, &answer))
-        })
+        .settle_final(
+            &key,
+            &request.month,
+            |r, now| {
+                Ok(market::settle_certificates(
+                    r, &report, &contracts, &projects, ym, now,
+                )?)
+            },
+            |transfers| {
+                let done = market::SettlementReport {
+                    transfers: Some(transfers),
+                    ..report.clone()
+                };
+                let record = serde_json::to_string(&done).expect("reports serialise");
+                (record, json_reply(StatusCode::CREATED, &done))
+            },
+        )
         .await
 }
 
-/// Who each settled contract binds: session, contract, seller, buyer.
-type Parties = BTreeMap<String, (SessionId, ContractId, ParticipantId, ParticipantId)>;
-
-/// The contracts of published sessions delivering exactly `delivery`, as settlement terms with
-/// ids `S<session>-C<contract>` and participants named by their ids.
-fn month_contracts(app: &AppState, delivery: YearMonth) -> (Vec<ContractTerms>, Parties) {
-    let mut terms: Vec<ContractTerms> = Vec::new();
-    let mut parties = Parties::new();
-    for handle in app.hub.all() {
-        handle.read(|s| {
-            let window = s.settings().delivery;
-            if s.state() != SessionState::Published
-                || window.first_month != delivery
-                || window.last_month != delivery
-            {
-                return;
-            }
-            for c in s.contracts() {
-                let id = format!("S{}-C{}", s.id().0, c.id.0);
-                parties.insert(id.clone(), (s.id(), c.id, c.seller, c.buyer));
-                terms.push(ContractTerms {
-                    id,
-                    seller: c.seller.0.to_string(),
-                    buyer: c.buyer.0.to_string(),
-                    volume: c.total_volume(),
-                    energy_price: c.price.energy,
-                    env_price: c.price.environment,
-                    comp_price: c.compensation,
-                    carry_in: Kwh::ZERO,
-                    loss: c.corridor.as_ref().map_or(Kwh::ZERO, |k| k.total_loss()),
-                });
-            }
-        });
-    }
-    (terms, parties)
+/// Every final settlement report recorded, by month.
+pub(super) async fn final_reports(app: &AppState) -> Result<Vec<market::SettlementReport>, ApiError> {
+    app.store
+        .final_settlements()
+        .await?
+        .into_iter()
+        .map(|(month, result)| {
+            serde_json::from_str(&result).map_err(|e| {
+                ApiError::unavailable(format!(
+                    "the final settlement of {month} is stored unreadably: {e}"
+                ))
+            })
+        })
+        .collect()
 }
 
 /// Query of [`hourly_match`].
@@ -698,8 +658,12 @@ async fn hourly_match(
 ) -> Result<axum::Json<Value>, ApiError> {
     let whose = subject(&app, &caller, query.participant, "meter data").await?;
     let ym = month_of("month", &month)?;
-    let delivery = ym;
-    let (terms, _) = month_contracts(&app, delivery);
+    let terms: Vec<ContractTerms> = app
+        .hub
+        .read_all(|sessions| market::delivering(sessions.iter().copied(), ym))
+        .into_iter()
+        .map(|c| c.terms)
+        .collect();
     // Each participant's 15-minute values, summed over its meters (latest versions).
     let mut intervals: BTreeMap<String, Vec<i64>> = BTreeMap::new();
     for (m, _) in app.store.meter_months(&month).await? {

@@ -16,9 +16,8 @@ use super::{Body, Path, Query, json_reply, render_one, respond_stored, sequenced
 use crate::AppState;
 use crate::auth::{Caller, IdempotencyKey, MaybeCaller, is_insider};
 use crate::dto::{
-    CommandResult, CorridorStatistics, DepthView, FlowView, LevelView, NewSessionRequest,
-    PeriodResult, ProvincePeriodView, ProvinceStatistics, ResultsView, SessionCount, SessionView,
-    StatisticsView, settings_view, takes_network, with_network,
+    CommandResult, DepthView, FlowView, LevelView, NewSessionRequest, PeriodResult,
+    ProvincePeriodView, ResultsView, SessionView, settings_view, takes_network, with_network,
 };
 use crate::error::{ApiError, ErrorBody};
 use crate::hub::SessionHandle;
@@ -33,165 +32,45 @@ pub fn routes(router: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
         .routes(routes!(statistics))
 }
 
-/// 年度统计 (spec §8, in part), public: per province the contracted volume sold and bought (and
-/// of it, over corridors), the inter-provincial volume and share, sessions by mode and scope,
-/// distinct participants, volume-weighted average energy and environmental prices, and the top
-/// corridors by energy cleared across them. Counts published sessions whose delivery window
-/// starts in `year`, and their contracts (contracts bind once their session is published).
+/// 年度统计 (spec §8), public: the year's traded and settled volume and their growth, sessions
+/// by mode and scope, participants and users, the inter-provincial share, volume by technology
+/// and by source province, average energy and environmental prices, certificates issued,
+/// transferred and claimed, and the top corridors — for the market and per province. Every
+/// definition is `market::statistics`'s (contracts count in the months they deliver in).
 #[utoipa::path(get, path = "/api/v1/statistics/{year}", tag = "sessions",
-    params(("year" = i32, Path, description = "Delivery year")),
-    responses((status = 200, description = "OK", body = StatisticsView)))]
+    params(("year" = u16, Path, description = "Delivery year, 2000–2099")),
+    responses((status = 200, description = "OK", body = market::AnnualReport)))]
 async fn statistics(
     State(app): State<AppState>,
-    Path(year): Path<i32>,
-) -> Result<axum::Json<StatisticsView>, ApiError> {
-    use std::collections::BTreeMap;
-
-    use domain::{Kwh, Province};
-    use exchange::session::Scope;
-
-    let provinces: BTreeMap<u64, Province> = app
-        .store
-        .participants()
-        .await
-        .map_err(ApiError::from)?
-        .into_iter()
-        .map(|p| (p.id.0, p.province))
-        .collect();
-    let mut counts: BTreeMap<(String, &'static str), usize> = BTreeMap::new();
-    // Totals over a year run across any number of sessions, which no bound limits, so every sum
-    // here is an i128 of kWh (or of kWh × fen/MWh): each term is below 10^17 (a session's
-    // bound) or 3·10^24, so 10^20 sessions would not overflow.
-    // Province → (sold, bought, imported, exported).
-    let mut volumes: BTreeMap<Province, [i128; 4]> = BTreeMap::new();
-    let (mut traded, mut inter) = (0i128, 0i128);
-    let mut parties: std::collections::BTreeSet<u64> = std::collections::BTreeSet::new();
-    // Σ volume × price (kWh × fen/MWh) for the energy and environmental parts.
-    let (mut energy_value, mut env_value) = (0i128, 0i128);
-    // (from, to) → (sent, delivered).
-    let mut corridors: BTreeMap<(Province, Province), (i128, i128)> = BTreeMap::new();
-    let mut sessions = 0;
-    let mut handles = app.hub.all();
-    handles.sort_by_key(|h| h.read(|s| s.id()));
-    for handle in handles {
-        handle.read(|s| {
-            let settings = s.settings();
-            if s.state() != SessionState::Published
-                || i32::from(settings.delivery.first_month.year()) != year
-            {
-                return;
-            }
-            sessions += 1;
-            let mode = match settings.mode {
-                Mode::CallAuction(method) => format!(
-                    "call_auction/{}",
-                    serde_json::to_value(method)
-                        .ok()
-                        .and_then(|v| v.as_str().map(str::to_owned))
-                        .unwrap_or_default()
-                ),
-                Mode::Bilateral => "bilateral".to_owned(),
-                Mode::Listing => "listing".to_owned(),
-                Mode::Rolling => "rolling".to_owned(),
-            };
-            let scope = match settings.scope {
-                Scope::Intra(_) => "intra",
-                Scope::Inter(_) => "inter",
-            };
-            *counts.entry((mode, scope)).or_default() += 1;
-            for period in s.clearing() {
-                for f in period.flows.iter().filter(|f| f.sent > Kwh::ZERO) {
-                    let entry = corridors.entry((f.from.clone(), f.to.clone())).or_default();
-                    entry.0 += i128::from(f.sent.0);
-                    entry.1 += i128::from(f.delivered.0);
-                }
-            }
-            for c in s.contracts() {
-                // A contract's total is below 96 × 10^9 kWh (96 periods of the bound).
-                let sent = i128::from(c.total_volume().0);
-                parties.extend([c.seller.0, c.buyer.0]);
-                energy_value += sent * i128::from(c.price.energy.0);
-                env_value += sent * i128::from(c.price.environment.0);
-                let loss = i128::from(c.corridor.as_ref().map_or(Kwh::ZERO, |k| k.total_loss()).0);
-                traded += sent;
-                let crossing = c.corridor.is_some();
-                if crossing {
-                    inter += sent;
-                }
-                if let Some(p) = provinces.get(&c.seller.0) {
-                    let v = volumes.entry(p.clone()).or_default();
-                    v[0] += sent;
-                    if crossing {
-                        v[3] += sent;
-                    }
-                }
-                if let Some(p) = provinces.get(&c.buyer.0) {
-                    let v = volumes.entry(p.clone()).or_default();
-                    v[1] += sent - loss;
-                    if crossing {
-                        v[2] += sent - loss;
-                    }
-                }
-            }
-        });
+    Path(year): Path<u16>,
+) -> Result<axum::Json<market::AnnualReport>, ApiError> {
+    if !domain::MARKET_YEARS.contains(&year) {
+        return Err(ApiError::field(
+            "year",
+            format!("{year} is not a year of the market, 2000 to 2099"),
+        ));
     }
-    let share = if traded == 0 {
-        "0".to_owned()
-    } else {
-        // inter ≤ traded, so the share is at most 10,000 ten-thousandths.
-        let tenths = domain::div_round_half_away(inter * 10_000, traded);
-        format!("{}.{:04}", tenths / 10_000, tenths % 10_000)
-    };
-    let mwh = |k: i128| Kwh::total_mwh(k).to_string();
-    let average = |value: i128| {
-        (traded > 0).then(|| {
-            // A volume-weighted average of contract prices lies among them (within ±3·10^7).
-            let fen = domain::div_round_half_away(value, traded);
-            domain::Price(i64::try_from(fen).unwrap_or(i64::MAX)).to_string()
+    let participants = app.store.participants().await?;
+    let projects = app.store.projects().await?;
+    let finals = super::certificates::final_reports(&app).await?;
+    let report = app
+        .certificates
+        .read(|registry| {
+            app.hub.read_all(|sessions| {
+                market::annual_report(
+                    year,
+                    &market::MarketFacts {
+                        sessions,
+                        participants: &participants,
+                        projects: &projects,
+                        finals: &finals,
+                        registry,
+                    },
+                )
+            })
         })
-    };
-    let mut top: Vec<((Province, Province), (i128, i128))> = corridors.into_iter().collect();
-    top.sort_by(|a, b| b.1.0.cmp(&a.1.0).then_with(|| a.0.cmp(&b.0)));
-    top.truncate(10);
-    Ok(axum::Json(StatisticsView {
-        year,
-        sessions,
-        sessions_by_mode: counts
-            .into_iter()
-            .map(|((mode, scope), sessions)| SessionCount {
-                mode,
-                scope: scope.to_owned(),
-                sessions,
-            })
-            .collect(),
-        traded_mwh: mwh(traded),
-        inter_provincial_mwh: mwh(inter),
-        inter_provincial_share: share,
-        provinces: volumes
-            .into_iter()
-            .map(
-                |(p, [sold, bought, imported, exported])| ProvinceStatistics {
-                    province: p.to_string(),
-                    sold_mwh: mwh(sold),
-                    bought_mwh: mwh(bought),
-                    imported_mwh: mwh(imported),
-                    exported_mwh: mwh(exported),
-                },
-            )
-            .collect(),
-        participants: parties.len(),
-        average_energy_price: average(energy_value),
-        average_env_price: average(env_value),
-        top_corridors: top
-            .into_iter()
-            .map(|((from, to), (sent, delivered))| CorridorStatistics {
-                from: from.to_string(),
-                to: to.to_string(),
-                sent_mwh: mwh(sent),
-                delivered_mwh: mwh(delivered),
-            })
-            .collect(),
-    }))
+        .await;
+    Ok(axum::Json(report))
 }
 
 fn view(handle: &SessionHandle, session: &Session) -> SessionView {
@@ -206,7 +85,11 @@ fn view(handle: &SessionHandle, session: &Session) -> SessionView {
 
 /// Drafts are the operator's (and the regulator's) until announced.
 fn may_see(caller: &MaybeCaller, session: &Session) -> bool {
-    session.state() != SessionState::Draft || caller.0.as_ref().is_some_and(|p| is_insider(p.role))
+    let viewer = caller.0.as_ref().map(|p| market::Viewer {
+        id: p.id,
+        role: p.role,
+    });
+    market::visibility::session_visible(viewer, session.state())
 }
 
 /// Creates a session in `draft`. A coupled session given no corridors copies the registered

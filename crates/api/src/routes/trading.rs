@@ -4,8 +4,8 @@
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use domain::{OrderId, Participant, ParticipantId, Role, SessionId};
-use exchange::session::{Command, Mode, Session, SessionState};
+use domain::{OrderId, Participant, ParticipantId, SessionId};
+use exchange::session::{Command, Session};
 use serde::Deserialize;
 use utoipa::IntoParams;
 use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouterExt};
@@ -226,23 +226,14 @@ async fn list_orders(
     Path(id): Path<u64>,
 ) -> Result<axum::Json<Vec<OrderView>>, ApiError> {
     let handle = app.hub.session(SessionId(id))?;
-    let me = caller.participant().id;
-    let views = handle.read(|s| {
-        let sealed = matches!(s.settings().mode, Mode::CallAuction(_));
-        let cleared = matches!(s.state(), SessionState::Cleared | SessionState::Published);
-        let everything = match caller.role() {
-            Role::Regulator => true,
-            Role::Operator if sealed && cleared => {
-                return Err(ApiError::forbidden(format!(
-                    "session {id} has cleared: sealed bids are visible only to their owners (and the regulator)"
-                )));
-            }
-            Role::Operator => true,
-            _ => false,
-        };
-        Ok(s.orders().iter().filter(|o| everything || o.participant == me).map(|o| order_view(s, o)).collect::<Vec<_>>())
+    let (views, logged) = handle.read(|s| {
+        let (orders, logged) = market::visibility::visible_orders(caller.viewer(), s)
+            .map_err(|reason| ApiError::forbidden(format!("session {id}: {reason}")))?;
+        Ok::<_, ApiError>((orders.into_iter().map(|o| order_view(s, o)).collect::<Vec<_>>(), logged))
     })?;
-    log_regulator_read(&app, &caller, &format!("GET /api/v1/sessions/{id}/orders")).await?;
+    if logged {
+        log_regulator_read(&app, &caller, &format!("GET /api/v1/sessions/{id}/orders")).await?;
+    }
     Ok(axum::Json(views))
 }
 
@@ -451,8 +442,7 @@ async fn list_contracts(
     caller: Caller,
     Query(query): Query<ContractsQuery>,
 ) -> Result<axum::Json<Vec<ContractView>>, ApiError> {
-    let insider = caller.is_insider();
-    let me = caller.participant().id;
+    let viewer = caller.viewer();
     let mut views = Vec::new();
     for handle in app.hub.all() {
         if query.session.is_some_and(|s| s != handle.id.0) {
@@ -463,11 +453,13 @@ async fn list_contracts(
             views.extend(
                 s.contracts()
                     .iter()
-                    .filter(|c| insider || c.seller == me || c.buyer == me)
+                    .filter(|c| market::visibility::contract_visible(viewer, c))
                     .map(|c| contract_view(template, c)),
             );
         });
     }
-    log_regulator_read(&app, &caller, "GET /api/v1/contracts").await?;
+    if market::visibility::contracts_access(viewer).logged() {
+        log_regulator_read(&app, &caller, "GET /api/v1/contracts").await?;
+    }
     Ok(axum::Json(views))
 }

@@ -1,0 +1,134 @@
+//! The reports the month close and the certificate rules produce, as the CLI prints them and the
+//! API answers them: one type each, serialised by serde (never a format written twice).
+//!
+//! Quantities are decimal strings as everywhere in lvdian's files and API: MWh with 3
+//! decimals, yuan with 2, whole kWh and whole MWh as integers in text.
+
+use serde::{Deserialize, Serialize};
+use settlement::Line;
+
+/// One month's settlement (spec §5): a line per contract delivering in the month.
+///
+/// `lvdian settle` prints it with `month` and `lines` (the formats.md keys first, in their
+/// order); `POST /api/v1/settlements` adds `final`, and for a final run the certificate
+/// `transfers` (证电合一).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SettlementReport {
+    /// The month settled, `YYYY-MM`.
+    pub month: String,
+    /// Whether the run is final (recorded, certificates moved, never reopened). Absent from
+    /// the offline `lvdian settle` output.
+    #[serde(rename = "final", default, skip_serializing_if = "Option::is_none")]
+    pub is_final: Option<bool>,
+    /// One line per contract, sorted by contract id (byte order).
+    pub lines: Vec<SettlementLine>,
+    /// Of a final run: the certificates moved to each contract's buyer, or missing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transfers: Option<Vec<TransferLine>>,
+}
+
+/// A contract's settlement in the month.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SettlementLine {
+    /// The contract's id (`S<session>-C<contract>` in the service).
+    pub contract: String,
+    /// `Q_env`: environmental value settled, whole MWh (= certificates that move).
+    pub env_mwh: String,
+    /// `carry_out`: kWh short of a whole MWh, carried to the contract's next month (0–999).
+    pub carry_out_kwh: String,
+    /// Environmental money, `Q_env × p_env`, yuan.
+    pub env_yuan: String,
+    /// Energy money, energy sent for what was delivered × energy price, yuan.
+    pub energy_yuan: String,
+    /// `S = C − losses − D`, MWh.
+    pub shortfall_mwh: String,
+    /// Compensation, `S × p_comp`, yuan.
+    pub comp_yuan: String,
+    /// Who pays the compensation: `seller`, `buyer`, or null without shortfall.
+    pub comp_payer: Option<String>,
+    /// `carry_in`: kWh carried in from the contract's previous final month (0–999).
+    #[serde(default)]
+    pub carry_in_kwh: String,
+    /// `C(M)`: the contract's volume of the month (its window volume's share, spec §4), MWh.
+    #[serde(default)]
+    pub volume_mwh: String,
+    /// `D`: green energy delivered at the buyer's end, MWh.
+    #[serde(default)]
+    pub delivered_mwh: String,
+    /// Energy sent for `D` (`D` plus its share of the losses), MWh.
+    #[serde(default)]
+    pub sent_mwh: String,
+    /// Of the month's volume, lost on corridors (zero within a province), MWh.
+    #[serde(default)]
+    pub lost_mwh: String,
+}
+
+impl SettlementLine {
+    /// The line of a settled contract that brought `carry_in` kWh.
+    pub fn of(line: &Line, carry_in: domain::Kwh) -> SettlementLine {
+        SettlementLine {
+            contract: line.contract.clone(),
+            env_mwh: line.env_mwh.to_string(),
+            carry_out_kwh: line.carry_out.0.to_string(),
+            env_yuan: line.env_money.to_string(),
+            energy_yuan: line.energy_money.to_string(),
+            shortfall_mwh: line.shortfall.mwh().to_string(),
+            comp_yuan: line.comp_money.to_string(),
+            comp_payer: line.comp_payer.map(|p| p.as_str().to_owned()),
+            carry_in_kwh: carry_in.0.to_string(),
+            volume_mwh: line.volume.mwh().to_string(),
+            delivered_mwh: line.delivered.mwh().to_string(),
+            sent_mwh: line.energy_sent.mwh().to_string(),
+            lost_mwh: line.loss.mwh().to_string(),
+        }
+    }
+}
+
+/// Certificates of one project moved to a contract's buyer by a final settlement (证电合一), or
+/// — with no project — how many the seller lacked.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct TransferLine {
+    /// The contract.
+    pub contract: String,
+    /// The seller's project whose certificates moved; absent on a line of missing ones.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub project: Option<String>,
+    /// Certificates (MWh) moved.
+    pub certificates: u64,
+    /// Their serial ranges.
+    #[serde(default)]
+    pub ranges: Vec<String>,
+    /// Certificates the contract's `Q_env` asked for that the seller did not hold (issued, of
+    /// the month); zero when all moved.
+    #[serde(default)]
+    pub certificates_missing: u64,
+}
+
+/// A month's certificate issuance: one line per project with metered energy.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct IssuanceReport {
+    /// The production month, `YYYY-MM`.
+    pub month: String,
+    /// Projects issued, by filing code.
+    pub issued: Vec<IssuedProject>,
+}
+
+/// One project's certificates of the month.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct IssuedProject {
+    /// The 17-digit filing code.
+    pub project: String,
+    /// Its owner (participant id), who receives them.
+    pub owner: u64,
+    /// The project's metered on-grid energy of the month, MWh.
+    pub metered_mwh: String,
+    /// Certificates issued (whole MWh of metered energy and the carried kWh).
+    pub certificates: u64,
+    /// Their serial ranges.
+    pub ranges: Vec<String>,
+}

@@ -1,0 +1,569 @@
+//! 年度统计: the annual report of spec §8, for the whole market and per province.
+//!
+//! Definitions (one for each figure, used by the API, the CLI and the dashboard alike):
+//!
+//! - A year's **traded** volume is the contracted energy *delivering* in the year: each contract
+//!   of a published session contributes its months' volumes `C_k(M)` (spec §4, 月度分解) for
+//!   the months `M` of the year, as sent at the seller's end. A session is **counted** in a
+//!   year when it is published and its delivery window has a month in the year.
+//! - **Settled** volume is the green energy delivered (`D_k`) in the year's final settlement
+//!   runs.
+//! - **Growth** is year on year: `(this − last) / last` in percent, 2 decimals, rounded half
+//!   away from zero; null when last year had nothing.
+//! - **Participants** are the distinct parties to counted contracts; **users** the distinct
+//!   buyers among them.
+//! - **Inter-provincial** volume is that of contracts crossing a corridor; its share is of the
+//!   traded volume, 4 decimals, half away from zero ("0" with nothing traded).
+//! - Volume **by technology** is a contract's volume shared among its seller's projects pro rata
+//!   to their capacity (the §3.3 sharing rule; `unknown` for a seller without projects); **by
+//!   source province**, the seller's province.
+//! - **Average prices** (energy and environmental) are weighted by volume:
+//!   `Σ(volume × price) / Σ volume`, rounded half away from zero to 0.01 yuan/MWh, the one
+//!   rounding of spec §1; null with no volume.
+//! - **Certificates** issued, transferred (by settlement, bilateral trade or a listing) and
+//!   claimed are counted by production month in the year, by the registry's ledger.
+//! - **Top corridors** are those of coupled sessions by energy sent in the year, most first
+//!   (ties by name), at most 10.
+//!
+//! Per province, the figures are the province's side of the market: `sold` and `exported` of
+//! its sellers (sent), `bought` and `imported` of its buyers (received, after losses);
+//! `traded` is what its buyers contracted (sent, so prices weigh what they pay for) and the
+//! averages, technologies and sources are of that; `settled` is delivered to its buyers;
+//! certificates are of its projects; corridors are those into or out of it.
+//!
+//! Sums run over any number of sessions and months, so they are `i128`: each term is below
+//! 10^17 kWh (a session's bound) or 3·10^24 kWh·fen/MWh.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use domain::{
+    Kwh, Participant, ParticipantId, Price, Project, ProjectCode, Province, YearMonth,
+    div_round_half_away, split_by_weight,
+};
+use exchange::auction::Method;
+use exchange::session::{Mode, Scope, Session, SessionState};
+use registry::{Command, Registry};
+use serde::{Deserialize, Serialize};
+
+use crate::close::{contract_key, monthly_losses, monthly_volumes};
+use crate::report::SettlementReport;
+
+/// How many corridors the report lists.
+pub const TOP_CORRIDORS: usize = 10;
+
+/// What the statistics are computed from.
+#[derive(Debug, Clone, Copy)]
+pub struct MarketFacts<'a> {
+    /// Every session (only published ones count).
+    pub sessions: &'a [&'a Session],
+    /// Every participant (for provinces).
+    pub participants: &'a [Participant],
+    /// Every project (for technologies and the certificates' provinces).
+    pub projects: &'a [Project],
+    /// The final settlement reports of every month settled finally.
+    pub finals: &'a [SettlementReport],
+    /// The certificate registry.
+    pub registry: &'a Registry,
+}
+
+/// The annual report (spec §8): the whole market, then each province.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AnnualReport {
+    /// The year.
+    pub year: u16,
+    /// Published sessions delivering in the year.
+    pub sessions: usize,
+    /// Of them, per mode (a call auction with its method, e.g. `call_auction/coupled`) and
+    /// scope, sorted by mode then scope.
+    pub sessions_by_mode: Vec<SessionCount>,
+    /// Contracted MWh delivering in the year (sent at the sellers' end).
+    pub traded_mwh: String,
+    /// Growth of `traded_mwh` over the year before, percent; null when it had none.
+    pub traded_growth_percent: Option<String>,
+    /// MWh delivered in the year's final settlements.
+    pub settled_mwh: String,
+    /// Growth of `settled_mwh` over the year before, percent; null when it had none.
+    pub settled_growth_percent: Option<String>,
+    /// Of `traded_mwh`, crossing a corridor.
+    pub inter_provincial_mwh: String,
+    /// `inter_provincial_mwh / traded_mwh`, 4 decimals; "0" with nothing traded.
+    pub inter_provincial_share: String,
+    /// Distinct parties to counted contracts.
+    pub participants: usize,
+    /// Distinct buyers of counted contracts.
+    pub users: usize,
+    /// Volume-weighted average energy price (电能量价格), yuan/MWh; null with nothing traded.
+    pub average_energy_price: Option<String>,
+    /// Volume-weighted average environmental price (绿色环境价值), yuan/MWh; null likewise.
+    pub average_env_price: Option<String>,
+    /// Traded MWh by the sellers' projects' technology, sorted by technology.
+    pub by_technology: Vec<TechnologyVolume>,
+    /// Traded MWh by the sellers' province, sorted by province.
+    pub by_source_province: Vec<ProvinceVolume>,
+    /// Certificates of the year's production months.
+    pub certificates: CertificateCounts,
+    /// Per province with any figure, sorted by code.
+    pub provinces: Vec<ProvinceStatistics>,
+    /// Corridors by energy sent in the year, most first (ties by from, to); at most 10.
+    pub top_corridors: Vec<CorridorStatistics>,
+}
+
+/// One province's figures of the year.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ProvinceStatistics {
+    /// The province code.
+    pub province: String,
+    /// MWh its sellers contracted (sent).
+    pub sold_mwh: String,
+    /// MWh its buyers contracted (received, after corridor losses).
+    pub bought_mwh: String,
+    /// Of `bought_mwh`, from other provinces.
+    pub imported_mwh: String,
+    /// Of `sold_mwh`, to other provinces.
+    pub exported_mwh: String,
+    /// MWh its buyers contracted, as sent (what their prices are paid on).
+    pub traded_mwh: String,
+    /// Growth of `traded_mwh` over the year before, percent; null when it had none.
+    pub traded_growth_percent: Option<String>,
+    /// MWh delivered to its buyers in the year's final settlements.
+    pub settled_mwh: String,
+    /// `imported_mwh / bought_mwh`, 4 decimals; "0" with nothing bought.
+    pub inter_provincial_share: String,
+    /// Counted sessions with a contract of one of its participants.
+    pub sessions: usize,
+    /// Distinct parties of the province to counted contracts.
+    pub participants: usize,
+    /// Distinct buyers of the province.
+    pub users: usize,
+    /// Average energy price of what its buyers contracted; null with none.
+    pub average_energy_price: Option<String>,
+    /// Average environmental price of what its buyers contracted; null with none.
+    pub average_env_price: Option<String>,
+    /// What its buyers contracted (sent), by technology.
+    pub by_technology: Vec<TechnologyVolume>,
+    /// What its buyers contracted (sent), by the sellers' province.
+    pub by_source_province: Vec<ProvinceVolume>,
+    /// Certificates of its projects.
+    pub certificates: CertificateCounts,
+    /// Corridors into or out of it, as in the market's list.
+    pub top_corridors: Vec<CorridorStatistics>,
+}
+
+/// Sessions of one mode and scope.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SessionCount {
+    /// bilateral, listing, call_auction/uniform, call_auction/high_low,
+    /// call_auction/coupled or rolling.
+    pub mode: String,
+    /// intra or inter.
+    pub scope: String,
+    /// How many.
+    pub sessions: usize,
+}
+
+/// MWh of one technology.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct TechnologyVolume {
+    /// wind_onshore, wind_offshore, pv_central, pv_distributed, hydro, biomass, other, or
+    /// unknown (a seller without projects).
+    pub technology: String,
+    /// MWh.
+    pub mwh: String,
+}
+
+/// MWh from one province.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ProvinceVolume {
+    /// The province code.
+    pub province: String,
+    /// MWh.
+    pub mwh: String,
+}
+
+/// Certificates (1 MWh each) of a year's production months.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CertificateCounts {
+    /// Issued.
+    pub issued: u64,
+    /// Transferred once (证电合一, bilateral or listed).
+    pub transferred: u64,
+    /// Claimed (核销).
+    pub claimed: u64,
+}
+
+/// The energy across one corridor in a year.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CorridorStatistics {
+    /// Sending province.
+    pub from: String,
+    /// Receiving province.
+    pub to: String,
+    /// MWh sent.
+    pub sent_mwh: String,
+    /// MWh delivered (sent less losses).
+    pub delivered_mwh: String,
+}
+
+/// A weighted sum of prices: Σ volume and Σ volume × price.
+#[derive(Debug, Clone, Copy, Default)]
+struct Priced {
+    volume: i128,
+    energy: i128,
+    env: i128,
+}
+
+impl Priced {
+    fn add(&mut self, volume: i128, price: domain::TwoPartPrice) {
+        self.volume += volume;
+        self.energy += volume * i128::from(price.energy.0);
+        self.env += volume * i128::from(price.environment.0);
+    }
+}
+
+/// One scope's running totals (the market, or a province).
+#[derive(Debug, Default)]
+struct Tally {
+    sold: i128,
+    bought: i128,
+    imported: i128,
+    exported: i128,
+    traded: i128,
+    inter: i128,
+    settled: i128,
+    priced: Priced,
+    sessions: BTreeSet<u64>,
+    participants: BTreeSet<ParticipantId>,
+    users: BTreeSet<ParticipantId>,
+    technology: BTreeMap<&'static str, i128>,
+    source: BTreeMap<Province, i128>,
+    certificates: CertificateCounts,
+}
+
+/// Everything counted for a year.
+#[derive(Debug, Default)]
+struct Year {
+    market: Tally,
+    provinces: BTreeMap<Province, Tally>,
+    modes: BTreeMap<(String, &'static str), usize>,
+    corridors: BTreeMap<(Province, Province), (i128, i128)>,
+}
+
+/// The annual report of `year` (spec §8).
+pub fn annual_report(year: u16, facts: &MarketFacts<'_>) -> AnnualReport {
+    let this = count(year, facts);
+    let last = year.checked_sub(1).map(|y| count(y, facts));
+    let growth = |now: i128, before: Option<i128>| before.and_then(|b| percent_change(now, b));
+    let last_of = |p: &Province| last.as_ref().and_then(|l| l.provinces.get(p));
+    let mut top: Vec<((Province, Province), (i128, i128))> = this.corridors.into_iter().collect();
+    top.sort_by(|a, b| b.1.0.cmp(&a.1.0).then_with(|| a.0.cmp(&b.0)));
+    top.truncate(TOP_CORRIDORS);
+    let corridor_rows = |of: Option<&Province>| -> Vec<CorridorStatistics> {
+        top.iter()
+            .filter(|((from, to), _)| of.is_none_or(|p| p == from || p == to))
+            .map(|((from, to), (sent, delivered))| CorridorStatistics {
+                from: from.to_string(),
+                to: to.to_string(),
+                sent_mwh: mwh(*sent),
+                delivered_mwh: mwh(*delivered),
+            })
+            .collect()
+    };
+    let m = &this.market;
+    AnnualReport {
+        year,
+        sessions: m.sessions.len(),
+        sessions_by_mode: this
+            .modes
+            .iter()
+            .map(|((mode, scope), n)| SessionCount {
+                mode: mode.clone(),
+                scope: (*scope).to_owned(),
+                sessions: *n,
+            })
+            .collect(),
+        traded_mwh: mwh(m.traded),
+        traded_growth_percent: growth(m.traded, last.as_ref().map(|l| l.market.traded)),
+        settled_mwh: mwh(m.settled),
+        settled_growth_percent: growth(m.settled, last.as_ref().map(|l| l.market.settled)),
+        inter_provincial_mwh: mwh(m.inter),
+        inter_provincial_share: share(m.inter, m.traded),
+        participants: m.participants.len(),
+        users: m.users.len(),
+        average_energy_price: average(m.priced.energy, m.priced.volume),
+        average_env_price: average(m.priced.env, m.priced.volume),
+        by_technology: technologies(&m.technology),
+        by_source_province: sources(&m.source),
+        certificates: m.certificates.clone(),
+        provinces: this
+            .provinces
+            .iter()
+            .map(|(p, t)| ProvinceStatistics {
+                province: p.to_string(),
+                sold_mwh: mwh(t.sold),
+                bought_mwh: mwh(t.bought),
+                imported_mwh: mwh(t.imported),
+                exported_mwh: mwh(t.exported),
+                traded_mwh: mwh(t.traded),
+                traded_growth_percent: growth(t.traded, last_of(p).map(|l| l.traded)),
+                settled_mwh: mwh(t.settled),
+                inter_provincial_share: share(t.imported, t.bought),
+                sessions: t.sessions.len(),
+                participants: t.participants.len(),
+                users: t.users.len(),
+                average_energy_price: average(t.priced.energy, t.priced.volume),
+                average_env_price: average(t.priced.env, t.priced.volume),
+                by_technology: technologies(&t.technology),
+                by_source_province: sources(&t.source),
+                certificates: t.certificates.clone(),
+                top_corridors: corridor_rows(Some(p)),
+            })
+            .collect(),
+        top_corridors: corridor_rows(None),
+    }
+}
+
+/// Counts one year.
+fn count(year: u16, facts: &MarketFacts<'_>) -> Year {
+    let province: BTreeMap<ParticipantId, &Province> =
+        facts.participants.iter().map(|p| (p.id, &p.province)).collect();
+    let mut owned: BTreeMap<ParticipantId, Vec<&Project>> = BTreeMap::new();
+    for p in facts.projects {
+        owned.entry(p.owner).or_default().push(p);
+    }
+    let mut y = Year::default();
+    // (seller, buyer) of each contract key, for the settled volumes.
+    let mut parties: BTreeMap<String, (ParticipantId, ParticipantId)> = BTreeMap::new();
+    let in_year = |m: YearMonth| m.year() == year;
+    for s in facts.sessions {
+        let window = s.settings().delivery;
+        if s.state() != SessionState::Published || !window.first_month.through(window.last_month).any(in_year)
+        {
+            continue;
+        }
+        let scope = match s.settings().scope {
+            Scope::Intra(_) => "intra",
+            Scope::Inter(_) => "inter",
+        };
+        *y.modes.entry((mode_name(&s.settings().mode), scope)).or_default() += 1;
+        y.market.sessions.insert(s.id().0);
+        for period in s.clearing() {
+            for f in period.flows.iter().filter(|f| f.sent > Kwh::ZERO) {
+                let sent = of_year(monthly_volumes(window, f.sent), year);
+                let lost: i128 = monthly_losses(window, f.sent, f.sent - f.delivered)
+                    .into_iter()
+                    .zip(window.first_month.through(window.last_month))
+                    .filter(|(_, m)| in_year(*m))
+                    .map(|(l, _)| i128::from(l.0))
+                    .sum();
+                let entry = y.corridors.entry((f.from.clone(), f.to.clone())).or_default();
+                entry.0 += sent;
+                entry.1 += sent - lost;
+            }
+        }
+        for c in s.contracts() {
+            parties.insert(contract_key(c.session, c.id), (c.seller, c.buyer));
+            let total = c.total_volume();
+            let sent = of_year(monthly_volumes(window, total), year);
+            if sent == 0 {
+                continue;
+            }
+            let loss_total = c.corridor.as_ref().map_or(Kwh::ZERO, |k| k.total_loss());
+            let lost: i128 = monthly_losses(window, total, loss_total)
+                .into_iter()
+                .zip(window.first_month.through(window.last_month))
+                .filter(|(_, m)| in_year(*m))
+                .map(|(l, _)| i128::from(l.0))
+                .sum();
+            let crossing = c.corridor.is_some();
+            let by_technology = technology_shares(owned.get(&c.seller), sent);
+            let from = province.get(&c.seller).copied();
+            let to = province.get(&c.buyer).copied();
+            // The whole market.
+            let m = &mut y.market;
+            m.traded += sent;
+            if crossing {
+                m.inter += sent;
+            }
+            m.priced.add(sent, c.price);
+            m.participants.extend([c.seller, c.buyer]);
+            m.users.insert(c.buyer);
+            for (t, v) in &by_technology {
+                *m.technology.entry(t).or_default() += v;
+            }
+            if let Some(p) = from {
+                *m.source.entry(p.clone()).or_default() += sent;
+            }
+            // The seller's province.
+            if let Some(p) = from {
+                let t = y.provinces.entry(p.clone()).or_default();
+                t.sold += sent;
+                if crossing {
+                    t.exported += sent;
+                }
+                t.sessions.insert(s.id().0);
+                t.participants.insert(c.seller);
+            }
+            // The buyer's province.
+            if let Some(p) = to {
+                let t = y.provinces.entry(p.clone()).or_default();
+                t.bought += sent - lost;
+                t.traded += sent;
+                if crossing {
+                    t.imported += sent - lost;
+                }
+                t.priced.add(sent, c.price);
+                t.sessions.insert(s.id().0);
+                t.participants.insert(c.buyer);
+                t.users.insert(c.buyer);
+                for (tech, v) in &by_technology {
+                    *t.technology.entry(tech).or_default() += v;
+                }
+                if let Some(source) = from {
+                    *t.source.entry(source.clone()).or_default() += sent;
+                }
+            }
+        }
+    }
+    for report in facts.finals {
+        if !YearMonth::parse(&report.month).is_ok_and(in_year) {
+            continue;
+        }
+        for line in &report.lines {
+            let delivered = i128::from(parse_mwh(&line.delivered_mwh));
+            y.market.settled += delivered;
+            let buyer = parties.get(&line.contract).map(|(_, b)| b);
+            if let Some(p) = buyer.and_then(|b| province.get(b)) {
+                y.provinces.entry((*p).clone()).or_default().settled += delivered;
+            }
+        }
+    }
+    let project_province: BTreeMap<ProjectCode, &Province> =
+        facts.projects.iter().map(|p| (p.code, &p.province)).collect();
+    for entry in facts.registry.entries() {
+        let field: fn(&mut CertificateCounts) -> &mut u64 = match entry.body.command() {
+            Command::Issue { .. } => |c| &mut c.issued,
+            Command::Transfer { .. } | Command::BuyListing { .. } => |c| &mut c.transferred,
+            Command::Claim { .. } => |c| &mut c.claimed,
+            _ => continue,
+        };
+        for range in entry.ranges().iter().filter(|r| in_year(r.month())) {
+            let n = u64::from(range.count());
+            *field(&mut y.market.certificates) += n;
+            if let Some(p) = project_province.get(&range.project()) {
+                *field(&mut y.provinces.entry((*p).clone()).or_default().certificates) += n;
+            }
+        }
+    }
+    y
+}
+
+/// The part of a window's monthly volumes that falls in `year`.
+fn of_year(months: Vec<(YearMonth, Kwh)>, year: u16) -> i128 {
+    months
+        .into_iter()
+        .filter(|(m, _)| m.year() == year)
+        .map(|(_, v)| i128::from(v.0))
+        .sum()
+}
+
+/// A volume shared among a seller's projects' technologies pro rata to their capacity.
+fn technology_shares(projects: Option<&Vec<&Project>>, volume: i128) -> Vec<(&'static str, i128)> {
+    let projects: Vec<&&Project> = projects.into_iter().flatten().filter(|p| p.capacity_kw > 0).collect();
+    // A year's volume of one contract is below 96 × 10^9 kWh, so it fits i64.
+    let volume_i64 = i64::try_from(volume).expect("a contract's volume fits i64");
+    if projects.is_empty() {
+        return vec![("unknown", volume)];
+    }
+    let weights: Vec<i64> = projects
+        .iter()
+        .map(|p| i64::try_from(p.capacity_kw).unwrap_or(i64::MAX))
+        .collect();
+    projects
+        .iter()
+        .zip(split_by_weight(volume_i64, &weights))
+        .map(|(p, v)| (p.technology.as_str(), i128::from(v)))
+        .collect()
+}
+
+/// How the statistics name a session's mode.
+fn mode_name(mode: &Mode) -> String {
+    match mode {
+        Mode::CallAuction(Method::Uniform) => "call_auction/uniform".to_owned(),
+        Mode::CallAuction(Method::HighLow) => "call_auction/high_low".to_owned(),
+        Mode::CallAuction(Method::Coupled) => "call_auction/coupled".to_owned(),
+        Mode::Bilateral => "bilateral".to_owned(),
+        Mode::Listing => "listing".to_owned(),
+        Mode::Rolling => "rolling".to_owned(),
+    }
+}
+
+/// kWh written as MWh.
+fn mwh(kwh: i128) -> String {
+    Kwh::total_mwh(kwh).to_string()
+}
+
+/// A stored MWh figure back in kWh (zero if unreadable: stored reports are ours).
+fn parse_mwh(text: &str) -> i64 {
+    Kwh::parse_contract_month_mwh(text).map_or(0, |k| k.0)
+}
+
+/// `part / whole` with 4 decimals, half away from zero; "0" when `whole` is zero.
+fn share(part: i128, whole: i128) -> String {
+    if whole == 0 {
+        return "0".to_owned();
+    }
+    let units = div_round_half_away(part * 10_000, whole);
+    fixed(units, 4)
+}
+
+/// `(now − before) / before` in percent with 2 decimals, half away from zero.
+fn percent_change(now: i128, before: i128) -> Option<String> {
+    (before != 0).then(|| fixed(div_round_half_away((now - before) * 10_000, before), 2))
+}
+
+/// `units / 10^decimals` written with its sign and `decimals` decimals.
+fn fixed(units: i128, decimals: u32) -> String {
+    let scale = 10i128.pow(decimals);
+    let sign = if units < 0 { "-" } else { "" };
+    let magnitude = units.abs();
+    format!(
+        "{sign}{}.{:0width$}",
+        magnitude / scale,
+        magnitude % scale,
+        width = decimals as usize
+    )
+}
+
+/// A volume-weighted average price, or `None` with no volume. It lies among the prices
+/// averaged, so within ±3·10^7 fen/MWh.
+fn average(value: i128, volume: i128) -> Option<String> {
+    (volume > 0).then(|| {
+        let fen = div_round_half_away(value, volume);
+        Price(i64::try_from(fen).unwrap_or(i64::MAX)).to_string()
+    })
+}
+
+fn technologies(map: &BTreeMap<&'static str, i128>) -> Vec<TechnologyVolume> {
+    map.iter()
+        .map(|(t, v)| TechnologyVolume {
+            technology: (*t).to_owned(),
+            mwh: mwh(*v),
+        })
+        .collect()
+}
+
+fn sources(map: &BTreeMap<Province, i128>) -> Vec<ProvinceVolume> {
+    map.iter()
+        .map(|(p, v)| ProvinceVolume {
+            province: p.to_string(),
+            mwh: mwh(*v),
+        })
+        .collect()
+}
