@@ -7,8 +7,9 @@
 //! [`common`] the field parsers and volumes per period that the others share, [`participants`]
 //! (and projects, tokens, the access log), [`sessions`], [`network`], [`orders`] (and the
 //! outcome of a command), [`contracts`], [`listings`], [`proposals`], [`results`] (published
-//! results and depth) and [`statistics`].
+//! results and depth), [`statistics`] and [`certificates`] (and hourly matching).
 
+pub mod certificates;
 pub mod common;
 pub mod contracts;
 pub mod listings;
@@ -20,6 +21,11 @@ pub mod results;
 pub mod sessions;
 pub mod statistics;
 
+pub use certificates::{
+    CertificateClaim, CertificateListingView, CertificatePurchase, CertificateTransfer, Delisted,
+    ExpiredCertificates, HoldingView, Holdings, HourlyMatchView, IssuedCertificates, IssuedProject,
+    PdfBytes,
+};
 pub use common::{PeriodMwh, parse_mwh, parse_price, parse_text};
 pub use contracts::{ContractCorridorView, ContractView, contract_view};
 pub use listings::{ListingRequest, ListingView, TakeRequest, listing_view};

@@ -143,11 +143,16 @@ async fn certificates_end_to_end(h: Harness) {
             StatusCode::CREATED,
         )
         .await;
-    assert_eq!(issued["issued"][0]["certificates"], 8);
     assert_eq!(
-        issued["issued"][0]["ranges"],
-        json!(["33010000000000001202403000000001-33010000000000001202403000000008"])
+        issued,
+        json!({"month": "2024-03", "issued": [{"project": "33010000000000001", "owner": g,
+        "metered_mwh": "8.928", "certificates": 8,
+        "ranges": ["33010000000000001202403000000001-33010000000000001202403000000008"]}]})
     );
+    // The handler still builds this reply with `json!`: it must be exactly the documented
+    // `IssuedCertificates`, field for field.
+    let typed: api::dto::IssuedCertificates = serde_json::from_value(issued.clone()).unwrap();
+    assert_eq!(serde_json::to_value(&typed).unwrap(), issued);
 
     // Settlement: C = 6,500, G = 8,928, L = 5,952 → D = 5,952, Q_env = 5 MWh, carry 952 kWh,
     // shortfall 548 kWh paid by the buyer (G_k 6,500 > L_k 5,952) at 50.00: 27.40 yuan;
