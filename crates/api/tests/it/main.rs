@@ -12,4 +12,5 @@ mod inter;
 mod market;
 mod roles;
 mod transit;
+mod typed;
 mod visibility;
