@@ -57,9 +57,11 @@ impl From<market::CertificateError> for ApiError {
     fn from(e: market::CertificateError) -> ApiError {
         match e {
             market::CertificateError::Registry(e) => e.into(),
-            e @ market::CertificateError::MeteredTooLarge { .. } => {
-                ApiError::new(StatusCode::CONFLICT, "metered_total_too_large", e.to_string())
-            }
+            e @ market::CertificateError::MeteredTooLarge { .. } => ApiError::new(
+                StatusCode::CONFLICT,
+                "metered_total_too_large",
+                e.to_string(),
+            ),
         }
     }
 }

@@ -77,9 +77,15 @@ mod tests {
     #[test]
     fn splits_a_window_volume_over_the_days_of_its_months() {
         // Spec §4: 100.500 MWh over 2024-01..03 (31 + 29 + 31 days).
-        assert_eq!(split_by_weight(100_500, &[31, 29, 31]), vec![34_236, 32_028, 34_236]);
+        assert_eq!(
+            split_by_weight(100_500, &[31, 29, 31]),
+            vec![34_236, 32_028, 34_236]
+        );
         // Remainders tie between January and March: the earlier month takes the kWh.
-        assert_eq!(split_by_weight(100_501, &[31, 29, 31]), vec![34_237, 32_028, 34_236]);
+        assert_eq!(
+            split_by_weight(100_501, &[31, 29, 31]),
+            vec![34_237, 32_028, 34_236]
+        );
         assert_eq!(split_by_weight(0, &[31, 30]), vec![0, 0]);
     }
 

@@ -13,8 +13,8 @@ use std::io::{Read, Seek, SeekFrom};
 use std::path::Path;
 
 use anyhow::{Context, anyhow};
-use serde_json::{Value, json};
-use settlement::{MeterData, MeterParser, Payer, Settlement, YearMonth};
+use serde_json::json;
+use settlement::{MeterData, MeterParser, YearMonth};
 
 use crate::parquet;
 
@@ -33,8 +33,10 @@ const MAX_THREADS: usize = 8;
 /// Errors name the file, and for a bad row its line and field; nothing is printed here.
 pub fn run(month: &str, contracts: &Path, meters: &Path) -> anyhow::Result<String> {
     let (month, terms, data) = inputs(month, contracts, meters)?;
-    let result = settlement::settle(month, &terms, |p| data.participant_total(p));
-    Ok(render(&result))
+    let report = market::settle_terms(month, &terms, |p| data.participant_total(p));
+    let mut text = serde_json::to_string_pretty(&report).expect("reports serialise");
+    text.push('\n');
+    Ok(text)
 }
 
 /// The month, contracts and meter data that `settle` and `match` both read, checked.
@@ -158,28 +160,4 @@ fn read_range(path: &Path, from: u64, to: u64, parser: &mut MeterParser) -> std:
         };
         parser.push(&buffer[..n]);
     }
-}
-
-/// The output of formats.md: decimal strings, keys in the documented order.
-fn render(result: &Settlement) -> String {
-    let lines: Vec<Value> = result
-        .lines
-        .iter()
-        .map(|line| {
-            json!({
-                "contract": line.contract,
-                "env_mwh": line.env_mwh.to_string(),
-                "carry_out_kwh": line.carry_out.0.to_string(),
-                "env_yuan": line.env_money.to_string(),
-                "energy_yuan": line.energy_money.to_string(),
-                "shortfall_mwh": line.shortfall.mwh().to_string(),
-                "comp_yuan": line.comp_money.to_string(),
-                "comp_payer": line.comp_payer.map(Payer::as_str),
-            })
-        })
-        .collect();
-    let output = json!({"month": result.month.to_string(), "lines": lines});
-    let mut text = serde_json::to_string_pretty(&output).expect("JSON values always serialize");
-    text.push('\n');
-    text
 }

@@ -75,6 +75,8 @@ fn settle_prints_one_line_per_contract_in_id_order() {
     //     energy 12 × 400.00 = 4,800.00; no shortfall.
     // c2: G_k 6,000 < L_k 10,000: D 6,000 → 6 MWh; env 6 × 48.88 = 293.28;
     //     energy 6 × 420.50 = 2,523.00; shortfall 4.000 × 30.00 = 120.00, the seller's.
+    // The formats.md keys come first, in their order; then what the month close adds (carry in,
+    // the month's volume, delivered, sent, lost).
     // c3: G_k 5,000 > L_k 2,501: D 2,501 + 999 = 3 MWh + 500; env 3 × 20.00 = 60.00;
     //     energy 2.501 × 380.00 = 950.38; shortfall 2.499 × 25.00 = 62.475 → 62.48, the
     //     buyer's.
@@ -91,7 +93,12 @@ fn settle_prints_one_line_per_contract_in_id_order() {
       "energy_yuan": "4800.00",
       "shortfall_mwh": "0.000",
       "comp_yuan": "0.00",
-      "comp_payer": null
+      "comp_payer": null,
+      "carry_in_kwh": "340",
+      "volume_mwh": "12.000",
+      "delivered_mwh": "12.000",
+      "sent_mwh": "12.000",
+      "lost_mwh": "0.000"
     },
     {
       "contract": "c2",
@@ -101,7 +108,12 @@ fn settle_prints_one_line_per_contract_in_id_order() {
       "energy_yuan": "2523.00",
       "shortfall_mwh": "4.000",
       "comp_yuan": "120.00",
-      "comp_payer": "seller"
+      "comp_payer": "seller",
+      "carry_in_kwh": "0",
+      "volume_mwh": "10.000",
+      "delivered_mwh": "6.000",
+      "sent_mwh": "6.000",
+      "lost_mwh": "0.000"
     },
     {
       "contract": "c3",
@@ -111,7 +123,12 @@ fn settle_prints_one_line_per_contract_in_id_order() {
       "energy_yuan": "950.38",
       "shortfall_mwh": "2.499",
       "comp_yuan": "62.48",
-      "comp_payer": "buyer"
+      "comp_payer": "buyer",
+      "carry_in_kwh": "999",
+      "volume_mwh": "5.000",
+      "delivered_mwh": "2.501",
+      "sent_mwh": "2.501",
+      "lost_mwh": "0.000"
     }
   ]
 }

@@ -212,8 +212,18 @@ pub fn close_month(
             ..c.terms.clone()
         })
         .collect();
+    settle_terms(month, &terms, metered)
+}
+
+/// Settles `month` for contracts given with their month's terms and carries (as `lvdian settle`
+/// reads them from `contracts.csv`): the report of [`close_month`].
+pub fn settle_terms(
+    month: YearMonth,
+    terms: &[ContractTerms],
+    metered: impl Fn(&str) -> Kwh,
+) -> SettlementReport {
     let carry_in: BTreeMap<&str, Kwh> = terms.iter().map(|t| (t.id.as_str(), t.carry_in)).collect();
-    let result = settlement::settle(month, &terms, metered);
+    let result = settlement::settle(month, terms, metered);
     SettlementReport {
         month: month.to_string(),
         is_final: None,

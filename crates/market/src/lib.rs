@@ -17,13 +17,13 @@ pub mod report;
 pub mod statistics;
 pub mod visibility;
 
-pub use certificates::{CertificateError, PlannedMove, issue_month, settle_certificates, transfer_plan};
+pub use certificates::{
+    CertificateError, PlannedMove, issue_month, settle_certificates, transfer_plan,
+};
 pub use close::{
     MonthContract, carries_into, close_month, contract_key, delivering, monthly_losses,
-    monthly_volumes, open_earlier_months,
+    monthly_volumes, open_earlier_months, settle_terms,
 };
-pub use report::{
-    IssuanceReport, IssuedProject, SettlementLine, SettlementReport, TransferLine,
-};
+pub use report::{IssuanceReport, IssuedProject, SettlementLine, SettlementReport, TransferLine};
 pub use statistics::{AnnualReport, MarketFacts, annual_report};
 pub use visibility::{Access, Viewer};

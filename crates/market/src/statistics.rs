@@ -331,8 +331,11 @@ pub fn annual_report(year: u16, facts: &MarketFacts<'_>) -> AnnualReport {
 
 /// Counts one year.
 fn count(year: u16, facts: &MarketFacts<'_>) -> Year {
-    let province: BTreeMap<ParticipantId, &Province> =
-        facts.participants.iter().map(|p| (p.id, &p.province)).collect();
+    let province: BTreeMap<ParticipantId, &Province> = facts
+        .participants
+        .iter()
+        .map(|p| (p.id, &p.province))
+        .collect();
     let mut owned: BTreeMap<ParticipantId, Vec<&Project>> = BTreeMap::new();
     for p in facts.projects {
         owned.entry(p.owner).or_default().push(p);
@@ -343,7 +346,8 @@ fn count(year: u16, facts: &MarketFacts<'_>) -> Year {
     let in_year = |m: YearMonth| m.year() == year;
     for s in facts.sessions {
         let window = s.settings().delivery;
-        if s.state() != SessionState::Published || !window.first_month.through(window.last_month).any(in_year)
+        if s.state() != SessionState::Published
+            || !window.first_month.through(window.last_month).any(in_year)
         {
             continue;
         }
@@ -351,7 +355,9 @@ fn count(year: u16, facts: &MarketFacts<'_>) -> Year {
             Scope::Intra(_) => "intra",
             Scope::Inter(_) => "inter",
         };
-        *y.modes.entry((mode_name(&s.settings().mode), scope)).or_default() += 1;
+        *y.modes
+            .entry((mode_name(&s.settings().mode), scope))
+            .or_default() += 1;
         y.market.sessions.insert(s.id().0);
         for period in s.clearing() {
             for f in period.flows.iter().filter(|f| f.sent > Kwh::ZERO) {
@@ -362,7 +368,10 @@ fn count(year: u16, facts: &MarketFacts<'_>) -> Year {
                     .filter(|(_, m)| in_year(*m))
                     .map(|(l, _)| i128::from(l.0))
                     .sum();
-                let entry = y.corridors.entry((f.from.clone(), f.to.clone())).or_default();
+                let entry = y
+                    .corridors
+                    .entry((f.from.clone(), f.to.clone()))
+                    .or_default();
                 entry.0 += sent;
                 entry.1 += sent - lost;
             }
@@ -444,8 +453,11 @@ fn count(year: u16, facts: &MarketFacts<'_>) -> Year {
             }
         }
     }
-    let project_province: BTreeMap<ProjectCode, &Province> =
-        facts.projects.iter().map(|p| (p.code, &p.province)).collect();
+    let project_province: BTreeMap<ProjectCode, &Province> = facts
+        .projects
+        .iter()
+        .map(|p| (p.code, &p.province))
+        .collect();
     for entry in facts.registry.entries() {
         let field: fn(&mut CertificateCounts) -> &mut u64 = match entry.body.command() {
             Command::Issue { .. } => |c| &mut c.issued,
@@ -475,7 +487,11 @@ fn of_year(months: Vec<(YearMonth, Kwh)>, year: u16) -> i128 {
 
 /// A volume shared among a seller's projects' technologies pro rata to their capacity.
 fn technology_shares(projects: Option<&Vec<&Project>>, volume: i128) -> Vec<(&'static str, i128)> {
-    let projects: Vec<&&Project> = projects.into_iter().flatten().filter(|p| p.capacity_kw > 0).collect();
+    let projects: Vec<&&Project> = projects
+        .into_iter()
+        .flatten()
+        .filter(|p| p.capacity_kw > 0)
+        .collect();
     // A year's volume of one contract is below 96 × 10^9 kWh, so it fits i64.
     let volume_i64 = i64::try_from(volume).expect("a contract's volume fits i64");
     if projects.is_empty() {

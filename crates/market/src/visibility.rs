@@ -148,11 +148,9 @@ pub fn visible_settlement(
             .filter(|l| admits(&l.contract))
             .cloned()
             .collect(),
-        transfers: report.transfers.as_ref().map(|t| {
-            t.iter()
-                .filter(|l| admits(&l.contract))
-                .cloned()
-                .collect()
-        }),
+        transfers: report
+            .transfers
+            .as_ref()
+            .map(|t| t.iter().filter(|l| admits(&l.contract)).cloned().collect()),
     }
 }

@@ -10,7 +10,6 @@ use domain::YearMonth;
 use domain::{Fen, Kwh, ParticipantId, ProjectCode, Role};
 use registry::TransferReason;
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
 use settlement::ContractTerms;
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouterExt};
@@ -19,6 +18,10 @@ use utoipa_axum::routes;
 use super::{Body, METER_UPLOAD_LIMIT, Path, Query, json_reply, respond_stored};
 use crate::AppState;
 use crate::auth::{Caller, IdempotencyKey, TRADERS};
+use crate::dto::{
+    CertificateClaim, CertificateListingView, CertificatePurchase, CertificateTransfer, Delisted,
+    ExpiredCertificates, HoldingView, Holdings, HourlyMatchView, PdfBytes,
+};
 use crate::error::{ApiError, ErrorBody};
 
 pub fn routes(router: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
@@ -194,7 +197,11 @@ async fn issue(
     app.certificates
         .change_replying(
             &key,
-            |registry, now| Ok(market::issue_month(registry, &projects, &by_meter, ym, now)?),
+            |registry, now| {
+                Ok(market::issue_month(
+                    registry, &projects, &by_meter, ym, now,
+                )?)
+            },
             |report| json_reply(StatusCode::CREATED, &report),
         )
         .await
@@ -238,27 +245,34 @@ struct HoldingsQuery {
 /// Certificates held, as serial ranges with their state: the caller's own, or (operator and
 /// regulator) any participant's.
 #[utoipa::path(get, path = "/api/v1/certificates", tag = "certificates", params(HoldingsQuery),
-    responses((status = 200, description = "OK", body = Value), (status = 401, description = "No valid bearer token", body = ErrorBody), (status = 403, description = "Only the operator and regulator read others' certificates", body = ErrorBody)),
+    responses((status = 200, description = "OK", body = Holdings), (status = 401, description = "No valid bearer token", body = ErrorBody), (status = 403, description = "Only the operator and regulator read others' certificates", body = ErrorBody)),
     security(("bearer" = [])))]
 async fn holdings(
     State(app): State<AppState>,
     caller: Caller,
     Query(query): Query<HoldingsQuery>,
-) -> Result<axum::Json<Value>, ApiError> {
+) -> Result<axum::Json<Holdings>, ApiError> {
     let whose = subject(&app, &caller, query.participant, "certificates").await?;
-    let list: Vec<Value> = app
+    let holdings = app
         .certificates
         .read(|r| {
             r.holdings(whose)
                 .iter()
-                .map(|h| json!({"range": h.range.to_string(), "project": h.range.project().to_string(), "month": h.range.month().to_string(),
-                                "certificates": h.range.count(), "state": h.state.as_str(), "listing": h.listing.map(|l| l.0)}))
+                .map(|h| HoldingView {
+                    range: h.range.to_string(),
+                    project: h.range.project().to_string(),
+                    month: h.range.month().to_string(),
+                    certificates: h.range.count(),
+                    state: h.state.as_str().to_owned(),
+                    listing: h.listing.map(|l| l.0),
+                })
                 .collect()
         })
         .await;
-    Ok(axum::Json(
-        json!({"participant": whose.0, "holdings": list}),
-    ))
+    Ok(axum::Json(Holdings {
+        participant: whose.0,
+        holdings,
+    }))
 }
 
 /// A standalone certificate trade.
@@ -280,7 +294,7 @@ pub struct TransferRequest {
 /// Transfers the caller's own issued certificates to another participant (a bilateral trade).
 /// A certificate transfers at most once: certificates already transferred are refused (409).
 #[utoipa::path(post, path = "/api/v1/certificates/transfer", tag = "certificates", request_body = TransferRequest,
-    responses((status = 201, description = "Transferred", body = Value), (status = 400, description = "Bad request: the message names the field", body = ErrorBody),
+    responses((status = 201, description = "Transferred", body = CertificateTransfer), (status = 400, description = "Bad request: the message names the field", body = ErrorBody),
         (status = 401, description = "No valid bearer token", body = ErrorBody), (status = 403, description = "This role may not trade certificates", body = ErrorBody),
         (status = 404, description = "No such project-month", body = ErrorBody), (status = 409, description = "Not enough transferable certificates", body = ErrorBody)),
     security(("bearer" = [])))]
@@ -295,21 +309,34 @@ async fn transfer(
     let price = price_of(&request.price_yuan)?;
     let from = caller.participant().id;
     app.certificates
-        .change_replying(&key, |r, now| {
-            let entry = r.transfer(
-                from,
-                ParticipantId(request.to),
-                project,
-                ym,
-                request.count,
-                TransferReason::Bilateral {
-                    price_per_cert: price,
-                },
-                now,
-            )?;
-            Ok(range_texts(entry))
-        }, |ranges| json_reply(StatusCode::CREATED,
-            &json!({"from": from.0, "to": request.to, "certificates": request.count, "ranges": ranges})))
+        .change_replying(
+            &key,
+            |r, now| {
+                let entry = r.transfer(
+                    from,
+                    ParticipantId(request.to),
+                    project,
+                    ym,
+                    request.count,
+                    TransferReason::Bilateral {
+                        price_per_cert: price,
+                    },
+                    now,
+                )?;
+                Ok(range_texts(entry))
+            },
+            |ranges| {
+                json_reply(
+                    StatusCode::CREATED,
+                    &CertificateTransfer {
+                        from: from.0,
+                        to: request.to,
+                        certificates: request.count,
+                        ranges,
+                    },
+                )
+            },
+        )
         .await
 }
 
@@ -330,7 +357,7 @@ pub struct ClaimRequest {
 
 /// Claims (核销) certificates the caller holds for a beneficiary's consumption; claimed is final.
 #[utoipa::path(post, path = "/api/v1/certificates/claim", tag = "certificates", request_body = ClaimRequest,
-    responses((status = 201, description = "Claimed", body = Value), (status = 400, description = "Bad request: the message names the field", body = ErrorBody),
+    responses((status = 201, description = "Claimed", body = CertificateClaim), (status = 400, description = "Bad request: the message names the field", body = ErrorBody),
         (status = 401, description = "No valid bearer token", body = ErrorBody), (status = 403, description = "This role may not claim", body = ErrorBody),
         (status = 404, description = "No such project-month", body = ErrorBody), (status = 409, description = "Not enough claimable certificates", body = ErrorBody)),
     security(("bearer" = [])))]
@@ -358,7 +385,11 @@ async fn claim(
             |ranges| {
                 json_reply(
                     StatusCode::CREATED,
-                    &json!({"holder": holder.0, "certificates": request.count, "ranges": ranges}),
+                    &CertificateClaim {
+                        holder: holder.0,
+                        certificates: request.count,
+                        ranges,
+                    },
                 )
             },
         )
@@ -379,15 +410,10 @@ pub struct CertificateListingRequest {
     pub price_yuan: String,
 }
 
-fn listing_json(l: &registry::Listing) -> Value {
-    json!({"id": l.id.0, "owner": l.owner.0, "project": l.project.to_string(), "month": l.month.to_string(),
-           "price_yuan": l.price_per_cert.to_string(), "listed": l.listed, "remaining": l.remaining})
-}
-
 /// Lists the caller's own issued certificates for sale at a price per certificate (挂牌). Listed
 /// certificates move only through a purchase of the listing, or back by delisting.
 #[utoipa::path(post, path = "/api/v1/certificates/listings", tag = "certificates", request_body = CertificateListingRequest,
-    responses((status = 201, description = "Listed", body = Value), (status = 400, description = "Bad request: the message names the field", body = ErrorBody),
+    responses((status = 201, description = "Listed", body = CertificateListingView), (status = 400, description = "Bad request: the message names the field", body = ErrorBody),
         (status = 401, description = "No valid bearer token", body = ErrorBody), (status = 403, description = "This role may not trade certificates", body = ErrorBody),
         (status = 404, description = "No such project-month", body = ErrorBody), (status = 409, description = "Not enough issued certificates", body = ErrorBody)),
     security(("bearer" = [])))]
@@ -406,7 +432,9 @@ async fn list_certificates(
             &key,
             |r, now| {
                 let id = r.list(owner, project, ym, request.count, price, now)?;
-                Ok(listing_json(r.listing(id).expect("just listed")))
+                Ok(CertificateListingView::from(
+                    r.listing(id).expect("just listed"),
+                ))
             },
             |listing| json_reply(StatusCode::CREATED, &listing),
         )
@@ -415,14 +443,21 @@ async fn list_certificates(
 
 /// Open certificate listings, for every participant.
 #[utoipa::path(get, path = "/api/v1/certificates/listings", tag = "certificates",
-    responses((status = 200, description = "OK", body = Value), (status = 401, description = "No valid bearer token", body = ErrorBody)),
+    responses((status = 200, description = "OK", body = Vec<CertificateListingView>), (status = 401, description = "No valid bearer token", body = ErrorBody)),
     security(("bearer" = [])))]
-async fn open_listings(State(app): State<AppState>, _caller: Caller) -> axum::Json<Value> {
-    axum::Json(Value::Array(
+async fn open_listings(
+    State(app): State<AppState>,
+    _caller: Caller,
+) -> axum::Json<Vec<CertificateListingView>> {
+    axum::Json(
         app.certificates
-            .read(|r| r.open_listings().map(listing_json).collect())
+            .read(|r| {
+                r.open_listings()
+                    .map(CertificateListingView::from)
+                    .collect()
+            })
             .await,
-    ))
+    )
 }
 
 /// How many certificates to buy.
@@ -436,7 +471,7 @@ pub struct BuyRequest {
 /// Buys certificates from a listing at its price (摘牌): they transfer to the caller, once.
 #[utoipa::path(post, path = "/api/v1/certificates/listings/{listing}/buy", tag = "certificates", request_body = BuyRequest,
     params(("listing" = u64, Path, description = "Listing id")),
-    responses((status = 201, description = "Bought", body = Value), (status = 400, description = "Bad request: the message names the field", body = ErrorBody),
+    responses((status = 201, description = "Bought", body = CertificatePurchase), (status = 400, description = "Bad request: the message names the field", body = ErrorBody),
         (status = 401, description = "No valid bearer token", body = ErrorBody), (status = 403, description = "This role may not trade certificates", body = ErrorBody),
         (status = 404, description = "No such listing", body = ErrorBody), (status = 409, description = "The listing is closed or has fewer left", body = ErrorBody)),
     security(("bearer" = [])))]
@@ -450,18 +485,27 @@ async fn buy_listing(
     caller.require(&TRADERS, "buy certificates")?;
     let buyer = caller.participant().id;
     app.certificates
-        .change_replying(&key, |r, now| {
-            let entry = r.buy_listing(registry::ListingId(listing), buyer, request.count, now)?;
-            let ranges: Vec<String> = range_texts(entry);
-            Ok(json!({"listing": listing, "buyer": buyer.0, "certificates": request.count, "ranges": ranges}))
-        }, |bought| json_reply(StatusCode::CREATED, &bought))
+        .change_replying(
+            &key,
+            |r, now| {
+                let entry =
+                    r.buy_listing(registry::ListingId(listing), buyer, request.count, now)?;
+                Ok(CertificatePurchase {
+                    listing,
+                    buyer: buyer.0,
+                    certificates: request.count,
+                    ranges: range_texts(entry),
+                })
+            },
+            |bought| json_reply(StatusCode::CREATED, &bought),
+        )
         .await
 }
 
 /// Withdraws the caller's own listing; what is left returns to issued.
 #[utoipa::path(delete, path = "/api/v1/certificates/listings/{listing}", tag = "certificates",
     params(("listing" = u64, Path, description = "Listing id")),
-    responses((status = 200, description = "Delisted", body = Value), (status = 401, description = "No valid bearer token", body = ErrorBody),
+    responses((status = 200, description = "Delisted", body = Delisted), (status = 401, description = "No valid bearer token", body = ErrorBody),
         (status = 403, description = "Not the caller's listing", body = ErrorBody), (status = 404, description = "No such listing", body = ErrorBody), (status = 409, description = "Already closed", body = ErrorBody)),
     security(("bearer" = [])))]
 async fn delist(
@@ -483,7 +527,10 @@ async fn delist(
             |()| {
                 json_reply(
                     StatusCode::OK,
-                    &json!({"listing": listing, "status": "delisted"}),
+                    &Delisted {
+                        listing,
+                        status: "delisted".to_owned(),
+                    },
                 )
             },
         )
@@ -494,7 +541,7 @@ async fn delist(
 /// production month M are valid for M..M+23): they are cancelled, and their listings closed.
 /// Operator only.
 #[utoipa::path(post, path = "/api/v1/certificates/expire", tag = "certificates", request_body = MonthRequest,
-    responses((status = 200, description = "Expired", body = Value), (status = 400, description = "Bad request: the message names the field", body = ErrorBody),
+    responses((status = 200, description = "Expired", body = ExpiredCertificates), (status = 400, description = "Bad request: the message names the field", body = ErrorBody),
         (status = 401, description = "No valid bearer token", body = ErrorBody), (status = 403, description = "Operator only", body = ErrorBody), (status = 409, description = "Nothing new to expire", body = ErrorBody)),
     security(("bearer" = [])))]
 async fn expire(
@@ -519,7 +566,10 @@ async fn expire(
             |cancelled| {
                 json_reply(
                     StatusCode::OK,
-                    &json!({"month": request.month, "cancelled": cancelled}),
+                    &ExpiredCertificates {
+                        month: request.month,
+                        cancelled,
+                    },
                 )
             },
         )
@@ -618,7 +668,9 @@ async fn settle_month(
 }
 
 /// Every final settlement report recorded, by month.
-pub(super) async fn final_reports(app: &AppState) -> Result<Vec<market::SettlementReport>, ApiError> {
+pub(super) async fn final_reports(
+    app: &AppState,
+) -> Result<Vec<market::SettlementReport>, ApiError> {
     app.store
         .final_settlements()
         .await?
@@ -646,7 +698,7 @@ struct HourlyQuery {
 /// regulator) any participant's.
 #[utoipa::path(get, path = "/api/v1/hourly-match/{month}", tag = "certificates",
     params(("month" = String, Path, description = "YYYY-MM"), HourlyQuery),
-    responses((status = 200, description = "OK", body = Value), (status = 400, description = "Bad request: the message names the field", body = ErrorBody),
+    responses((status = 200, description = "OK", body = HourlyMatchView), (status = 400, description = "Bad request: the message names the field", body = ErrorBody),
         (status = 401, description = "No valid bearer token", body = ErrorBody), (status = 403, description = "Only the operator and regulator read others'", body = ErrorBody),
         (status = 404, description = "No meter data for the participant in that month", body = ErrorBody)),
     security(("bearer" = [])))]
@@ -655,7 +707,7 @@ async fn hourly_match(
     caller: Caller,
     Path(month): Path<String>,
     Query(query): Query<HourlyQuery>,
-) -> Result<axum::Json<Value>, ApiError> {
+) -> Result<axum::Json<HourlyMatchView>, ApiError> {
     let whose = subject(&app, &caller, query.participant, "meter data").await?;
     let ym = month_of("month", &month)?;
     let terms: Vec<ContractTerms> = app
@@ -682,12 +734,16 @@ async fn hourly_match(
                     whose.0
                 ))
             })?;
-    Ok(axum::Json(json!({
-        "month": month, "participant": whose.0,
-        "consumption_mwh": m.consumption.mwh().to_string(), "green_supply_mwh": m.supply.mwh().to_string(),
-        "matched_mwh": m.matched.mwh().to_string(), "unmatched_mwh": m.unmatched.mwh().to_string(),
-        "excess_mwh": m.excess.mwh().to_string(), "hourly_matched_percent": m.score_percent(),
-    })))
+    Ok(axum::Json(HourlyMatchView {
+        month,
+        participant: whose.0,
+        consumption_mwh: m.consumption.mwh().to_string(),
+        green_supply_mwh: m.supply.mwh().to_string(),
+        matched_mwh: m.matched.mwh().to_string(),
+        unmatched_mwh: m.unmatched.mwh().to_string(),
+        excess_mwh: m.excess.mwh().to_string(),
+        hourly_matched_percent: m.score_percent(),
+    }))
 }
 
 /// Query of [`consumption_certificate`].
@@ -701,7 +757,7 @@ struct DocumentQuery {
 /// MWh, contracts and certificate serial ranges, as HTML or PDF.
 #[utoipa::path(get, path = "/api/v1/consumption-certificates/{month}", tag = "certificates",
     params(("month" = String, Path, description = "Settlement month, YYYY-MM"), DocumentQuery),
-    responses((status = 200, description = "The document (text/html or application/pdf)", body = String), (status = 400, description = "Bad request: the message names the field", body = ErrorBody),
+    responses((status = 200, description = "The document: HTML, or with `format=pdf` a PDF", content((String = "text/html"), (inline(PdfBytes) = "application/pdf"))), (status = 400, description = "Bad request: the message names the field", body = ErrorBody),
         (status = 401, description = "No valid bearer token", body = ErrorBody), (status = 404, description = "No certificates were transferred to the caller for this month", body = ErrorBody)),
     security(("bearer" = [])))]
 async fn consumption_certificate(

@@ -229,7 +229,13 @@ async fn list_orders(
     let (views, logged) = handle.read(|s| {
         let (orders, logged) = market::visibility::visible_orders(caller.viewer(), s)
             .map_err(|reason| ApiError::forbidden(format!("session {id}: {reason}")))?;
-        Ok::<_, ApiError>((orders.into_iter().map(|o| order_view(s, o)).collect::<Vec<_>>(), logged))
+        Ok::<_, ApiError>((
+            orders
+                .into_iter()
+                .map(|o| order_view(s, o))
+                .collect::<Vec<_>>(),
+            logged,
+        ))
     })?;
     if logged {
         log_regulator_read(&app, &caller, &format!("GET /api/v1/sessions/{id}/orders")).await?;

@@ -255,7 +255,7 @@ async fn the_largest_values_clear_settle_issue_and_count(h: Harness) {
         json!({"contract": format!("S{s}-C{c}"), "delivered_mwh": "1000000.000", "lost_mwh": "0.000",
             "sent_mwh": "1000000.000", "env_mwh": "1000000", "carry_out_kwh": "0",
             "env_yuan": "50000000000.00", "energy_yuan": "100000000000.00", "shortfall_mwh": "0.000",
-            "comp_yuan": "0.00", "comp_payer": null})
+            "comp_yuan": "0.00", "comp_payer": null, "carry_in_kwh": "0", "volume_mwh": "1000000.000"})
     };
     assert_eq!(draft["lines"], json!([line(1), line(2)]));
 
@@ -268,7 +268,14 @@ async fn the_largest_values_clear_settle_issue_and_count(h: Harness) {
     assert_eq!(
         stats["provinces"],
         json!([{"province": "ZJ", "sold_mwh": "2000000.000", "bought_mwh": "2000000.000",
-            "imported_mwh": "0.000", "exported_mwh": "0.000"}])
+            "imported_mwh": "0.000", "exported_mwh": "0.000", "traded_mwh": "2000000.000",
+            "traded_growth_percent": null, "settled_mwh": "0.000", "inter_provincial_share": "0.0000",
+            "sessions": 1, "participants": 2, "users": 1, "average_energy_price": "100000.00",
+            "average_env_price": "50000.00",
+            "by_technology": [{"technology": "wind_offshore", "mwh": "2000000.000"}],
+            "by_source_province": [{"province": "ZJ", "mwh": "2000000.000"}],
+            "certificates": {"issued": 999_999_998, "transferred": 0, "claimed": 0},
+            "top_corridors": []}])
     );
     h.finish().await;
 }

@@ -143,18 +143,24 @@ async fn certificates_end_to_end(h: Harness) {
             StatusCode::CREATED,
         )
         .await;
-    assert_eq!(issued["issued"][0]["certificates"], 8);
     assert_eq!(
-        issued["issued"][0]["ranges"],
-        json!(["33010000000000001202403000000001-33010000000000001202403000000008"])
+        issued,
+        json!({"month": "2024-03", "issued": [{"project": "33010000000000001", "owner": g,
+        "metered_mwh": "8.928", "certificates": 8,
+        "ranges": ["33010000000000001202403000000001-33010000000000001202403000000008"]}]})
     );
+    // The handler still builds this reply with `json!`: it must be exactly the documented
+    // `IssuedCertificates`, field for field.
+    let typed: market::IssuanceReport = serde_json::from_value(issued.clone()).unwrap();
+    assert_eq!(serde_json::to_value(&typed).unwrap(), issued);
 
     // Settlement: C = 6,500, G = 8,928, L = 5,952 → D = 5,952, Q_env = 5 MWh, carry 952 kWh,
     // shortfall 548 kWh paid by the buyer (G_k 6,500 > L_k 5,952) at 50.00: 27.40 yuan;
     // energy 5,952 × 375.25 = 2,233.488 → 2,233.49 yuan; environment 5 × 25.00 = 125.00.
     let expected_line = json!({"contract": format!("S{s}-C1"), "delivered_mwh": "5.952",
         "lost_mwh": "0.000", "sent_mwh": "5.952", "env_mwh": "5", "carry_out_kwh": "952", "env_yuan": "125.00",
-        "energy_yuan": "2233.49", "shortfall_mwh": "0.548", "comp_yuan": "27.40", "comp_payer": "buyer"});
+        "energy_yuan": "2233.49", "shortfall_mwh": "0.548", "comp_yuan": "27.40", "comp_payer": "buyer",
+        "carry_in_kwh": "0", "volume_mwh": "6.500"});
     let draft = h
         .post(
             "/api/v1/settlements",
@@ -175,7 +181,7 @@ async fn certificates_end_to_end(h: Harness) {
     assert_eq!(
         done["transfers"],
         json!([{"contract": format!("S{s}-C1"), "project": "33010000000000001", "certificates": 5,
-        "ranges": ["33010000000000001202403000000001-33010000000000001202403000000005"]}])
+        "ranges": ["33010000000000001202403000000001-33010000000000001202403000000005"], "certificates_missing": 0}])
     );
     let again = h
         .post(

@@ -286,3 +286,27 @@ macro_rules! on_both {
         }
     };
 }
+
+/// `actual` with only the keys `expected` has (through nested objects and arrays), to compare a
+/// report against the figures a test writes out while the report carries more.
+pub fn only_keys_of(actual: &Value, expected: &Value) -> Value {
+    match (actual, expected) {
+        (Value::Object(a), Value::Object(e)) => Value::Object(
+            e.iter()
+                .map(|(k, ev)| {
+                    (
+                        k.clone(),
+                        a.get(k).map_or(Value::Null, |av| only_keys_of(av, ev)),
+                    )
+                })
+                .collect(),
+        ),
+        (Value::Array(a), Value::Array(e)) if a.len() == e.len() => Value::Array(
+            a.iter()
+                .zip(e)
+                .map(|(av, ev)| only_keys_of(av, ev))
+                .collect(),
+        ),
+        _ => actual.clone(),
+    }
+}

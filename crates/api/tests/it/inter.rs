@@ -172,9 +172,7 @@ async fn coupled_session_walkthrough(h: Harness) {
         );
         // Statistics are public: 11.25 MWh contracted, 5 of it across the corridor (4/9).
         let stats = h.get("/api/v1/statistics/2025", None, StatusCode::OK).await;
-        assert_eq!(
-            stats,
-            json!({"year": 2025, "sessions": 1,
+        let expected = json!({"year": 2025, "sessions": 1,
                 "sessions_by_mode": [{"mode": "call_auction/coupled", "scope": "inter", "sessions": 1}],
                 "traded_mwh": "11.250", "inter_provincial_mwh": "5.000", "inter_provincial_share": "0.4444",
                 // (3 × 225 + 3.25 × 450 + 5 × 225) / 11.25 = 290.00.
@@ -182,12 +180,23 @@ async fn coupled_session_walkthrough(h: Harness) {
                 "provinces": [
                     {"province": "QH", "sold_mwh": "8.000", "bought_mwh": "3.000", "imported_mwh": "0.000", "exported_mwh": "5.000"},
                     {"province": "ZJ", "sold_mwh": "3.250", "bought_mwh": "8.000", "imported_mwh": "4.750", "exported_mwh": "0.000"}],
-                "top_corridors": [{"from": "QH", "to": "ZJ", "sent_mwh": "5.000", "delivered_mwh": "4.750"}]})
+                "top_corridors": [{"from": "QH", "to": "ZJ", "sent_mwh": "5.000", "delivered_mwh": "4.750"}]});
+        assert_eq!(crate::harness::only_keys_of(&stats, &expected), expected);
+        // Two buyers; ZJ imports 4.750 of its 8.000 MWh (0.59375 → 0.5938) and pays on average
+        // (3.25 × 450 + 5 × 225) / 8.25 = 313.636 → 313.64 yuan/MWh; no projects, no technology.
+        assert_eq!(stats["users"], 2);
+        assert_eq!(stats["provinces"][1]["inter_provincial_share"], "0.5938");
+        assert_eq!(stats["provinces"][1]["average_energy_price"], "313.64");
+        assert_eq!(
+            stats["by_technology"],
+            json!([{"technology": "unknown", "mwh": "11.250"}])
         );
         let empty = h.get("/api/v1/statistics/2024", None, StatusCode::OK).await;
         assert_eq!(
             empty,
-            json!({"year": 2024, "sessions": 0, "sessions_by_mode": [], "traded_mwh": "0.000",
+            json!({"year": 2024, "traded_growth_percent": null, "settled_mwh": "0.000",
+                "settled_growth_percent": null, "users": 0, "by_technology": [], "by_source_province": [],
+                "certificates": {"issued": 0, "transferred": 0, "claimed": 0}, "sessions": 0, "sessions_by_mode": [], "traded_mwh": "0.000",
                 "inter_provincial_mwh": "0.000", "inter_provincial_share": "0", "participants": 0,
                 "average_energy_price": null, "average_env_price": null, "provinces": [], "top_corridors": []})
         );

@@ -10,6 +10,8 @@ mod hostile;
 mod hostile_input;
 mod inter;
 mod market;
+mod months;
 mod roles;
 mod transit;
+mod typed;
 mod visibility;
