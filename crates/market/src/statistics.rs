@@ -12,8 +12,9 @@
 //!   away from zero; null when last year had nothing.
 //! - **Participants** are the distinct parties to counted contracts; **users** the distinct
 //!   buyers among them.
-//! - **Inter-provincial** volume is that of contracts crossing a corridor; its share is of the
-//!   traded volume, 4 decimals, half away from zero ("0" with nothing traded).
+//! - **Inter-provincial** volume is that of contracts between provinces (over a corridor, or
+//!   between a seller and a buyer of different provinces); its share is of the traded volume,
+//!   4 decimals, half away from zero ("0" with nothing traded).
 //! - Volume **by technology** is a contract's volume shared among its seller's projects pro rata
 //!   to their capacity (the §3.3 sharing rule; `unknown` for a seller without projects); **by
 //!   source province**, the seller's province.
@@ -390,7 +391,9 @@ fn count(year: u16, facts: &MarketFacts<'_>) -> Year {
                 .filter(|(_, m)| in_year(*m))
                 .map(|(l, _)| i128::from(l.0))
                 .sum();
-            let crossing = c.corridor.is_some();
+            // Across provinces: over a corridor, or between participants of two provinces.
+            let crossing =
+                c.corridor.is_some() || province.get(&c.seller) != province.get(&c.buyer);
             let by_technology = technology_shares(owned.get(&c.seller), sent);
             let from = province.get(&c.seller).copied();
             let to = province.get(&c.buyer).copied();
