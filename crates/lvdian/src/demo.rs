@@ -5,7 +5,7 @@
 
 use std::time::{Duration, Instant};
 
-use domain::{Contract, Fen, Kwh, Price, SessionId};
+use domain::{Contract, Fen, Kwh, SessionId, TwoPartPrice};
 use exchange::ExchangeError;
 use exchange::auction::Method;
 use exchange::session::{Command, Event, Mode, Session, Stamp};
@@ -81,12 +81,13 @@ impl Driver {
     }
 }
 
-/// Sums of a set of contracts.
+/// Sums of a set of contracts, and their average prices (`market`'s one definition).
 struct Totals {
     contracts: usize,
     energy: Kwh,
     energy_money: Fen,
     env_money: Fen,
+    average: Option<TwoPartPrice>,
 }
 
 fn totals(contracts: &[Contract]) -> Totals {
@@ -95,6 +96,7 @@ fn totals(contracts: &[Contract]) -> Totals {
         energy: Kwh::ZERO,
         energy_money: Fen::ZERO,
         env_money: Fen::ZERO,
+        average: market::average_price(contracts),
     };
     for c in contracts {
         let volume = c.total_volume();
@@ -103,13 +105,6 @@ fn totals(contracts: &[Contract]) -> Totals {
         t.env_money += Fen::of(volume, c.price.environment);
     }
     t
-}
-
-/// A volume-weighted average price, rounded half away from zero, or `None` for no volume.
-fn average(money: Fen, energy: Kwh) -> Option<Price> {
-    (energy.0 > 0).then(|| {
-        Price(domain::div_round_half_away(i128::from(money.0) * 1000, i128::from(energy.0)) as i64)
-    })
 }
 
 fn wan_kwh(energy: Kwh) -> String {
@@ -124,9 +119,9 @@ fn print_totals(t: &Totals) {
         t.energy.mwh(),
         wan_kwh(t.energy),
         t.energy_money,
-        average(t.energy_money, t.energy).map_or("-".into(), |p| p.to_string()),
+        t.average.map_or("-".into(), |p| p.energy.to_string()),
         t.env_money,
-        average(t.env_money, t.energy).map_or("-".into(), |p| p.to_string()),
+        t.average.map_or("-".into(), |p| p.environment.to_string()),
     );
 }
 

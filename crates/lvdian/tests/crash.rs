@@ -305,8 +305,7 @@ async fn sigkill_mid_load_loses_no_acknowledged_order_sqlite() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigkill_mid_load_loses_no_acknowledged_order_postgres() {
-    let Ok(base) = std::env::var("LVDIAN_TEST_DATABASE_URL") else {
-        println!("skipped: LVDIAN_TEST_DATABASE_URL not set");
+    let Some(base) = store::testing::database_url() else {
         return;
     };
     // A database of its own, so the server's tables start empty.

@@ -25,5 +25,5 @@ pub use close::{
     monthly_volumes, open_earlier_months, settle_terms,
 };
 pub use report::{IssuanceReport, IssuedProject, SettlementLine, SettlementReport, TransferLine};
-pub use statistics::{AnnualReport, MarketFacts, annual_report};
+pub use statistics::{AnnualReport, MarketFacts, annual_report, average_price};
 pub use visibility::{Access, Viewer};

@@ -38,8 +38,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use domain::{
-    Kwh, Participant, ParticipantId, Price, Project, ProjectCode, Province, YearMonth,
-    div_round_half_away, split_by_weight,
+    Contract, Kwh, Participant, ParticipantId, Price, Project, ProjectCode, Province, TwoPartPrice,
+    YearMonth, div_round_half_away, split_by_weight,
 };
 use exchange::auction::Method;
 use exchange::session::{Mode, Scope, Session, SessionState};
@@ -221,11 +221,38 @@ struct Priced {
 }
 
 impl Priced {
-    fn add(&mut self, volume: i128, price: domain::TwoPartPrice) {
+    fn add(&mut self, volume: i128, price: TwoPartPrice) {
         self.volume += volume;
         self.energy += volume * i128::from(price.energy.0);
         self.env += volume * i128::from(price.environment.0);
     }
+
+    /// The averages, or `None` with no volume. Each lies among the prices averaged, so
+    /// within ±3·10^7 fen/MWh.
+    fn average(&self) -> Option<TwoPartPrice> {
+        let of = |value: i128| {
+            let fen = div_round_half_away(value, self.volume);
+            Price(i64::try_from(fen).expect("an average lies among the prices averaged"))
+        };
+        (self.volume > 0).then(|| TwoPartPrice {
+            energy: of(self.energy),
+            environment: of(self.env),
+        })
+    }
+}
+
+/// The volume-weighted average two-part price of `contracts` — `Σ(volume × price) / Σ volume`
+/// for each part, rounded half away from zero to 0.01 yuan/MWh — or `None` with no volume: the
+/// one definition of §8's average prices, for reports that average other sets of contracts
+/// (the demo's sessions).
+pub fn average_price<'a>(
+    contracts: impl IntoIterator<Item = &'a Contract>,
+) -> Option<TwoPartPrice> {
+    let mut priced = Priced::default();
+    for c in contracts {
+        priced.add(i128::from(c.total_volume().0), c.price);
+    }
+    priced.average()
 }
 
 /// One scope's running totals (the market, or a province).
@@ -297,8 +324,8 @@ pub fn annual_report(year: u16, facts: &MarketFacts<'_>) -> AnnualReport {
         inter_provincial_share: share(m.inter, m.traded),
         participants: m.participants.len(),
         users: m.users.len(),
-        average_energy_price: average(m.priced.energy, m.priced.volume),
-        average_env_price: average(m.priced.env, m.priced.volume),
+        average_energy_price: m.priced.average().map(|p| p.energy.to_string()),
+        average_env_price: m.priced.average().map(|p| p.environment.to_string()),
         by_technology: technologies(&m.technology),
         by_source_province: sources(&m.source),
         certificates: m.certificates.clone(),
@@ -318,8 +345,8 @@ pub fn annual_report(year: u16, facts: &MarketFacts<'_>) -> AnnualReport {
                 sessions: t.sessions.len(),
                 participants: t.participants.len(),
                 users: t.users.len(),
-                average_energy_price: average(t.priced.energy, t.priced.volume),
-                average_env_price: average(t.priced.env, t.priced.volume),
+                average_energy_price: t.priced.average().map(|p| p.energy.to_string()),
+                average_env_price: t.priced.average().map(|p| p.environment.to_string()),
                 by_technology: technologies(&t.technology),
                 by_source_province: sources(&t.source),
                 certificates: t.certificates.clone(),
@@ -558,15 +585,6 @@ fn fixed(units: i128, decimals: u32) -> String {
         magnitude % scale,
         width = decimals as usize
     )
-}
-
-/// A volume-weighted average price, or `None` with no volume. It lies among the prices
-/// averaged, so within ±3·10^7 fen/MWh.
-fn average(value: i128, volume: i128) -> Option<String> {
-    (volume > 0).then(|| {
-        let fen = div_round_half_away(value, volume);
-        Price(i64::try_from(fen).unwrap_or(i64::MAX)).to_string()
-    })
 }
 
 fn technologies(map: &BTreeMap<&'static str, i128>) -> Vec<TechnologyVolume> {

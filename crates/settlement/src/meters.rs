@@ -826,7 +826,7 @@ impl Scan {
         Scan {
             month,
             prefix: u64::from_le_bytes(prefix(month)),
-            days: month.days() as u32,
+            days: u32::from(month.days()),
             intervals: month.intervals(),
             meters: Vec::new(),
             index: FxMap::default(),

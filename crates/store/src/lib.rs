@@ -63,6 +63,7 @@ mod append;
 mod network;
 mod registry;
 mod rows;
+pub mod testing;
 #[cfg(test)]
 mod tests;
 

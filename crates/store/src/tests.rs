@@ -52,14 +52,12 @@ impl Cleanup {
 async fn both(test: &str) -> Vec<(Store, Cleanup)> {
     let (store, path) = sqlite(test).await;
     let mut stores = vec![(store, Cleanup::File(path))];
-    if let Ok(url) = std::env::var("LVDIAN_TEST_DATABASE_URL") {
+    if let Some(url) = crate::testing::database_url() {
         let schema = format!("lvdian_unit_{}_{test}", std::process::id());
         Store::drop_postgres_schema(&url, &schema).await.unwrap();
         let store = Store::connect_postgres_schema(&url, &schema).await.unwrap();
         store.migrate().await.unwrap();
         stores.push((store, Cleanup::Schema { url, schema }));
-    } else {
-        println!("postgres part skipped: LVDIAN_TEST_DATABASE_URL not set");
     }
     stores
 }

@@ -68,10 +68,7 @@ impl Harness {
                 (store, Where::Sqlite(path))
             }
             Db::Postgres => {
-                let Ok(url) = std::env::var("LVDIAN_TEST_DATABASE_URL") else {
-                    println!("skipped: LVDIAN_TEST_DATABASE_URL not set");
-                    return None;
-                };
+                let url = store::testing::database_url()?;
                 let schema = unique(&format!("api_{name}"));
                 let store = Store::connect_postgres_schema(&url, &schema).await.unwrap();
                 (store, Where::Postgres { url, schema })

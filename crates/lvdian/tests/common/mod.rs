@@ -99,10 +99,7 @@ pub async fn post(
 /// A fresh PostgreSQL database on the server of `LVDIAN_TEST_DATABASE_URL`, or `None` (printing
 /// that the test is skipped). Returns (base URL, database name, URL of the new database).
 pub async fn postgres_database(tag: &str) -> Option<(String, String, String)> {
-    let Ok(base) = std::env::var("LVDIAN_TEST_DATABASE_URL") else {
-        println!("skipped: LVDIAN_TEST_DATABASE_URL not set");
-        return None;
-    };
+    let base = store::testing::database_url()?;
     let name = format!("lvdian_{tag}_{}", std::process::id());
     let url = store::Store::create_postgres_database(&base, &name)
         .await

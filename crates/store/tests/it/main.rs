@@ -59,10 +59,7 @@ impl Db {
     /// A fresh schema for `test` in the database of `LVDIAN_TEST_DATABASE_URL`, or `None` (and
     /// a line saying the test is skipped) when the variable is not set.
     pub async fn postgres(test: &str) -> Option<Db> {
-        let Ok(url) = std::env::var(DATABASE_URL_VAR) else {
-            println!("skipped: {DATABASE_URL_VAR} not set");
-            return None;
-        };
+        let url = store::testing::database_url()?;
         let schema = format!("lvdian_{}_{test}", std::process::id());
         assert!(schema.len() <= 63, "schema name {schema} is too long");
         Store::drop_postgres_schema(&url, &schema).await.unwrap();
