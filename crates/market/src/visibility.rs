@@ -71,6 +71,28 @@ pub fn session_visible(viewer: Option<Viewer>, state: SessionState) -> bool {
     state != SessionState::Draft || viewer.is_some_and(|v| is_insider(v.role))
 }
 
+/// Whether a session's results (Q*, P* per period, participants) are visible: to everyone once
+/// published, and to insiders from clearing on.
+pub fn results_visible(viewer: Option<Viewer>, state: SessionState) -> bool {
+    state == SessionState::Published
+        || (state == SessionState::Cleared && viewer.is_some_and(|v| is_insider(v.role)))
+}
+
+/// Whether a session's listing (挂牌) is visible: to everyone while open, to its owner and
+/// insiders always.
+pub fn listing_visible(viewer: Viewer, owner: ParticipantId, open: bool) -> bool {
+    open || insider_or_own(viewer.role).admits(viewer, &[owner])
+}
+
+/// Whether a bilateral proposal is visible: to its two parties and insiders.
+pub fn proposal_visible(
+    viewer: Viewer,
+    proposer: ParticipantId,
+    counterparty: ParticipantId,
+) -> bool {
+    insider_or_own(viewer.role).admits(viewer, &[proposer, counterparty])
+}
+
 /// Access to a session's orders. Call-auction orders are sealed: the operator sees them all
 /// until clearing and none of others' afterwards; the regulator sees all, logged. In other
 /// modes the operator sees all orders; a participant sees its own.
@@ -103,6 +125,12 @@ pub fn visible_orders(viewer: Viewer, session: &Session) -> Result<(Vec<&Order>,
 
 /// Access to contracts: a participant's own (as seller or buyer), all for insiders.
 pub fn contracts_access(viewer: Viewer) -> Access {
+    records_access(viewer)
+}
+
+/// Access to participants' records in a list (projects, contracts): one's own, all for
+/// insiders (the regulator's reads logged).
+pub fn records_access(viewer: Viewer) -> Access {
     insider_or_own(viewer.role)
 }
 

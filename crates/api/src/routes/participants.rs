@@ -199,12 +199,12 @@ async fn list_projects(
         ],
         "list projects",
     )?;
-    let all_of_them = caller.is_insider();
+    let access = market::visibility::records_access(caller.viewer());
     let projects = app.store.projects().await?;
     Ok(axum::Json(
         projects
             .iter()
-            .filter(|p| all_of_them || p.owner == caller.participant().id)
+            .filter(|p| access.admits(caller.viewer(), &[p.owner]))
             .map(ProjectView::from)
             .collect(),
     ))

@@ -14,7 +14,7 @@ use utoipa_axum::routes;
 
 use super::{Body, Path, Query, json_reply, render_one, respond_stored, sequenced};
 use crate::AppState;
-use crate::auth::{Caller, IdempotencyKey, MaybeCaller, is_insider};
+use crate::auth::{Caller, IdempotencyKey, MaybeCaller};
 use crate::dto::{
     CommandResult, DepthView, FlowView, LevelView, NewSessionRequest, PeriodResult,
     ProvincePeriodView, ResultsView, SessionView, settings_view, takes_network, with_network,
@@ -221,11 +221,12 @@ async fn results(
     Path(id): Path<u64>,
 ) -> Result<axum::Json<ResultsView>, ApiError> {
     let handle = app.hub.session(SessionId(id))?;
-    let insider = caller.0.as_ref().is_some_and(|p| is_insider(p.role));
+    let viewer = caller.0.as_ref().map(|p| market::Viewer {
+        id: p.id,
+        role: p.role,
+    });
     handle.read(|s| {
-        let visible =
-            s.state() == SessionState::Published || (insider && s.state() == SessionState::Cleared);
-        if !visible {
+        if !market::visibility::results_visible(viewer, s.state()) {
             return Err(ApiError::new(
                 StatusCode::CONFLICT,
                 "not_published",

@@ -279,13 +279,13 @@ async fn list_listings(
     Path(id): Path<u64>,
 ) -> Result<axum::Json<Vec<ListingView>>, ApiError> {
     let handle = app.hub.session(SessionId(id))?;
-    let insider = caller.is_insider();
-    let me = caller.participant().id;
+    let viewer = caller.viewer();
     Ok(axum::Json(handle.read(|s| {
         s.listings()
             .iter()
             .filter(|l| {
-                insider || l.owner == me || l.status == exchange::listing::ListingStatus::Open
+                let open = l.status == exchange::listing::ListingStatus::Open;
+                market::visibility::listing_visible(viewer, l.owner, open)
             })
             .map(|l| listing_view(&s.settings().template, l))
             .collect()
@@ -386,12 +386,11 @@ async fn list_proposals(
     Path(id): Path<u64>,
 ) -> Result<axum::Json<Vec<ProposalView>>, ApiError> {
     let handle = app.hub.session(SessionId(id))?;
-    let insider = caller.is_insider();
-    let me = caller.participant().id;
+    let viewer = caller.viewer();
     let views = handle.read(|s| {
         s.proposals()
             .iter()
-            .filter(|p| insider || p.proposer == me || p.counterparty == me)
+            .filter(|p| market::visibility::proposal_visible(viewer, p.proposer, p.counterparty))
             .map(|p| proposal_view(&s.settings().template, p))
             .collect()
     });
