@@ -26,6 +26,7 @@ from lvdian_client.api.certificates import (  # noqa: E402
     issue,
     list_certificates,
     open_listings,
+    settle_month,
     upload_meters,
 )
 from lvdian_client.api.participants import create_participant, create_project  # noqa: E402
@@ -42,7 +43,8 @@ from lvdian_client.models import (  # noqa: E402
     CommandResult,
     HoldingView,
     Holdings,
-    IssuedCertificates,
+    AnnualReport,
+    IssuanceReport,
     IssuedProject,
     MeterUpload,
     MonthRequest,
@@ -62,7 +64,9 @@ from lvdian_client.models import (  # noqa: E402
     ProjectView,
     SessionCount,
     SessionView,
-    StatisticsView,
+    SettlementLine,
+    SettlementReport,
+    SettlementRequest,
 )
 from lvdian_client.types import File  # noqa: E402
 
@@ -196,7 +200,7 @@ check(
 )
 
 stats = statistics.sync(2024, client=operator)
-typed("statistics of 2024", stats, StatisticsView)
+typed("statistics of 2024", stats, AnnualReport)
 check(
     "statistics count the auction",
     (stats.year, stats.sessions, stats.traded_mwh, stats.participants) == (2024, 1, "6.500", 2),
@@ -222,13 +226,25 @@ typed("upload meters", uploaded, MeterUpload)
 check("upload stored", (uploaded.meters, uploaded.readings) == (1, 2976), repr(uploaded))
 
 issued = issue.sync(client=operator, body=MonthRequest(month="2024-03"))
-typed("issue certificates", issued, IssuedCertificates)
+typed("issue certificates", issued, IssuanceReport)
 typed("issued projects", issued.issued, IssuedProject)
 check(
     "issued 8 certificates",
     [(p.project, p.owner, p.metered_mwh, p.certificates) for p in issued.issued]
     == [(PROJECT, generator_id, "8.928", 8)],
     repr(issued),
+)
+
+# A draft settlement of March: the buyer has no meter data, so nothing is delivered and the
+# whole 6.5 MWh is short, the buyer's to compensate.
+draft = settle_month.sync(client=operator, body=SettlementRequest(month="2024-03"))
+typed("draft settlement", draft, SettlementReport)
+typed("settlement lines", draft.lines, SettlementLine)
+check(
+    "the draft settles the auction's contract",
+    (draft.month, draft.final, [(l.volume_mwh, l.delivered_mwh, l.shortfall_mwh, l.comp_payer) for l in draft.lines])
+    == ("2024-03", False, [("6.500", "0.000", "6.500", "buyer")]),
+    repr(draft),
 )
 
 held = holdings.sync(client=generator)
