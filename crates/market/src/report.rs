@@ -97,6 +97,7 @@ pub struct TransferLine {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub project: Option<String>,
     /// Certificates (MWh) moved.
+    #[serde(default)]
     pub certificates: u64,
     /// Their serial ranges.
     #[serde(default)]
@@ -131,4 +132,25 @@ pub struct IssuedProject {
     pub certificates: u64,
     /// Their serial ranges.
     pub ranges: Vec<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn final_records_stored_before_the_month_close_still_read() {
+        // A record as the service wrote it before `market` (no carry_in_kwh or volume_mwh; a
+        // missing-certificates transfer without `certificates`).
+        let old = r#"{"month": "2024-03", "final": true, "lines": [{"contract": "S1-C1",
+            "delivered_mwh": "5.952", "lost_mwh": "0.000", "sent_mwh": "5.952", "env_mwh": "5",
+            "carry_out_kwh": "952", "env_yuan": "125.00", "energy_yuan": "2233.49",
+            "shortfall_mwh": "0.548", "comp_yuan": "27.40", "comp_payer": "buyer"}],
+            "transfers": [{"contract": "S1-C1", "certificates_missing": 5}]}"#;
+        let report: SettlementReport = serde_json::from_str(old).unwrap();
+        assert_eq!(report.lines[0].carry_out_kwh, "952");
+        assert_eq!(report.lines[0].carry_in_kwh, "");
+        let transfers = report.transfers.unwrap();
+        assert_eq!((transfers[0].certificates, transfers[0].certificates_missing), (0, 5));
+    }
 }
