@@ -6,6 +6,8 @@
 use domain::{Kwh, Price, Side};
 use serde::{Deserialize, Serialize};
 
+use crate::curve::{self, Crossing, Ranked};
+
 /// How matched volume is priced.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -96,14 +98,6 @@ pub fn clear(orders: &[AuctionOrder], periods: usize, method: Method) -> Vec<Per
         .collect()
 }
 
-/// An order in its side's priority order.
-#[derive(Debug, Clone, Copy)]
-struct Ranked {
-    index: usize,
-    price: Price,
-    volume: i64,
-}
-
 /// Every order, bucketed by (period, side) and sorted within a bucket by priority: buys by price
 /// descending, sells ascending, equal prices in submission order.
 struct RankedBook {
@@ -165,7 +159,12 @@ fn rank(orders: &[AuctionOrder], periods: usize) -> RankedBook {
 
 /// Clears one period's book, both sides in priority order.
 fn clear_period(buys: &[Ranked], sells: &[Ranked], method: Method) -> PeriodClearing {
-    let Some((matched, marginal_buy, marginal_sell)) = cross(buys, sells) else {
+    let Some(Crossing {
+        matched,
+        marginal_buy,
+        marginal_sell,
+    }) = curve::cross(buys, sells)
+    else {
         return PeriodClearing {
             volume: Kwh::ZERO,
             price: None,
@@ -173,8 +172,8 @@ fn clear_period(buys: &[Ranked], sells: &[Ranked], method: Method) -> PeriodClea
             slices: Vec::new(),
         };
     };
-    let buy_fills = allocate(buys, matched, marginal_buy);
-    let sell_fills = allocate(sells, matched, marginal_sell);
+    let buy_fills = curve::allocate(buys, matched, marginal_buy);
+    let sell_fills = curve::allocate(sells, matched, marginal_sell);
     let uniform_price = Price::midpoint(marginal_buy, marginal_sell);
 
     // Pair the filled buys with the filled sells, best first, volume by volume.
@@ -243,67 +242,4 @@ fn clear_period(buys: &[Ranked], sells: &[Ranked], method: Method) -> PeriodClea
         fills,
         slices,
     }
-}
-
-/// Walks the two step curves, best first, while the buy price is at least the sell price.
-/// Returns `Q*` and the marginal buy and sell prices (those of the last steps that trade), or
-/// `None` when nothing trades.
-fn cross(buys: &[Ranked], sells: &[Ranked]) -> Option<(i64, Price, Price)> {
-    let (mut b, mut s) = (0, 0);
-    let (mut buy_left, mut sell_left) = (buys.first()?.volume, sells.first()?.volume);
-    let mut matched: i64 = 0;
-    let mut marginal = None;
-    while buys[b].price >= sells[s].price {
-        let volume = buy_left.min(sell_left);
-        matched += volume;
-        marginal = Some((buys[b].price, sells[s].price));
-        buy_left -= volume;
-        sell_left -= volume;
-        if buy_left == 0 {
-            b += 1;
-            match buys.get(b) {
-                Some(next) => buy_left = next.volume,
-                None => break,
-            }
-        }
-        if sell_left == 0 {
-            s += 1;
-            match sells.get(s) {
-                Some(next) => sell_left = next.volume,
-                None => break,
-            }
-        }
-    }
-    marginal.map(|(buy, sell)| (matched, buy, sell))
-}
-
-/// Fills of one side (aligned with `side`) for matched volume `matched`: orders strictly better
-/// than the marginal price fill completely, orders at it share the rest pro rata (§3.3).
-fn allocate(side: &[Ranked], matched: i64, marginal: Price) -> Vec<i64> {
-    let mut fills = vec![0i64; side.len()];
-    let level_start = side
-        .iter()
-        .position(|r| r.price == marginal)
-        .expect("the marginal price is a price of this side");
-    let level_end = level_start
-        + side[level_start..]
-            .iter()
-            .take_while(|r| r.price == marginal)
-            .count();
-    let mut better: i64 = 0;
-    for (fill, r) in fills.iter_mut().zip(&side[..level_start]) {
-        *fill = r.volume;
-        better += r.volume;
-    }
-    let at_margin = matched - better;
-    let level = &side[level_start..level_end];
-    let weights: Vec<i64> = level.iter().map(|r| r.volume).collect();
-    // Within a level, entries are in submission order, which is the tie-break pro_rata uses.
-    for (fill, share) in fills[level_start..level_end]
-        .iter_mut()
-        .zip(domain::pro_rata(at_margin, &weights))
-    {
-        *fill = share;
-    }
-    fills
 }

@@ -44,10 +44,11 @@
 //! Architecture invariant: the only floats are inside the two LPs; every quantity, price and sum
 //! of money that leaves this module is an exact integer.
 
-use domain::{Fen, Kwh, Price, Side, div_round_half_away, pro_rata};
+use domain::{Fen, Kwh, Price, Side, div_round_half_away};
 use good_lp::{Expression, ProblemVariables, Solution, SolverModel, Variable, variable};
 
 use crate::auction::Fill;
+use crate::curve::{self, Crossing, Ranked};
 
 /// Losses are given in units of 1/10000 of the energy sent (`loss` "0.035" is 350).
 pub const LOSS_DENOMINATOR: i64 = domain::LossRate::DENOMINATOR;
@@ -226,14 +227,6 @@ pub fn clear(
         .into_iter()
         .map(|r| r.expect("every period cleared"))
         .collect()
-}
-
-/// An order in its side's priority order.
-#[derive(Debug, Clone, Copy)]
-struct Ranked {
-    index: usize,
-    price: Price,
-    volume: i64,
 }
 
 /// One province's book in one period, both sides in priority order.
@@ -664,83 +657,25 @@ fn clear_book(book_buys: &[Ranked], book_sells: &[Ranked], net: i64) -> Option<B
     }
     buys.extend(book_buys.iter().map(|r| (r.price, r.volume)));
     sells.extend(book_sells.iter().map(|r| (r.price, r.volume)));
-    let (matched, marginal_buy, marginal_sell) =
-        cross(&buys, &sells).unwrap_or((0, Price::ZERO, Price::ZERO));
+    // With no crossing nothing trades; the marginal prices are then never looked at.
+    let Crossing {
+        matched,
+        marginal_buy,
+        marginal_sell,
+    } = curve::cross(&buys, &sells).unwrap_or(Crossing {
+        matched: 0,
+        marginal_buy: Price::ZERO,
+        marginal_sell: Price::ZERO,
+    });
     let bought = matched - export;
     let sold = matched - import;
     if bought < 0 || sold < 0 {
         return None;
     }
     Some(BookFills {
-        buys: allocate(book_buys, bought, marginal_buy),
-        sells: allocate(book_sells, sold, marginal_sell),
+        buys: curve::allocate(book_buys, bought, marginal_buy),
+        sells: curve::allocate(book_sells, sold, marginal_sell),
         bought,
         sold,
     })
-}
-
-/// The §3.3 crossing of two step curves given as (price, volume), best first: `Q*` and the
-/// marginal buy and sell prices, or `None` when nothing trades.
-fn cross(buys: &[(Price, i64)], sells: &[(Price, i64)]) -> Option<(i64, Price, Price)> {
-    let (mut b, mut s) = (0, 0);
-    let (mut buy_left, mut sell_left) = (buys.first()?.1, sells.first()?.1);
-    let mut matched: i64 = 0;
-    let mut marginal = None;
-    while buys[b].0 >= sells[s].0 {
-        let volume = buy_left.min(sell_left);
-        matched += volume;
-        marginal = Some((buys[b].0, sells[s].0));
-        buy_left -= volume;
-        sell_left -= volume;
-        if buy_left == 0 {
-            b += 1;
-            match buys.get(b) {
-                Some(next) => buy_left = next.1,
-                None => break,
-            }
-        }
-        if sell_left == 0 {
-            s += 1;
-            match sells.get(s) {
-                Some(next) => sell_left = next.1,
-                None => break,
-            }
-        }
-    }
-    marginal.map(|(buy, sell)| (matched, buy, sell))
-}
-
-/// Fills of one side's local orders for `matched` local volume: orders strictly better than the
-/// marginal price fill completely, orders at it share the rest pro rata (§3.3). When the local
-/// volume is zero the marginal price (possibly the price-taking order's) is not needed.
-fn allocate(side: &[Ranked], matched: i64, marginal: Price) -> Vec<i64> {
-    let mut fills = vec![0i64; side.len()];
-    if matched == 0 {
-        return fills;
-    }
-    let level_start = side
-        .iter()
-        .position(|r| r.price == marginal)
-        .expect("the marginal price is a price of this side");
-    let level_end = level_start
-        + side[level_start..]
-            .iter()
-            .take_while(|r| r.price == marginal)
-            .count();
-    let mut better: i64 = 0;
-    for (fill, r) in fills.iter_mut().zip(&side[..level_start]) {
-        *fill = r.volume;
-        better += r.volume;
-    }
-    let weights: Vec<i64> = side[level_start..level_end]
-        .iter()
-        .map(|r| r.volume)
-        .collect();
-    for (fill, share) in fills[level_start..level_end]
-        .iter_mut()
-        .zip(pro_rata(matched - better, &weights))
-    {
-        *fill = share;
-    }
-    fills
 }

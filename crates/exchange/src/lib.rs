@@ -14,6 +14,7 @@
 pub mod auction;
 pub mod bilateral;
 pub mod coupling;
+mod curve;
 mod error;
 pub mod listing;
 pub mod rolling;
