@@ -151,6 +151,9 @@ mod tests {
         assert_eq!(report.lines[0].carry_out_kwh, "952");
         assert_eq!(report.lines[0].carry_in_kwh, "");
         let transfers = report.transfers.unwrap();
-        assert_eq!((transfers[0].certificates, transfers[0].certificates_missing), (0, 5));
+        assert_eq!(
+            (transfers[0].certificates, transfers[0].certificates_missing),
+            (0, 5)
+        );
     }
 }
