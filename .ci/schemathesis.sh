@@ -30,33 +30,9 @@ if [[ "$("$VENV/bin/schemathesis" --version 2>/dev/null)" != *"$SCHEMATHESIS_VER
     "$VENV/bin/pip" install --quiet --disable-pip-version-check "schemathesis==$SCHEMATHESIS_VERSION"
 fi
 
-cargo build --quiet -p lvdian
-LVDIAN="$CARGO_TARGET_DIR/debug/lvdian"
-
-WORK="$(mktemp -d)"
-SERVER=""
-stop() {
-    if [[ -n "$SERVER" ]] && kill -0 "$SERVER" 2>/dev/null; then
-        kill -TERM "$SERVER"
-        wait "$SERVER" 2>/dev/null || true
-    fi
-    rm -rf "$WORK"
-}
-trap stop EXIT
-
-DB="sqlite:$WORK/lvdian.db"
-PORT="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
-BASE="http://127.0.0.1:$PORT"
-OPERATOR="$("$LVDIAN" admin create-operator --name "schemathesis operator" --database-url "$DB" 2>/dev/null)"
-
-"$LVDIAN" serve --listen "127.0.0.1:$PORT" --database-url "$DB" 2>"$WORK/serve.log" &
-SERVER=$!
-for _ in $(seq 100); do
-    curl -fsS "$BASE/healthz" >/dev/null 2>&1 && break
-    kill -0 "$SERVER" 2>/dev/null || { cat "$WORK/serve.log"; exit 1; }
-    sleep 0.1
-done
-curl -fsS "$BASE/healthz" >/dev/null
+# shellcheck source=.ci/serve.sh
+source "$(dirname "$0")/serve.sh"
+start_server "schemathesis operator"
 
 # A market to find: participants, a project, a session of each mode (open, with orders, a
 # listing, a proposal) and a published call auction. Prints the traders' tokens.

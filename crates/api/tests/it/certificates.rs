@@ -19,12 +19,18 @@ pub(crate) fn meter_csv(generator: u64, user: u64, gen_kwh: i64, use_kwh: i64) -
 /// A March 2024 meter file: each (meter, participant column, kWh) reads that kWh every
 /// quarter-hour.
 pub(crate) fn march_csv(rows: &[(&str, String, i64)]) -> String {
+    month_csv("2024-03", 31, rows)
+}
+
+/// A meter file of `month` (of `days` days): each (meter, participant column, kWh) reads that
+/// kWh every quarter-hour.
+pub(crate) fn month_csv(month: &str, days: u32, rows: &[(&str, String, i64)]) -> String {
     let mut csv = String::from("meter,participant,start,kwh\n");
     for (meter, participant, kwh) in rows {
-        for day in 1..=31 {
+        for day in 1..=days {
             for q in 0..96 {
                 csv.push_str(&format!(
-                    "{meter},{participant},2024-03-{day:02}T{:02}:{:02},{kwh}\n",
+                    "{meter},{participant},{month}-{day:02}T{:02}:{:02},{kwh}\n",
                     q / 4,
                     q % 4 * 15
                 ));

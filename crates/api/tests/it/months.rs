@@ -5,26 +5,9 @@
 use axum::http::StatusCode;
 use serde_json::{Value, json};
 
-use crate::certificates::upload_month;
+use crate::certificates::{month_csv, upload_month};
 use crate::harness::Harness;
 use crate::on_both;
-
-/// A month's meter file: each (meter, participant id, kWh) reads that kWh every quarter-hour.
-fn month_csv(month: &str, days: u32, rows: &[(&str, u64, i64)]) -> String {
-    let mut csv = String::from("meter,participant,start,kwh\n");
-    for (meter, participant, kwh) in rows {
-        for day in 1..=days {
-            for q in 0..96 {
-                csv.push_str(&format!(
-                    "{meter},{participant},{month}-{day:02}T{:02}:{:02},{kwh}\n",
-                    q / 4,
-                    q % 4 * 15
-                ));
-            }
-        }
-    }
-    csv
-}
 
 async fn year_contract_settles_month_by_month(h: Harness) {
     let (g, gen_token) = h.participant("海上风电一号", "generator").await;
@@ -63,7 +46,11 @@ async fn year_contract_settles_month_by_month(h: Harness) {
     // Both read 12 kWh a quarter-hour: 35,712 kWh in January and March, 33,408 in February —
     // more than the contract's months, so everything contracted is delivered.
     for (month, days) in [("2024-01", 31), ("2024-02", 29), ("2024-03", 31)] {
-        let csv = month_csv(month, days, &[("MG1", g, 12), ("MU1", u, 12)]);
+        let csv = month_csv(
+            month,
+            days,
+            &[("MG1", g.to_string(), 12), ("MU1", u.to_string(), 12)],
+        );
         let (status, _) = upload_month(&h, &grid, month, csv).await;
         assert_eq!(status, StatusCode::CREATED);
         h.post(

@@ -42,6 +42,17 @@ pub fn project(n: u64, owner: &Participant, technology: Technology, capacity_kw:
     }
 }
 
+/// Applies `command` with the next sequence number (and a clock from it); returns the number.
+fn run(session: &mut Session, seq: &mut u64, command: Command) -> u64 {
+    *seq += 1;
+    let stamp = Stamp {
+        seq: *seq,
+        at_ms: 1_700_000_000_000 + *seq as i64,
+    };
+    session.apply(command, stamp).unwrap();
+    *seq
+}
+
 /// One bilateral deal: seller, buyer, kWh in period h01 over the window, energy and
 /// environmental price in yuan/MWh.
 pub struct Deal<'a> {
@@ -86,19 +97,7 @@ pub fn bilateral(
     };
     let mut session = Session::new(SessionId(id), settings).unwrap();
     let mut seq = 0;
-    let mut apply = |session: &mut Session, command: Command| {
-        seq += 1;
-        session
-            .apply(
-                command,
-                Stamp {
-                    seq,
-                    at_ms: 1_700_000_000_000 + seq as i64,
-                },
-            )
-            .unwrap();
-        seq
-    };
+    let mut apply = |session: &mut Session, command: Command| run(session, &mut seq, command);
     apply(&mut session, Command::Announce);
     apply(&mut session, Command::Open);
     for d in deals {
@@ -177,16 +176,7 @@ pub fn coupled(
     let mut session = Session::new(SessionId(id), settings).unwrap();
     let mut seq = 0;
     let mut apply = |session: &mut Session, command: Command| {
-        seq += 1;
-        session
-            .apply(
-                command,
-                Stamp {
-                    seq,
-                    at_ms: 1_700_000_000_000 + seq as i64,
-                },
-            )
-            .unwrap();
+        run(session, &mut seq, command);
     };
     apply(&mut session, Command::Announce);
     apply(&mut session, Command::Open);
