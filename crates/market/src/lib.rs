@@ -9,10 +9,12 @@
 //! - [`statistics`]: the annual report of spec §8, for the market and per province.
 //! - [`visibility`]: who sees which orders, contracts, settlement lines and certificates
 //!   (spec §7).
+//! - [`meters`]: a month's metered energy by participant, by meter and by quarter-hour.
 //! - [`report`]: the report types, serialised the same way by `lvdian` and the API.
 
 pub mod certificates;
 pub mod close;
+pub mod meters;
 pub mod report;
 pub mod statistics;
 pub mod visibility;

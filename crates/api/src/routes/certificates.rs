@@ -150,32 +150,33 @@ pub struct MonthRequest {
     pub month: String,
 }
 
-/// Every participant's metered energy of a month (latest versions), by participant id text.
+/// Every participant's and every meter's metered energy of a month (latest versions), by id
+/// text (`market::meters`).
 async fn metered(
     app: &AppState,
-    month: &str,
+    month: YearMonth,
 ) -> Result<(BTreeMap<String, i64>, BTreeMap<String, i64>), ApiError> {
-    let mut by_participant: BTreeMap<String, i64> = BTreeMap::new();
-    let mut by_meter: BTreeMap<String, i64> = BTreeMap::new();
-    for (m, _) in app.store.meter_months(month).await? {
-        // A meter's month fits (at most 2,976 intervals of 10^9 kWh, spec §1); a participant's
-        // many meters are added with a check, since their number has no bound of its own.
-        let total: i64 = m.kwh.iter().sum();
-        let sum = by_participant.entry(m.participant.clone()).or_default();
-        *sum = sum.checked_add(total).ok_or_else(|| {
-            ApiError::new(
-                StatusCode::CONFLICT,
-                "metered_total_too_large",
-                format!(
-                    "participant {}'s metered energy of {month} is beyond {} kWh",
-                    m.participant,
-                    i64::MAX
-                ),
-            )
-        })?;
-        by_meter.insert(m.meter, total);
+    let stored = app.store.meter_months(&month.to_string()).await?;
+    let totals = market::meters::meter_totals(month, stored.iter().map(|(m, _)| meter_month(m)))
+        .map_err(too_large)?;
+    Ok((totals.by_participant, totals.by_meter))
+}
+
+/// A stored meter month as `market` reads it.
+fn meter_month(m: &store::MeterMonth) -> market::meters::MeterMonth<'_> {
+    market::meters::MeterMonth {
+        meter: &m.meter,
+        participant: &m.participant,
+        kwh: &m.kwh,
     }
-    Ok((by_participant, by_meter))
+}
+
+fn too_large(e: market::meters::MeteredTooLarge) -> ApiError {
+    ApiError::new(
+        StatusCode::CONFLICT,
+        "metered_total_too_large",
+        e.to_string(),
+    )
 }
 
 /// Issues the month's certificates of every project from its meters' on-grid energy (floor to
@@ -192,7 +193,7 @@ async fn issue(
 ) -> Result<Response, ApiError> {
     caller.require(&[Role::Operator], "issue certificates")?;
     let ym = month_of("month", &request.month)?;
-    let (_, by_meter) = metered(&app, &request.month).await?;
+    let (_, by_meter) = metered(&app, ym).await?;
     let projects = app.store.projects().await?;
     app.certificates
         .change_replying(
@@ -636,7 +637,7 @@ async fn settle_month(
         }
     }
     let carries = market::carries_into(ym, &finals);
-    let (by_participant, _) = metered(&app, &request.month).await?;
+    let (by_participant, _) = metered(&app, ym).await?;
     let mut report = market::close_month(ym, &contracts, &carries, |p| {
         Kwh(by_participant.get(p).copied().unwrap_or(0))
     });
@@ -717,15 +718,10 @@ async fn hourly_match(
         .map(|c| c.terms)
         .collect();
     // Each participant's 15-minute values, summed over its meters (latest versions).
-    let mut intervals: BTreeMap<String, Vec<i64>> = BTreeMap::new();
-    for (m, _) in app.store.meter_months(&month).await? {
-        let sum = intervals
-            .entry(m.participant)
-            .or_insert_with(|| vec![0; m.kwh.len()]);
-        for (s, v) in sum.iter_mut().zip(&m.kwh) {
-            *s += v;
-        }
-    }
+    let stored = app.store.meter_months(&month).await?;
+    let intervals =
+        market::meters::participant_intervals(ym, stored.iter().map(|(m, _)| meter_month(m)))
+            .map_err(too_large)?;
     let m =
         settlement::hourly_match_with(&whose.0.to_string(), &terms, |p| intervals.get(p).cloned())
             .ok_or_else(|| {
