@@ -110,6 +110,32 @@ impl AppState {
         self.sign_ins.failed(client, refusal)
     }
 
+    /// The annual report of `year` (spec §8) from everything stored: participants, projects,
+    /// final settlement reports, the certificate registry and every session. What
+    /// `GET /api/v1/statistics/{year}` answers and `lvdian report` renders.
+    pub async fn annual_report(&self, year: u16) -> Result<market::AnnualReport, ApiError> {
+        let participants = self.store.participants().await?;
+        let projects = self.store.projects().await?;
+        let finals = routes::certificates::final_reports(self).await?;
+        Ok(self
+            .certificates
+            .read(|registry| {
+                self.hub.read_all(|sessions| {
+                    market::annual_report(
+                        year,
+                        &market::MarketFacts {
+                            sessions,
+                            participants: &participants,
+                            projects: &projects,
+                            finals: &finals,
+                            registry,
+                        },
+                    )
+                })
+            })
+            .await)
+    }
+
     /// Milliseconds since the Unix epoch, by the state's clock.
     pub fn now_ms(&self) -> i64 {
         self.clock.now_ms()

@@ -25,6 +25,9 @@
 //!   claimed are counted by production month in the year, by the registry's ledger.
 //! - **Top corridors** are those of coupled sessions by energy sent in the year, most first
 //!   (ties by name), at most 10.
+//! - **Months**: each month's traded volume within and between provinces, settled volume and
+//!   certificates (by production month); **price bands**: traded volume by energy price in bands
+//!   of 20.00 yuan/MWh (`[from, to)`).
 //!
 //! Per province, the figures are the province's side of the market: `sold` and `exported` of
 //! its sellers (sent), `bought` and `imported` of its buyers (received, after losses);
@@ -51,6 +54,9 @@ use crate::report::SettlementReport;
 
 /// How many corridors the report lists.
 pub const TOP_CORRIDORS: usize = 10;
+
+/// The width of the energy price bands of the price distribution: 20.00 yuan/MWh.
+pub const PRICE_BAND: Price = Price(2_000);
 
 /// What the statistics are computed from.
 #[derive(Debug, Clone, Copy)]
@@ -108,6 +114,39 @@ pub struct AnnualReport {
     pub provinces: Vec<ProvinceStatistics>,
     /// Corridors by energy sent in the year, most first (ties by from, to); at most 10.
     pub top_corridors: Vec<CorridorStatistics>,
+    /// The twelve months of the year, January first.
+    pub months: Vec<MonthStatistics>,
+    /// Traded MWh by energy price, in bands 20.00 yuan/MWh wide; only bands with volume,
+    /// lowest first.
+    pub energy_price_bands: Vec<PriceBand>,
+}
+
+/// One month of the year.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct MonthStatistics {
+    /// The month, `YYYY-MM`.
+    pub month: String,
+    /// Contracted MWh delivering in the month within a province.
+    pub intra_mwh: String,
+    /// Contracted MWh delivering in the month between provinces.
+    pub inter_mwh: String,
+    /// MWh delivered in the month's final settlement (zero before it runs).
+    pub settled_mwh: String,
+    /// Certificates of the month's production.
+    pub certificates: CertificateCounts,
+}
+
+/// Traded MWh whose energy price lies in `[from, to)`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PriceBand {
+    /// The band's lowest price, yuan/MWh.
+    pub from: String,
+    /// The next band's lowest price, yuan/MWh.
+    pub to: String,
+    /// MWh.
+    pub mwh: String,
 }
 
 /// One province's figures of the year.
@@ -281,6 +320,10 @@ struct Year {
     provinces: BTreeMap<Province, Tally>,
     modes: BTreeMap<(String, &'static str), usize>,
     corridors: BTreeMap<(Province, Province), (i128, i128)>,
+    /// Month of the year (1–12) → intra volume, inter volume, settled, certificates.
+    months: BTreeMap<u8, (i128, i128, i128, CertificateCounts)>,
+    /// Energy price band (index of [`PRICE_BAND`]-wide bands) → volume.
+    bands: BTreeMap<i64, i128>,
 }
 
 /// The annual report of `year` (spec §8).
@@ -354,6 +397,29 @@ pub fn annual_report(year: u16, facts: &MarketFacts<'_>) -> AnnualReport {
             })
             .collect(),
         top_corridors: corridor_rows(None),
+        months: (1..=12)
+            .filter_map(|m| YearMonth::new(year, m).ok())
+            .map(|m| {
+                let (intra, inter, settled, certificates) =
+                    this.months.get(&m.month()).cloned().unwrap_or_default();
+                MonthStatistics {
+                    month: m.to_string(),
+                    intra_mwh: mwh(intra),
+                    inter_mwh: mwh(inter),
+                    settled_mwh: mwh(settled),
+                    certificates,
+                }
+            })
+            .collect(),
+        energy_price_bands: this
+            .bands
+            .iter()
+            .map(|(band, v)| PriceBand {
+                from: Price(band * PRICE_BAND.0).to_string(),
+                to: Price((band + 1) * PRICE_BAND.0).to_string(),
+                mwh: mwh(*v),
+            })
+            .collect(),
     }
 }
 
@@ -407,7 +473,11 @@ fn count(year: u16, facts: &MarketFacts<'_>) -> Year {
         for c in s.contracts() {
             parties.insert(contract_key(c.session, c.id), (c.seller, c.buyer));
             let total = c.total_volume();
-            let sent = of_year(monthly_volumes(window, total), year);
+            let months_of_year: Vec<(YearMonth, Kwh)> = monthly_volumes(window, total)
+                .into_iter()
+                .filter(|(m, _)| in_year(*m))
+                .collect();
+            let sent: i128 = months_of_year.iter().map(|(_, v)| i128::from(v.0)).sum();
             if sent == 0 {
                 continue;
             }
@@ -431,6 +501,16 @@ fn count(year: u16, facts: &MarketFacts<'_>) -> Year {
                 m.inter += sent;
             }
             m.priced.add(sent, c.price);
+            for (month, v) in &months_of_year {
+                let tally = y.months.entry(month.month()).or_default();
+                if crossing {
+                    tally.1 += i128::from(v.0);
+                } else {
+                    tally.0 += i128::from(v.0);
+                }
+            }
+            let band = c.price.energy.0.div_euclid(PRICE_BAND.0);
+            *y.bands.entry(band).or_default() += sent;
             m.participants.extend([c.seller, c.buyer]);
             m.users.insert(c.buyer);
             for (t, v) in &by_technology {
@@ -477,6 +557,9 @@ fn count(year: u16, facts: &MarketFacts<'_>) -> Year {
         for line in &report.lines {
             let delivered = i128::from(parse_mwh(&line.delivered_mwh));
             y.market.settled += delivered;
+            if let Ok(m) = YearMonth::parse(&report.month) {
+                y.months.entry(m.month()).or_default().2 += delivered;
+            }
             let buyer = parties.get(&line.contract).map(|(_, b)| b);
             if let Some(p) = buyer.and_then(|b| province.get(b)) {
                 y.provinces.entry((*p).clone()).or_default().settled += delivered;
@@ -498,6 +581,7 @@ fn count(year: u16, facts: &MarketFacts<'_>) -> Year {
         for range in entry.ranges().iter().filter(|r| in_year(r.month())) {
             let n = u64::from(range.count());
             *field(&mut y.market.certificates) += n;
+            *field(&mut y.months.entry(range.month().month()).or_default().3) += n;
             if let Some(p) = project_province.get(&range.project()) {
                 *field(&mut y.provinces.entry((*p).clone()).or_default().certificates) += n;
             }

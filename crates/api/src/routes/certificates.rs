@@ -669,7 +669,7 @@ async fn settle_month(
 }
 
 /// Every final settlement report recorded, by month.
-pub(super) async fn final_reports(
+pub(crate) async fn final_reports(
     app: &AppState,
 ) -> Result<Vec<market::SettlementReport>, ApiError> {
     app.store

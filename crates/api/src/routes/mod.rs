@@ -1,6 +1,6 @@
 //! The handlers, grouped by what they touch, and the plumbing they share.
 
-mod certificates;
+pub(crate) mod certificates;
 mod network;
 mod participants;
 mod sessions;

@@ -50,26 +50,7 @@ async fn statistics(
             format!("{year} is not a year of the market, 2000 to 2099"),
         ));
     }
-    let participants = app.store.participants().await?;
-    let projects = app.store.projects().await?;
-    let finals = super::certificates::final_reports(&app).await?;
-    let report = app
-        .certificates
-        .read(|registry| {
-            app.hub.read_all(|sessions| {
-                market::annual_report(
-                    year,
-                    &market::MarketFacts {
-                        sessions,
-                        participants: &participants,
-                        projects: &projects,
-                        finals: &finals,
-                        registry,
-                    },
-                )
-            })
-        })
-        .await;
+    let report = app.annual_report(year).await?;
     Ok(axum::Json(report))
 }
 

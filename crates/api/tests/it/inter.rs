@@ -192,9 +192,15 @@ async fn coupled_session_walkthrough(h: Harness) {
             json!([{"technology": "unknown", "mwh": "11.250"}])
         );
         let empty = h.get("/api/v1/statistics/2024", None, StatusCode::OK).await;
+        let zero_month = |m: u32| {
+            json!({"month": format!("2024-{m:02}"), "intra_mwh": "0.000",
+            "inter_mwh": "0.000", "settled_mwh": "0.000",
+            "certificates": {"issued": 0, "transferred": 0, "claimed": 0}})
+        };
         assert_eq!(
             empty,
-            json!({"year": 2024, "traded_growth_percent": null, "settled_mwh": "0.000",
+            json!({"year": 2024, "months": (1..=12).map(zero_month).collect::<Vec<_>>(),
+                "energy_price_bands": [], "traded_growth_percent": null, "settled_mwh": "0.000",
                 "settled_growth_percent": null, "users": 0, "by_technology": [], "by_source_province": [],
                 "certificates": {"issued": 0, "transferred": 0, "claimed": 0}, "sessions": 0, "sessions_by_mode": [], "traded_mwh": "0.000",
                 "inter_provincial_mwh": "0.000", "inter_provincial_share": "0", "participants": 0,

@@ -143,6 +143,7 @@ fn a_hand_worked_year() {
     // 100,000; settled 380,500; energy 18,088,750,000 / 469,250 = 385.482 → 385.48; environment
     // 861,000,000 / 469,250 = 18.348 → 18.35; in S1, S2, S3; parties 1, 3, 4; users 3, 4.
     // Corridor QH→ZJ: 5 MWh sent, 4.75 delivered.
+    let no_certificates = json!({"issued": 0, "transferred": 0, "claimed": 0});
     let corridor =
         json!([{"from": "QH", "to": "ZJ", "sent_mwh": "5.000", "delivered_mwh": "4.750"}]);
     assert_eq!(
@@ -194,7 +195,26 @@ fn a_hand_worked_year() {
                      {"province": "ZJ", "mwh": "403.250"}],
                  "certificates": {"issued": 450, "transferred": 380, "claimed": 100},
                  "top_corridors": corridor}],
-            "top_corridors": corridor
+            "top_corridors": corridor,
+            // March: A (intra), settled 380.5, its certificates; June: B + C intra, D inter;
+            // November and December: E's 30 and 31 MWh, inter.
+            "months": (1..=12).map(|m| {
+                let (intra, inter, settled, certificates) = match m {
+                    3 => ("400.000", "0.000", "380.500", json!({"issued": 450, "transferred": 380, "claimed": 100})),
+                    6 => ("6.250", "5.000", "0.000", no_certificates.clone()),
+                    11 => ("0.000", "30.000", "0.000", no_certificates.clone()),
+                    12 => ("0.000", "31.000", "0.000", no_certificates.clone()),
+                    _ => ("0.000", "0.000", "0.000", no_certificates.clone()),
+                };
+                json!({"month": format!("2024-{m:02}"), "intra_mwh": intra, "inter_mwh": inter,
+                    "settled_mwh": settled, "certificates": certificates})
+            }).collect::<Vec<_>>(),
+            // Energy prices: B and D at 225.00, E at 300.00, A at 400.00, C at 450.00.
+            "energy_price_bands": [
+                {"from": "220.00", "to": "240.00", "mwh": "8.000"},
+                {"from": "300.00", "to": "320.00", "mwh": "61.000"},
+                {"from": "400.00", "to": "420.00", "mwh": "400.000"},
+                {"from": "440.00", "to": "460.00", "mwh": "3.250"}]
         })
     );
 
