@@ -30,8 +30,8 @@ pub use period::{Period, PeriodLabel, PeriodTemplate, TouBand, TouTemplate};
 pub use share::{pro_rata, split_by_weight};
 pub use text::{TextError, TextKind, TextProblem, TextRule, is_control, is_invisible, shown};
 pub use trade::{
-    Contract, ContractCorridor, ContractStatus, Order, PeriodVolume, Side, TimeInForce,
-    TwoPartPrice,
+    Contract, ContractCorridor, ContractStatus, Order, PeriodVolume, RetailContract, Side,
+    TimeInForce, TwoPartPrice,
 };
 pub use units::{Fen, Kwh, LossRate, MwhDisplay, Price, UnitError, div_round_half_away};
 

@@ -170,3 +170,34 @@ impl Contract {
         self.volumes.iter().map(|v| v.volume).sum()
     }
 }
+
+/// A retail contract (零售合同): a retailer (售电公司) sells green value to one of its retail users
+/// (二级用户) — `monthly_mwh` whole MWh of environmental value in each month of
+/// `first_month..=last_month`, at an agreed environmental price. A retailer's settled wholesale
+/// `Q_env` is shared among its retail users by these (spec §5, `settlement::allocate_retail`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RetailContract {
+    /// Its id, given by the store in registration order.
+    pub id: u64,
+    /// The retailer.
+    pub retailer: ParticipantId,
+    /// The retail user.
+    pub user: ParticipantId,
+    /// The first month it covers.
+    pub first_month: crate::YearMonth,
+    /// The last month it covers (not before the first).
+    pub last_month: crate::YearMonth,
+    /// Green demand of each month, whole MWh (positive).
+    pub monthly_mwh: i64,
+    /// The agreed environmental price: the higher, the earlier served when the retailer is short.
+    pub env_price: Price,
+    /// When it was registered (ms since the Unix epoch).
+    pub created_at_ms: i64,
+}
+
+impl RetailContract {
+    /// Whether it covers `month`.
+    pub fn covers(&self, month: crate::YearMonth) -> bool {
+        self.first_month <= month && month <= self.last_month
+    }
+}

@@ -233,5 +233,6 @@ pub fn settle_terms(
             .map(|l| SettlementLine::of(l, carry_in[l.contract.as_str()]))
             .collect(),
         transfers: None,
+        retail: Vec::new(),
     }
 }

@@ -10,12 +10,15 @@
 //! - [`visibility`]: who sees which orders, contracts, settlement lines and certificates
 //!   (spec §7).
 //! - [`meters`]: a month's metered energy by participant, by meter and by quarter-hour.
+//! - [`retail`]: retail contracts' rules and the allocation of retailers' `Q_env` to their
+//!   retail users in the month close.
 //! - [`report`]: the report types, serialised the same way by `lvdian` and the API.
 
 pub mod certificates;
 pub mod close;
 pub mod meters;
 pub mod report;
+pub mod retail;
 pub mod statistics;
 pub mod visibility;
 
@@ -26,6 +29,8 @@ pub use close::{
     MonthContract, carries_into, close_month, contract_key, delivering, monthly_losses,
     monthly_volumes, open_earlier_months, settle_terms,
 };
-pub use report::{IssuanceReport, IssuedProject, SettlementLine, SettlementReport, TransferLine};
+pub use report::{
+    IssuanceReport, IssuedProject, RetailLine, SettlementLine, SettlementReport, TransferLine,
+};
 pub use statistics::{AnnualReport, MarketFacts, annual_report, average_price};
 pub use visibility::{Access, Viewer};

@@ -26,6 +26,26 @@ pub struct SettlementReport {
     /// Of a final run: the certificates moved to each contract's buyer, or missing.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub transfers: Option<Vec<TransferLine>>,
+    /// Retailers' settled `Q_env` allocated to their retail users (`market::retail`); absent
+    /// when no retailer with retail contracts bought green power in the month.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub retail: Vec<RetailLine>,
+}
+
+/// A retail user's share of its retailer's settled environmental value in the month.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RetailLine {
+    /// The retail contract.
+    pub retail_contract: u64,
+    /// The retailer (participant id).
+    pub retailer: u64,
+    /// The retail user (participant id).
+    pub user: u64,
+    /// Its green demand of the month, whole MWh.
+    pub demand_mwh: String,
+    /// Environmental value allocated to it, whole MWh.
+    pub env_mwh: String,
 }
 
 /// A contract's settlement in the month.

@@ -156,7 +156,7 @@ pub fn participant_data_access(viewer: Viewer, subject: ParticipantId) -> Access
 
 /// The lines of a settlement report that `viewer` may read — its own contracts' (as seller or
 /// buyer, `parties` naming each line's pair), all for insiders — with the transfers of those
-/// lines.
+/// lines and the retail lines it is party to (as retailer or retail user).
 pub fn visible_settlement(
     viewer: Viewer,
     report: &SettlementReport,
@@ -180,5 +180,11 @@ pub fn visible_settlement(
             .transfers
             .as_ref()
             .map(|t| t.iter().filter(|l| admits(&l.contract)).cloned().collect()),
+        retail: report
+            .retail
+            .iter()
+            .filter(|l| access.admits(viewer, &[ParticipantId(l.retailer), ParticipantId(l.user)]))
+            .cloned()
+            .collect(),
     }
 }

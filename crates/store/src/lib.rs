@@ -62,6 +62,7 @@
 mod append;
 mod network;
 mod registry;
+mod retail;
 mod rows;
 pub mod testing;
 #[cfg(test)]

@@ -19,6 +19,7 @@ pub mod orders;
 pub mod participants;
 pub mod proposals;
 pub mod results;
+pub mod retail;
 pub mod sessions;
 
 pub use certificates::{
@@ -39,6 +40,7 @@ pub use participants::{
 };
 pub use proposals::{ProposalRequest, ProposalView, proposal_view};
 pub use results::{DepthView, FlowView, LevelView, PeriodResult, ProvincePeriodView, ResultsView};
+pub use retail::{RetailContractRequest, RetailContractView};
 pub use sessions::{
     CorridorRequest, NewSessionRequest, SessionView, settings_view, takes_network, with_network,
 };

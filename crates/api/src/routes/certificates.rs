@@ -41,7 +41,7 @@ pub fn routes(router: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
 }
 
 /// A month of the market (`domain::MARKET_YEARS`): `9999-12` is well formed but refused.
-fn month_of(field: &str, text: &str) -> Result<YearMonth, ApiError> {
+pub(super) fn month_of(field: &str, text: &str) -> Result<YearMonth, ApiError> {
     let month = YearMonth::parse(text).map_err(|e| ApiError::field(field, e))?;
     settlement::check_market_month(month).map_err(|e| ApiError::field(field, e))?;
     Ok(month)
@@ -641,6 +641,8 @@ async fn settle_month(
     let mut report = market::close_month(ym, &contracts, &carries, |p| {
         Kwh(by_participant.get(p).copied().unwrap_or(0))
     });
+    let retail = app.store.retail_contracts().await?;
+    report.retail = market::retail::allocate_month(&report, &contracts, &retail, ym);
     report.is_final = Some(request.is_final);
     if !request.is_final {
         return Ok((StatusCode::OK, axum::Json(report)).into_response());

@@ -3,6 +3,7 @@
 pub(crate) mod certificates;
 mod network;
 mod participants;
+mod retail;
 mod sessions;
 mod system;
 mod trading;
@@ -32,6 +33,7 @@ pub fn all(router: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
     let router = sessions::routes(router);
     let router = trading::routes(router);
     let router = network::routes(router);
+    let router = retail::routes(router);
     certificates::routes(router)
 }
 

@@ -275,6 +275,7 @@ fn carries_come_from_the_latest_earlier_final_month() {
             lost_mwh: "0.000".to_owned(),
         }],
         transfers: Some(Vec::new()),
+        retail: Vec::new(),
     };
     // Given out of order: February's carry is the one before March; April's own is ignored.
     let finals = [

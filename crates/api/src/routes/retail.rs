@@ -1,0 +1,136 @@
+//! Retail contracts (零售合同) and what participants may read of final settlements.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::Response;
+use domain::Role;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::{Body, Path, json_reply, respond_stored};
+use crate::AppState;
+use crate::auth::{Caller, IdempotencyKey};
+use crate::dto::{RetailContractRequest, RetailContractView};
+use crate::error::{ApiError, ErrorBody};
+
+pub fn routes(router: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
+    router
+        .routes(routes!(create_retail_contract, list_retail_contracts))
+        .routes(routes!(final_settlement))
+}
+
+/// Registers a retail contract of the calling retailer (售电公司) with one of its retail users:
+/// a monthly green demand in whole MWh over a span of months at an agreed environmental price.
+/// Each month's final settlement shares the retailer's settled environmental value among its
+/// retail users by these (higher agreed prices first when short). A retail user has one
+/// retailer at a time. Retailers only.
+#[utoipa::path(post, path = "/api/v1/retail-contracts", tag = "retail", request_body = RetailContractRequest,
+    params(("Idempotency-Key" = Option<String>, Header, description = "Makes a retry return the first result")),
+    responses((status = 201, description = "Registered", body = RetailContractView), (status = 400, description = "Bad request: the message names the field", body = ErrorBody),
+        (status = 401, description = "No valid bearer token", body = ErrorBody), (status = 403, description = "Retailers only", body = ErrorBody),
+        (status = 409, description = "The user buys through another retailer in an overlapping month", body = ErrorBody)),
+    security(("bearer" = [])))]
+async fn create_retail_contract(
+    State(app): State<AppState>,
+    caller: Caller,
+    key: IdempotencyKey,
+    Body(request): Body<RetailContractRequest>,
+) -> Result<Response, ApiError> {
+    caller.require(&[Role::Retailer], "register retail contracts")?;
+    let contract = request.parse(caller.participant().id, app.now_ms())?;
+    let user = app.store.participant(contract.user).await?.ok_or_else(|| {
+        ApiError::field(
+            "user",
+            format!("participant {} does not exist", contract.user.0),
+        )
+    })?;
+    let existing = app.store.retail_contracts().await?;
+    market::retail::check_new(&contract, caller.participant(), &user, &existing).map_err(|e| {
+        match e {
+            market::retail::RetailError::Overlap { .. } => {
+                ApiError::new(StatusCode::CONFLICT, "retail_overlap", e.to_string())
+            }
+            market::retail::RetailError::Invalid { field, reason } => {
+                ApiError::field(field, reason)
+            }
+        }
+    })?;
+    let reply = |stored: &domain::RetailContract| {
+        json_reply(StatusCode::CREATED, &RetailContractView::from(stored))
+    };
+    let stored = app
+        .store
+        .insert_retail_contract_remembered(&contract, |stored| {
+            key.0.as_ref().map(|k| k.remember(&reply(stored)))
+        })
+        .await?;
+    Ok(respond_stored(reply(&stored), key.0.is_some()))
+}
+
+/// Retail contracts: a retailer's or retail user's own; all for the operator and the regulator
+/// (whose read is logged).
+#[utoipa::path(get, path = "/api/v1/retail-contracts", tag = "retail",
+    responses((status = 200, description = "OK", body = Vec<RetailContractView>), (status = 401, description = "No valid bearer token", body = ErrorBody)),
+    security(("bearer" = [])))]
+async fn list_retail_contracts(
+    State(app): State<AppState>,
+    caller: Caller,
+) -> Result<axum::Json<Vec<RetailContractView>>, ApiError> {
+    let viewer = caller.viewer();
+    let access = market::visibility::records_access(viewer);
+    let contracts = app.store.retail_contracts().await?;
+    if access.logged() {
+        super::participants::log_regulator_read(&app, &caller, "GET /api/v1/retail-contracts")
+            .await?;
+    }
+    Ok(axum::Json(
+        contracts
+            .iter()
+            .filter(|c| access.admits(viewer, &[c.retailer, c.user]))
+            .map(RetailContractView::from)
+            .collect(),
+    ))
+}
+
+/// A month's final settlement as the caller may read it (spec §7): the lines of its own
+/// contracts (as seller or buyer), their certificate transfers and the retail allocations it is
+/// party to (as retailer or retail user); everything for the operator and the regulator (whose
+/// read is logged).
+#[utoipa::path(get, path = "/api/v1/settlements/{month}", tag = "certificates",
+    params(("month" = String, Path, description = "YYYY-MM")),
+    responses((status = 200, description = "OK", body = market::SettlementReport), (status = 400, description = "Bad request: the message names the field", body = ErrorBody),
+        (status = 401, description = "No valid bearer token", body = ErrorBody), (status = 404, description = "The month has no final settlement", body = ErrorBody)),
+    security(("bearer" = [])))]
+async fn final_settlement(
+    State(app): State<AppState>,
+    caller: Caller,
+    Path(month): Path<String>,
+) -> Result<axum::Json<market::SettlementReport>, ApiError> {
+    let ym = super::certificates::month_of("month", &month)?;
+    let report = super::certificates::final_reports(&app)
+        .await?
+        .into_iter()
+        .find(|r| r.month == ym.to_string())
+        .ok_or_else(|| ApiError::not_found(format!("{ym} has no final settlement")))?;
+    let contracts = app
+        .hub
+        .read_all(|sessions| market::delivering(sessions.iter().copied(), ym));
+    let parties: std::collections::BTreeMap<&str, _> = contracts
+        .iter()
+        .map(|c| (c.terms.id.as_str(), (c.seller, c.buyer)))
+        .collect();
+    let viewer = caller.viewer();
+    if market::visibility::contracts_access(viewer).logged() {
+        super::participants::log_regulator_read(
+            &app,
+            &caller,
+            &format!("GET /api/v1/settlements/{ym}"),
+        )
+        .await?;
+    }
+    Ok(axum::Json(market::visibility::visible_settlement(
+        viewer,
+        &report,
+        |contract| parties.get(contract).copied(),
+    )))
+}
