@@ -28,8 +28,8 @@ use std::time::Instant;
 
 use domain::SessionId;
 use exchange::ExchangeError;
-use exchange::session::{Command, Event, Session, SessionSettings, Stamp};
-use store::{Batch, JournalEntry, Store};
+use exchange::session::{Command, Event, Session, SessionSettings, SessionState, Snapshot, Stamp};
+use store::{Batch, JournalEntry, Store, StoredSnapshot};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::error::ApiError;
@@ -204,8 +204,46 @@ async fn rebuild(
     })
 }
 
+/// Stores a published session's snapshot, so that the next start need not replay its journal.
+/// Derived data: a failure is logged, and the next start replays (and tries again).
+async fn store_snapshot(store: &Store, snapshot: &Snapshot, at_ms: i64) {
+    let Some(last_seq) = snapshot.last_seq else {
+        return;
+    };
+    let stored = serde_json::to_string(snapshot).map(|json| StoredSnapshot { last_seq, json });
+    let written = match stored {
+        Ok(stored) => store
+            .put_session_snapshot(snapshot.id, &stored, at_ms)
+            .await
+            .map_err(|e| e.to_string()),
+        Err(e) => Err(e.to_string()),
+    };
+    if let Err(e) = written {
+        tracing::warn!(session = %snapshot.id, error = %e, "snapshot not stored; the next start replays the journal");
+    }
+}
+
+/// A published session from its stored snapshot, if there is one that covers its whole journal
+/// and restores; `None` means a replay.
+fn restored(
+    row: &store::SessionRow,
+    snapshots: &BTreeMap<SessionId, StoredSnapshot>,
+    last_seqs: &BTreeMap<SessionId, u64>,
+) -> Option<Session> {
+    let stored = snapshots.get(&row.id)?;
+    if row.state != SessionState::Published || last_seqs.get(&row.id) != Some(&stored.last_seq) {
+        return None;
+    }
+    let snapshot: Snapshot = serde_json::from_str(&stored.json).ok()?;
+    if snapshot.id != row.id || snapshot.settings != row.settings {
+        return None;
+    }
+    Session::restore_published(snapshot)
+}
+
 impl Hub {
-    /// Loads every session from the store, replaying journals, and starts their sequencers.
+    /// Loads every session from the store — a published one from its snapshot when it has one,
+    /// the others by replaying their journals — and starts their sequencers.
     pub async fn load(
         store: Store,
         clock: Arc<dyn Clock>,
@@ -218,7 +256,14 @@ impl Hub {
             clock,
             metrics,
         };
+        let snapshots = hub.store.session_snapshots().await?;
+        let last_seqs = hub.store.journal_last_seqs().await?;
         for row in hub.store.sessions().await? {
+            if let Some(session) = restored(&row, &snapshots, &last_seqs) {
+                Metrics::inc(&hub.metrics.sessions_from_snapshots);
+                hub.start(row.name, session);
+                continue;
+            }
             let loaded = rebuild(&hub.store, row.id, &row.settings)
                 .await
                 .and_then(|session| {
@@ -235,6 +280,9 @@ impl Hub {
                 });
             match loaded {
                 Ok(session) => {
+                    if session.state() == SessionState::Published {
+                        store_snapshot(&hub.store, &session.snapshot(), hub.clock.now_ms()).await;
+                    }
                     hub.start(row.name, session);
                 }
                 Err(e) => {
@@ -553,6 +601,16 @@ impl Sequencer {
 
         match committed {
             Ok(()) => {
+                // Before the replies, so that a publish acknowledged is a snapshot stored (or
+                // its failure logged): the next start loads it without a replay.
+                if batch.state == Some(SessionState::Published) {
+                    let snapshot = self
+                        .engine
+                        .read()
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .snapshot();
+                    store_snapshot(&self.store, &snapshot, self.clock.now_ms()).await;
+                }
                 for (reply, fate) in fates {
                     let _ = reply.send(match fate {
                         Pending::Remembered(r) | Pending::Rendered(r) => Ok(r),

@@ -26,6 +26,8 @@ pub struct Metrics {
     pub failed_sign_ins: AtomicU64,
     /// Panics caught in a session's sequencer (the session was suspended).
     pub session_panics: AtomicU64,
+    /// Published sessions loaded at start from their stored snapshots (not replayed).
+    pub sessions_from_snapshots: AtomicU64,
 }
 
 impl Metrics {
@@ -72,6 +74,11 @@ impl Metrics {
             "lvdian_commit_failures_total",
             "Failed group commits.",
             self.commit_failures.load(Relaxed),
+        );
+        counter(
+            "lvdian_sessions_from_snapshots_total",
+            "Published sessions loaded at start from a snapshot instead of a replay.",
+            self.sessions_from_snapshots.load(Relaxed),
         );
         counter(
             "lvdian_idempotent_replays_total",

@@ -1,4 +1,5 @@
-//! `lvdian verify [--db URL]`: recompute the certificate ledger's hash chain and conservation.
+//! `lvdian verify [--db URL]`: recompute the certificate ledger's hash chain and conservation,
+//! and check every stored session snapshot against the replay of its journal.
 
 use std::process::ExitCode;
 
@@ -6,9 +7,11 @@ use anyhow::{Context, Result};
 use store::Store;
 
 /// Verifies the ledger stored at `url`: prints `ok <entries> entries` and returns success, or
-/// names the first bad entry on stderr and returns failure (exit 1).
+/// names the first bad entry on stderr and returns failure (exit 1). A stored snapshot of a
+/// published session that differs from the replay of its journal is named on stderr and fails
+/// too.
 pub fn run(url: &str) -> Result<ExitCode> {
-    let rows = tokio::runtime::Builder::new_current_thread()
+    let (rows, bad_snapshots) = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?
         .block_on(async {
@@ -17,9 +20,14 @@ pub fn run(url: &str) -> Result<ExitCode> {
                 .with_context(|| format!("cannot open {url}"))?;
             store.migrate().await?;
             let rows = store.ledger().await?;
+            let bad_snapshots = check_snapshots(&store).await?;
             store.close().await;
-            anyhow::Ok(rows)
+            anyhow::Ok((rows, bad_snapshots))
         })?;
+    if let Some(first) = bad_snapshots.first() {
+        eprintln!("{first}");
+        return Ok(ExitCode::FAILURE);
+    }
     // A stored sequence number out of place is reported like any other bad entry.
     if let Some((position, row)) = rows
         .iter()
@@ -44,4 +52,42 @@ pub fn run(url: &str) -> Result<ExitCode> {
             Ok(ExitCode::FAILURE)
         }
     }
+}
+
+/// Replays the journal of every session with a stored snapshot and compares: one message per
+/// snapshot that differs (or does not read), in session order.
+async fn check_snapshots(store: &Store) -> Result<Vec<String>> {
+    let snapshots = store.session_snapshots().await?;
+    let mut problems = Vec::new();
+    for row in store.sessions().await? {
+        let Some(stored) = snapshots.get(&row.id) else {
+            continue;
+        };
+        let mut session = exchange::session::Session::new(row.id, row.settings.clone())
+            .with_context(|| format!("session {}: settings", row.id))?;
+        let mut last = None;
+        for entry in store.journal(row.id).await? {
+            let stamp = exchange::session::Stamp {
+                seq: entry.seq,
+                at_ms: entry.at_ms,
+            };
+            if let Err(e) = session.apply(entry.command, stamp) {
+                problems.push(format!(
+                    "session {}: journal entry {} no longer applies: {e}",
+                    row.id, entry.seq
+                ));
+                break;
+            }
+            last = Some(entry.seq);
+        }
+        let replayed = serde_json::to_value(session.snapshot())?;
+        let kept: Option<serde_json::Value> = serde_json::from_str(&stored.json).ok();
+        if last != Some(stored.last_seq) || kept.as_ref() != Some(&replayed) {
+            problems.push(format!(
+                "session {}: its stored snapshot differs from the replay of its journal",
+                row.id
+            ));
+        }
+    }
+    Ok(problems)
 }

@@ -93,3 +93,104 @@ async fn verify_passes_then_names_the_entry_with_a_changed_byte() {
     assert!(stderr.starts_with("entry 2: "), "{stderr}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A published session's stored snapshot is checked against its journal: ok as written by the
+/// server, and a changed snapshot is named.
+#[tokio::test]
+async fn verify_checks_session_snapshots_against_their_journals() {
+    use exchange::session::{Command as SessionCommand, Mode, Session, Stamp};
+    use store::{Batch, JournalEntry, StoredSnapshot};
+
+    let dir = std::env::temp_dir().join(format!("lvdian-verify-snap-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let url = format!("sqlite:{}", dir.join("market.db").display());
+    let store = Store::connect(&url).await.unwrap();
+    store.migrate().await.unwrap();
+
+    // A call auction from the demo's scenario, run to publication.
+    let settings = sim::monthly_settings(
+        Mode::CallAuction(exchange::auction::Method::Uniform),
+        2024,
+        3,
+    );
+    let id = store
+        .insert_session_remembered("2024年3月 集中竞价", &settings, 1, |_| None)
+        .await
+        .unwrap();
+    let mut session = Session::new(id, settings).unwrap();
+    let market = sim::Market::zhejiang(5, 5);
+    let mut commands = vec![SessionCommand::Announce, SessionCommand::Open];
+    commands.extend(sim::auction_commands(&market, &mut sim::Rng::new(7)));
+    commands.extend([
+        SessionCommand::Close,
+        SessionCommand::Clear,
+        SessionCommand::Publish,
+    ]);
+    let mut entries = Vec::new();
+    for command in commands {
+        let seq = entries.len() as u64 + 1;
+        let stamp = Stamp {
+            seq,
+            at_ms: 1_000 + seq as i64,
+        };
+        if session.apply(command.clone(), stamp).is_ok() {
+            entries.push(JournalEntry {
+                seq,
+                at_ms: stamp.at_ms,
+                command,
+            });
+        }
+    }
+    store
+        .append(&Batch {
+            session: id,
+            entries: entries.clone(),
+            state: Some(exchange::session::SessionState::Published),
+            orders: Vec::new(),
+            contracts: Vec::new(),
+            responses: Vec::new(),
+        })
+        .await
+        .unwrap();
+    let snapshot = session.snapshot();
+    assert!(!snapshot.contracts.is_empty());
+    let stored = StoredSnapshot {
+        last_seq: entries.last().unwrap().seq,
+        json: serde_json::to_string(&snapshot).unwrap(),
+    };
+    store.put_session_snapshot(id, &stored, 2).await.unwrap();
+    store.close().await;
+
+    let verify = || {
+        Command::new(env!("CARGO_BIN_EXE_lvdian"))
+            .args(["verify", "--db", &url])
+            .output()
+            .unwrap()
+    };
+    let out = verify();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    // A snapshot whose first contract was changed no longer matches the replay.
+    let mut changed: serde_json::Value = serde_json::from_str(&stored.json).unwrap();
+    changed["contracts"][0]["buyer"] = serde_json::json!(999);
+    let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
+    sqlx::query("UPDATE session_snapshots SET snapshot = $1")
+        .bind(changed.to_string())
+        .execute(&pool)
+        .await
+        .unwrap();
+    pool.close().await;
+    let out = verify();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(
+        stderr,
+        format!("session {id}: its stored snapshot differs from the replay of its journal\n")
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

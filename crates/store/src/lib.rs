@@ -64,6 +64,7 @@ mod network;
 mod registry;
 mod retail;
 mod rows;
+mod snapshots;
 pub mod testing;
 #[cfg(test)]
 mod tests;
@@ -85,6 +86,7 @@ use crate::rows::{name_of, to_db};
 
 pub use crate::network::NetworkCorridor;
 pub use crate::registry::{LedgerRow, MeterMonth};
+pub use crate::snapshots::StoredSnapshot;
 
 /// Why a store operation failed.
 #[derive(Debug, thiserror::Error)]

@@ -13,6 +13,7 @@ mod market;
 mod months;
 mod retail;
 mod roles;
+mod snapshots;
 mod transit;
 mod typed;
 mod visibility;

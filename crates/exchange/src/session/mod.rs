@@ -188,6 +188,37 @@ impl Session {
         })
     }
 
+    /// A published session restored from its [`Snapshot`], without replaying its journal: what
+    /// a server loads at start for a session that no command can change any more. Only a
+    /// published snapshot restores (nothing is live in one, and none of the state a replay
+    /// needs for trading — books, self-trade sides, withdrawn call-auction orders — matters
+    /// after publication); `lvdian verify` checks stored snapshots against their journals.
+    ///
+    /// Returns `None` if the snapshot is not of a published session, its settings are invalid,
+    /// something is still live, or its orders are not in id order.
+    pub fn restore_published(snapshot: Snapshot) -> Option<Session> {
+        if snapshot.state != SessionState::Published || !snapshot.live.is_empty() {
+            return None;
+        }
+        let mut session = Session::new(snapshot.id, snapshot.settings).ok()?;
+        if snapshot.orders.len() > MAX_ORDERS
+            || snapshot.orders.windows(2).any(|w| w[0].id >= w[1].id)
+        {
+            return None;
+        }
+        for (position, order) in snapshot.orders.iter().enumerate() {
+            session.order_index.insert(order.id.0, position as u32);
+        }
+        session.state = snapshot.state;
+        session.last_seq = snapshot.last_seq;
+        session.orders = snapshot.orders;
+        session.listings = snapshot.listings;
+        session.proposals = snapshot.proposals;
+        session.contracts = snapshot.contracts;
+        session.clearing = snapshot.clearing;
+        Some(session)
+    }
+
     /// The session's id.
     pub fn id(&self) -> SessionId {
         self.id

@@ -1692,3 +1692,46 @@ fn participants_read_periods_as_labels_and_volumes_in_mwh() {
         "field `period`: period index 24 is not in the session's template of 24 periods"
     );
 }
+
+#[test]
+fn a_published_session_restores_from_its_snapshot() {
+    // A rolling session with trades, published: its snapshot restores to the same session,
+    // which refuses what the original refuses.
+    let mut d = Driver::open(settings(Mode::Rolling));
+    let (g, u) = (generator(1), user(2));
+    for (by, side, mwh) in [
+        (&g, Side::Sell, "5"),
+        (&u, Side::Buy, "3"),
+        (&u, Side::Buy, "4"),
+    ] {
+        d.ok(Command::SubmitOrder {
+            by: by.clone(),
+            side,
+            period: Period(0),
+            volume: domain::Kwh::parse_mwh(mwh).unwrap(),
+            price: domain::TwoPartPrice {
+                energy: yuan("400.00"),
+                environment: yuan("20.00"),
+            },
+            time_in_force: domain::TimeInForce::Limit,
+        });
+    }
+    // Not yet published: no restoring an open session.
+    assert!(Session::restore_published(d.session.snapshot()).is_none());
+    d.ok(Command::Close);
+    d.ok(Command::Clear);
+    d.ok(Command::Publish);
+    let snapshot = d.session.snapshot();
+    assert_eq!(snapshot.contracts.len(), 2);
+    let json = serde_json::to_string(&snapshot).unwrap();
+    let mut restored = Session::restore_published(serde_json::from_str(&json).unwrap()).unwrap();
+    assert_eq!(restored.snapshot(), snapshot);
+    let stamp = Stamp {
+        seq: 99,
+        at_ms: at_ms(99),
+    };
+    assert_eq!(
+        restored.apply(Command::Cancel, stamp),
+        d.session.apply(Command::Cancel, stamp)
+    );
+}
