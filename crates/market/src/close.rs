@@ -22,6 +22,17 @@ pub fn contract_key(session: SessionId, contract: ContractId) -> String {
     format!("S{}-C{}", session.0, contract.0)
 }
 
+/// The session and contract a [`contract_key`] names, if `text` is one.
+pub fn parse_contract_key(text: &str) -> Option<(SessionId, ContractId)> {
+    let (session, contract) = text.strip_prefix('S')?.split_once("-C")?;
+    let number = |t: &str| {
+        (!t.is_empty() && t.len() <= 20 && t.bytes().all(|b| b.is_ascii_digit()))
+            .then(|| t.parse::<u64>().ok())
+            .flatten()
+    };
+    Some((SessionId(number(session)?), ContractId(number(contract)?)))
+}
+
 /// `C_k(M)` for every month `M` of `window` (spec §4): `volume` shared pro rata to the months'
 /// days, in whole kWh, the kWh left by rounding going one each by largest remainder, then to
 /// the earlier month. The months add up to `volume`.

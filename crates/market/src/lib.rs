@@ -27,7 +27,7 @@ pub use certificates::{
 };
 pub use close::{
     MonthContract, carries_into, close_month, contract_key, delivering, monthly_losses,
-    monthly_volumes, open_earlier_months, settle_terms,
+    monthly_volumes, open_earlier_months, parse_contract_key, settle_terms,
 };
 pub use report::{
     IssuanceReport, IssuedProject, RetailLine, SettlementLine, SettlementReport, TransferLine,

@@ -436,35 +436,98 @@ async fn confirm_proposal(
 struct ContractsQuery {
     /// Only this session's contracts.
     session: Option<u64>,
+    /// Only contracts after this one, written `S<session>-C<contract>`: the `after` of the
+    /// `Link: <…>; rel="next"` header of the page before.
+    after: Option<String>,
+    /// At most this many contracts (1 to 10000; 1000 when absent).
+    limit: Option<u32>,
 }
 
-/// Contracts: a participant's own (as seller or buyer); all for the operator and regulator.
+/// Contracts per page when the query does not say.
+const CONTRACTS_PAGE: u32 = 1_000;
+/// The most contracts a page may hold.
+const CONTRACTS_PAGE_MAX: u32 = 10_000;
+
+/// Contracts: a participant's own (as seller or buyer); all for the operator and regulator. In
+/// pages by session, then contract id: when more follow, the `Link` header names the next page
+/// (`</api/v1/contracts?after=S3-C1000&limit=1000>; rel="next"`).
 #[utoipa::path(get, path = "/api/v1/contracts", tag = "trading", params(ContractsQuery),
-    responses((status = 200, description = "OK", body = Vec<ContractView>), (status = 401, description = "No valid bearer token", body = ErrorBody)),
+    responses((status = 200, description = "OK", body = Vec<ContractView>,
+            headers(("Link" = String, description = "The next page, `<url>; rel=\"next\"`, when more contracts follow"))),
+        (status = 400, description = "Bad request: the message names the field", body = ErrorBody), (status = 401, description = "No valid bearer token", body = ErrorBody)),
     security(("bearer" = [])))]
 async fn list_contracts(
     State(app): State<AppState>,
     caller: Caller,
     Query(query): Query<ContractsQuery>,
-) -> Result<axum::Json<Vec<ContractView>>, ApiError> {
+) -> Result<Response, ApiError> {
+    let limit = query.limit.unwrap_or(CONTRACTS_PAGE);
+    if !(1..=CONTRACTS_PAGE_MAX).contains(&limit) {
+        return Err(ApiError::field(
+            "limit",
+            format!("{limit} is not from 1 to {CONTRACTS_PAGE_MAX}"),
+        ));
+    }
+    let after = match &query.after {
+        None => None,
+        Some(text) => Some(market::parse_contract_key(text).ok_or_else(|| {
+            ApiError::field(
+                "after",
+                format!(
+                    "`{}` is not a contract written S<session>-C<contract>",
+                    domain::shown(text)
+                ),
+            )
+        })?),
+    };
     let viewer = caller.viewer();
-    let mut views = Vec::new();
+    let wanted = limit as usize + 1;
+    let mut page: Vec<(String, ContractView)> = Vec::new();
     for handle in app.hub.all() {
-        if query.session.is_some_and(|s| s != handle.id.0) {
+        let skip = query.session.is_some_and(|s| s != handle.id.0)
+            || after.is_some_and(|(s, _)| handle.id < s);
+        if skip || page.len() >= wanted {
             continue;
         }
         handle.read(|s| {
             let template = &s.settings().template;
-            views.extend(
+            let first = match after {
+                Some((session, contract)) if session == s.id() => contract.0,
+                _ => 0,
+            };
+            page.extend(
                 s.contracts()
                     .iter()
-                    .filter(|c| market::visibility::contract_visible(viewer, c))
-                    .map(|c| contract_view(template, c)),
+                    .filter(|c| c.id.0 > first && market::visibility::contract_visible(viewer, c))
+                    .take(wanted - page.len())
+                    .map(|c| {
+                        (
+                            market::contract_key(s.id(), c.id),
+                            contract_view(template, c),
+                        )
+                    }),
             );
         });
     }
     if market::visibility::contracts_access(viewer).logged() {
         log_regulator_read(&app, &caller, "GET /api/v1/contracts").await?;
     }
-    Ok(axum::Json(views))
+    let more = page.len() > limit as usize;
+    page.truncate(limit as usize);
+    let next = more.then(|| {
+        let session = query
+            .session
+            .map_or(String::new(), |s| format!("&session={s}"));
+        let last = &page.last().expect("a full page").0;
+        format!("</api/v1/contracts?after={last}&limit={limit}{session}>; rel=\"next\"")
+    });
+    let views: Vec<ContractView> = page.into_iter().map(|(_, v)| v).collect();
+    let mut response = axum::response::IntoResponse::into_response(axum::Json(views));
+    if let Some(link) = next {
+        response.headers_mut().insert(
+            axum::http::header::LINK,
+            axum::http::HeaderValue::from_str(&link).expect("ASCII"),
+        );
+    }
+    Ok(response)
 }

@@ -11,6 +11,7 @@ mod hostile_input;
 mod inter;
 mod market;
 mod months;
+mod paging;
 mod retail;
 mod roles;
 mod snapshots;
