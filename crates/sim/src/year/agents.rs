@@ -20,10 +20,11 @@
 //! Volumes are rounded *down* to the 1 MWh lot: nobody ever bids above its room.
 //!
 //! **Prices.** Each participant has a private price drawn once: buyers an energy price of
-//! benchmark −10…+40 yuan/MWh and an environmental value of 10–30 (a retailer: 90 % of its users'
+//! benchmark +0…+40 yuan/MWh and an environmental value of 10–30 (a retailer: 90 % of its users'
 //! agreed average); Zhejiang sellers an energy price of benchmark −45…+5 and an environmental
-//! value of 5–20; north-western sellers the floor (332.24) + 0–20 and 3–10, because their energy
-//! must still be worth sending after the corridor's tariff and losses. Each session adds ±5
+//! value of 5–20; north-western sellers the floor (332.24) + 0–10 and 3–8, so that after the
+//! corridor's tariff (30–45 yuan/MWh) and losses (4–6.5 %) their energy still lands in Zhejiang
+//! below every buyer's price: `(350 + 45) / 0.935 < 425`. Each session adds ±5
 //! yuan/MWh of jitter. Energy prices stay within the sessions' bounds (benchmark ±20 %). The last
 //! rolling round of a month bids at the ceiling and asks at the floor, to close positions.
 //!
@@ -129,7 +130,11 @@ impl Positions {
     pub fn new(population: &Population, year: u16, targets: &YearTargets) -> Positions {
         let month = |m: u8| YearMonth::new(year, m).expect("valid month");
         let mut entries = BTreeMap::new();
-        let weights: Vec<i64> = population.buyers.iter().map(|b| b.green_kwh.max(1)).collect();
+        let weights: Vec<i64> = population
+            .buyers
+            .iter()
+            .map(|b| b.green_kwh.max(1))
+            .collect();
         let green = split_by_weight(targets.traded_kwh(year), &weights);
         for (buyer, &green) in population.buyers.iter().zip(&green) {
             let monthly: Vec<i64> = (1..=12)
@@ -140,7 +145,7 @@ impl Positions {
             entries.insert(
                 participant.id,
                 Position {
-                    energy: Price(BENCHMARK.0 + rng.range(-1_000, 4_000)),
+                    energy: Price(BENCHMARK.0 + rng.range(0, 4_000)),
                     environment: buyer.env_price,
                     participant,
                     side: Side::Buy,
@@ -195,8 +200,8 @@ impl Positions {
                 .collect();
             let (energy, environment) = if western {
                 (
-                    BENCHMARK.0 * 8 / 10 + rng.range(0, 2_000),
-                    rng.range(300, 1_000),
+                    BENCHMARK.0 * 8 / 10 + rng.range(0, 1_000),
+                    rng.range(300, 800),
                 )
             } else {
                 (BENCHMARK.0 + rng.range(-4_500, 500), rng.range(500, 2_000))
@@ -247,7 +252,10 @@ impl Positions {
             .values()
             .filter(|p| p.side == Side::Buy)
             .fold((0, 0), |(t, c), p| {
-                (t + p.target_kwh.iter().sum::<i64>(), c + p.contracted_kwh.iter().sum::<i64>())
+                (
+                    t + p.target_kwh.iter().sum::<i64>(),
+                    c + p.contracted_kwh.iter().sum::<i64>(),
+                )
             })
     }
 }
@@ -258,11 +266,11 @@ fn fractions(kind: SessionKind) -> (f64, f64) {
         SessionKind::AnnualInter => (0.40, 0.50),
         SessionKind::AnnualBilateral => (0.30, 0.30),
         SessionKind::AnnualAuction => (0.40, 0.45),
-        SessionKind::MonthlyInter => (0.45, 0.85),
+        SessionKind::MonthlyInter => (0.45, 0.95),
         SessionKind::MonthlyBilateral => (0.25, 0.25),
         SessionKind::MonthlyAuction => (0.50, 0.55),
         SessionKind::MonthlyListing => (0.60, 0.45),
-        SessionKind::IntraMonthInter => (0.40, 1.0),
+        SessionKind::IntraMonthInter => (0.60, 1.0),
         SessionKind::Rolling { round, rounds } => {
             let left = f64::from(rounds.saturating_sub(round).max(1));
             (1.0 / left, (1.5 / left).min(1.0))
@@ -364,7 +372,10 @@ impl<'a> Plan<'a> {
     /// A participant's price in this session: its own with ±5 yuan/MWh jitter, within bounds;
     /// at the ceiling (buyers) or floor (sellers) in a month's closing round.
     fn price(&mut self, p: &Position) -> TwoPartPrice {
-        let (min, max) = (self.settings.energy_price_min, self.settings.energy_price_max);
+        let (min, max) = (
+            self.settings.energy_price_min,
+            self.settings.energy_price_max,
+        );
         let energy = if closing(self.kind) {
             if p.side == Side::Buy { max } else { min }
         } else {
@@ -545,7 +556,10 @@ pub fn second_round(
                         .map(|v| {
                             let h = usize::from(v.period.0);
                             let volume = v.volume.0.min(remaining[h]) / lot * lot;
-                            PeriodVolume { period: v.period, volume: Kwh(volume) }
+                            PeriodVolume {
+                                period: v.period,
+                                volume: Kwh(volume),
+                            }
                         })
                         .filter(|v| v.volume.0 > 0)
                         .collect();

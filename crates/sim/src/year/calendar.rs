@@ -161,12 +161,21 @@ impl Calendar {
                 day,
             }
         };
-        let intra = |horizon, mode, window| settings(Scope::Intra(zj.clone()), horizon, mode, window, Vec::new());
+        let intra = |horizon, mode, window| {
+            settings(Scope::Intra(zj.clone()), horizon, mode, window, Vec::new())
+        };
         let inter = |horizon, window: DeliveryWindow, share: i64| {
-            let mut provinces: Vec<Province> =
-                population.corridors.iter().map(|c| c.from.clone()).collect();
+            let mut provinces: Vec<Province> = population
+                .corridors
+                .iter()
+                .map(|c| c.from.clone())
+                .collect();
             provinces.push(zj.clone());
-            let days: i64 = window.first_month.through(window.last_month).map(|m| i64::from(m.days())).sum();
+            let days: i64 = window
+                .first_month
+                .through(window.last_month)
+                .map(|m| i64::from(m.days()))
+                .sum();
             let corridors = population
                 .corridors
                 .iter()
@@ -174,41 +183,114 @@ impl Calendar {
                     from: c.from.clone(),
                     to: c.to.clone(),
                     // kW × days of 1 h per period × share, whole MWh.
-                    capacity: Kwh((c.rating_kw * days * share / 1_000 / 1_000 * 1_000).min(Kwh::MAX_VOLUME.0)),
+                    capacity: Kwh(
+                        (c.rating_kw * days * share / 1_000 / 1_000 * 1_000).min(Kwh::MAX_VOLUME.0)
+                    ),
                     capacity_by_period: Vec::new(),
                     loss: c.loss,
                     tariff: c.tariff,
                 })
                 .collect();
-            settings(Scope::Inter(provinces), horizon, Mode::CallAuction(Method::Coupled), window, corridors)
+            settings(
+                Scope::Inter(provinces),
+                horizon,
+                Mode::CallAuction(Method::Coupled),
+                window,
+                corridors,
+            )
         };
 
         let dec = before(1, 8);
-        planned.push((dec, 0, format!("{year}年度省间绿电交易（西北—浙江）"), SessionKind::AnnualInter, inter(Horizon::Year, whole_year, ANNUAL_SHARE)));
-        planned.push((SimDate { day: 12, ..dec }, 0, format!("{year}年度省内绿电双边协商交易"), SessionKind::AnnualBilateral, intra(Horizon::Year, Mode::Bilateral, whole_year)));
-        planned.push((SimDate { day: 18, ..dec }, 0, format!("{year}年度省内绿电集中竞价交易"), SessionKind::AnnualAuction, intra(Horizon::Year, Mode::CallAuction(Method::Uniform), whole_year)));
+        planned.push((
+            dec,
+            0,
+            format!("{year}年度省间绿电交易（西北—浙江）"),
+            SessionKind::AnnualInter,
+            inter(Horizon::Year, whole_year, ANNUAL_SHARE),
+        ));
+        planned.push((
+            SimDate { day: 12, ..dec },
+            0,
+            format!("{year}年度省内绿电双边协商交易"),
+            SessionKind::AnnualBilateral,
+            intra(Horizon::Year, Mode::Bilateral, whole_year),
+        ));
+        planned.push((
+            SimDate { day: 18, ..dec },
+            0,
+            format!("{year}年度省内绿电集中竞价交易"),
+            SessionKind::AnnualAuction,
+            intra(
+                Horizon::Year,
+                Mode::CallAuction(Method::Uniform),
+                whole_year,
+            ),
+        ));
 
-        let rolling_total = targets.sessions.saturating_sub(51 + INTRA_MONTH_INTER.count());
+        let rolling_total = targets
+            .sessions
+            .saturating_sub(51 + INTRA_MONTH_INTER.count());
         for m in 1..=12u8 {
             let window = DeliveryWindow {
                 first_month: month(m),
                 last_month: month(m),
             };
             let label = format!("{year}年{m}月");
-            planned.push((before(m, 15), 1, format!("{label}省间绿电月度交易"), SessionKind::MonthlyInter, inter(Horizon::Month, window, MONTHLY_SHARE)));
-            planned.push((before(m, 18), 1, format!("{label}省内绿电月度双边协商交易"), SessionKind::MonthlyBilateral, intra(Horizon::Month, Mode::Bilateral, window)));
-            planned.push((before(m, 21), 1, format!("{label}省内绿电月度集中竞价交易"), SessionKind::MonthlyAuction, intra(Horizon::Month, Mode::CallAuction(Method::HighLow), window)));
-            planned.push((before(m, 24), 1, format!("{label}省内绿电月度挂牌交易"), SessionKind::MonthlyListing, intra(Horizon::Month, Mode::Listing, window)));
-            let on = |day| SimDate { year, month: m, day };
+            planned.push((
+                before(m, 15),
+                1,
+                format!("{label}省间绿电月度交易"),
+                SessionKind::MonthlyInter,
+                inter(Horizon::Month, window, MONTHLY_SHARE),
+            ));
+            planned.push((
+                before(m, 18),
+                1,
+                format!("{label}省内绿电月度双边协商交易"),
+                SessionKind::MonthlyBilateral,
+                intra(Horizon::Month, Mode::Bilateral, window),
+            ));
+            planned.push((
+                before(m, 21),
+                1,
+                format!("{label}省内绿电月度集中竞价交易"),
+                SessionKind::MonthlyAuction,
+                intra(Horizon::Month, Mode::CallAuction(Method::HighLow), window),
+            ));
+            planned.push((
+                before(m, 24),
+                1,
+                format!("{label}省内绿电月度挂牌交易"),
+                SessionKind::MonthlyListing,
+                intra(Horizon::Month, Mode::Listing, window),
+            ));
+            let on = |day| SimDate {
+                year,
+                month: m,
+                day,
+            };
             if INTRA_MONTH_INTER.contains(&m) {
-                planned.push((on(5), 2, format!("{label}省间绿电月内交易"), SessionKind::IntraMonthInter, inter(Horizon::IntraMonth, window, INTRA_MONTH_SHARE)));
+                planned.push((
+                    on(5),
+                    2,
+                    format!("{label}省间绿电月内交易"),
+                    SessionKind::IntraMonthInter,
+                    inter(Horizon::IntraMonth, window, INTRA_MONTH_SHARE),
+                ));
             }
-            let rounds = (rolling_total / 12 + usize::from(usize::from(m) <= rolling_total % 12)).max(1);
+            let rounds =
+                (rolling_total / 12 + usize::from(usize::from(m) <= rolling_total % 12)).max(1);
             let rounds = u8::try_from(rounds.min(20)).expect("at most 20");
             for round in 0..rounds {
                 // Spread over the month: days 8, 15, 22 for three rounds.
                 let day = 8 + round * (21 / rounds.max(1)).min(7);
-                planned.push((on(day.min(28)), 2, format!("{label}省内绿电月内滚动撮合交易（第{}场）", round + 1), SessionKind::Rolling { round, rounds }, intra(Horizon::IntraMonth, Mode::Rolling, window)));
+                planned.push((
+                    on(day.min(28)),
+                    2,
+                    format!("{label}省内绿电月内滚动撮合交易（第{}场）", round + 1),
+                    SessionKind::Rolling { round, rounds },
+                    intra(Horizon::IntraMonth, Mode::Rolling, window),
+                ));
             }
         }
         // Stable sort: by date; on one date, in the order pushed.

@@ -37,8 +37,8 @@
 use std::collections::BTreeMap;
 
 use domain::{
-    Participant, ParticipantId, Price, Project, ProjectCode, Province, Role, Technology,
-    YearMonth, split_by_weight,
+    Participant, ParticipantId, Price, Project, ProjectCode, Province, Role, Technology, YearMonth,
+    split_by_weight,
 };
 use serde::{Deserialize, Serialize};
 
@@ -149,10 +149,10 @@ const ZJ: (&str, u32) = ("ZJ", 33);
 /// North-western exporters: code, GB/T 2260 prefix, Chinese name, share of the export plan
 /// (%), share of PV in its output (%), corridor loss (1/10000) and tariff (fen/MWh).
 const WEST: [(&str, u32, &str, i64, i64, i64, i64); 4] = [
-    ("QH", 63, "青海", 30, 70, 700, 6_000),
-    ("GS", 62, "甘肃", 25, 35, 650, 5_500),
-    ("XJ", 65, "新疆", 20, 50, 800, 7_000),
-    ("NX", 64, "宁夏", 25, 50, 550, 4_500),
+    ("QH", 63, "青海", 30, 70, 550, 4_000),
+    ("GS", 62, "甘肃", 25, 35, 500, 3_500),
+    ("XJ", 65, "新疆", 20, 50, 650, 4_500),
+    ("NX", 64, "宁夏", 25, 50, 400, 3_000),
 ];
 
 /// The share of Zhejiang's generation expected from each technology (%), and Zhejiang's
@@ -173,7 +173,13 @@ fn province(code: &str) -> Province {
 /// Expected kWh per kW over the year `year`.
 fn annual_per_kw(technology: Technology, province: &Province, year: u16) -> f64 {
     (1..=12)
-        .map(|m| expected_month_per_kw(technology, province, YearMonth::new(year, m).expect("month")))
+        .map(|m| {
+            expected_month_per_kw(
+                technology,
+                province,
+                YearMonth::new(year, m).expect("month"),
+            )
+        })
         .sum()
 }
 
@@ -258,7 +264,9 @@ impl Population {
         let retailers_n = t.count(t.retailers, 1);
         let retail_n = t.count(t.users.saturating_sub(t.wholesale_users), 1);
         let aggregators_n = t.count(t.aggregators, 1);
-        let distributed_n = t.count(t.distributed_projects, aggregators_n).max(aggregators_n);
+        let distributed_n = t
+            .count(t.distributed_projects, aggregators_n)
+            .max(aggregators_n);
         let offshore_n = t.count(8, 1);
         let central_n = t.count(5, 1);
         let west_n = t.count(3, 1);
@@ -286,17 +294,34 @@ impl Population {
         for _ in 0..wholesale_n {
             let (name, commercial) = user_name(&mut rng);
             let id = b.participant(Role::User, name, &zj);
-            wholesale.push((id, commercial, rng.range(2_000, 60_000), rng.range(250, 700)));
+            wholesale.push((
+                id,
+                commercial,
+                rng.range(2_000, 60_000),
+                rng.range(250, 700),
+            ));
         }
         let retailers: Vec<ParticipantId> = (0..retailers_n)
-            .map(|i| b.participant(Role::Retailer, names::company("浙江", i, "售电有限公司"), &zj))
+            .map(|i| {
+                b.participant(
+                    Role::Retailer,
+                    names::company("浙江", i, "售电有限公司"),
+                    &zj,
+                )
+            })
             .collect();
         let mut retail_users = Vec::with_capacity(retail_n);
         for _ in 0..retail_n {
             let (name, commercial) = user_name(&mut rng);
             let id = b.participant(Role::RetailUser, name, &zj);
             let retailer = retailers[rng.range(0, retailers_n as i64 - 1) as usize];
-            retail_users.push((id, retailer, commercial, rng.range(20, 600), rng.range(100, 800)));
+            retail_users.push((
+                id,
+                retailer,
+                commercial,
+                rng.range(20, 600),
+                rng.range(100, 800),
+            ));
         }
         // Green demand: the reference year's target shared by weight among wholesale and
         // retail users.
@@ -320,7 +345,8 @@ impl Population {
             });
         }
         let mut retail = Vec::with_capacity(retail_n);
-        for (&(id, retailer, commercial, _, share), &green) in retail_users.iter().zip(retail_green) {
+        for (&(id, retailer, commercial, _, share), &green) in retail_users.iter().zip(retail_green)
+        {
             retail.push(RetailContract {
                 retail_user: id,
                 retailer,
@@ -339,7 +365,11 @@ impl Population {
                 .map(|r| i128::from(r.annual_kwh) * i128::from(r.env_price.0))
                 .sum();
             let annual: i64 = mine().map(|r| r.annual_kwh).sum();
-            let average = if annual > 0 { (weighted / i128::from(annual)) as i64 } else { 2_000 };
+            let average = if annual > 0 {
+                (weighted / i128::from(annual)) as i64
+            } else {
+                2_000
+            };
             buyers.push(Buyer {
                 participant: id,
                 industrial_kwh: mine().filter(|r| !r.commercial).map(|r| r.annual_kwh).sum(),
@@ -354,8 +384,7 @@ impl Population {
         let intra_kwh = t.traded_kwh(year) - t.traded_kwh(year) * t.inter_share_bp / 10_000;
         let zj_supply = intra_kwh as f64 * ZJ_SUPPLY_PERMILLE as f64 / 1_000.0;
         let total_kw = |technology: Technology, share: i64| -> i64 {
-            (zj_supply * share as f64 / 100.0 / annual_per_kw(technology, &zj, year)).round()
-                as i64
+            (zj_supply * share as f64 / 100.0 / annual_per_kw(technology, &zj, year)).round() as i64
         };
         let aggregators: Vec<(ParticipantId, u32)> = (0..aggregators_n)
             .map(|i| {
@@ -378,11 +407,31 @@ impl Population {
                 *rng.pick(&aggregators)
             };
             let subsidised = rng.chance(10);
-            b.project(&mut rng, owner, ZJ, city, Technology::PvDistributed, kw, subsidised);
+            b.project(
+                &mut rng,
+                owner,
+                ZJ,
+                city,
+                Technology::PvDistributed,
+                kw,
+                subsidised,
+            );
         }
         for (technology, share, n, per, what) in [
-            (Technology::WindOffshore, ZJ_MIX[1].1, offshore_n, 3, "海上风电有限公司"),
-            (Technology::PvCentral, ZJ_MIX[2].1, central_n, 2, "光伏发电有限公司"),
+            (
+                Technology::WindOffshore,
+                ZJ_MIX[1].1,
+                offshore_n,
+                3,
+                "海上风电有限公司",
+            ),
+            (
+                Technology::PvCentral,
+                ZJ_MIX[2].1,
+                central_n,
+                2,
+                "光伏发电有限公司",
+            ),
         ] {
             let kws = capacities(&mut rng, total_kw(technology, share), n * per, 50, 150);
             for g in 0..n {
@@ -406,27 +455,52 @@ impl Population {
         let mut corridors = Vec::new();
         for (code, number, name, plan_pct, pv_pct, loss, tariff) in WEST {
             let here = province(code);
-            let supply = (export_kwh * plan_pct / 100) as f64 * WEST_SUPPLY_PERMILLE as f64 / 1_000.0;
+            let supply =
+                (export_kwh * plan_pct / 100) as f64 * WEST_SUPPLY_PERMILLE as f64 / 1_000.0;
             let first_project = b.projects.len();
             let pv = capacities(
                 &mut rng,
-                (supply * pv_pct as f64 / 100.0 / annual_per_kw(Technology::PvCentral, &here, year)).round() as i64,
+                (supply * pv_pct as f64 / 100.0 / annual_per_kw(Technology::PvCentral, &here, year))
+                    .round() as i64,
                 west_n,
                 50,
                 150,
             );
             let wind = capacities(
                 &mut rng,
-                (supply * (100 - pv_pct) as f64 / 100.0 / annual_per_kw(Technology::WindOnshore, &here, year)).round() as i64,
+                (supply * (100 - pv_pct) as f64
+                    / 100.0
+                    / annual_per_kw(Technology::WindOnshore, &here, year))
+                .round() as i64,
                 west_n,
                 50,
                 150,
             );
             for g in 0..west_n {
-                let owner = b.participant(Role::Generator, names::company(name, g, "新能源有限公司"), &here);
+                let owner = b.participant(
+                    Role::Generator,
+                    names::company(name, g, "新能源有限公司"),
+                    &here,
+                );
                 let city = rng.range(1, 8) as u32;
-                b.project(&mut rng, owner, (code, number), city, Technology::PvCentral, pv[g], false);
-                b.project(&mut rng, owner, (code, number), city, Technology::WindOnshore, wind[g], false);
+                b.project(
+                    &mut rng,
+                    owner,
+                    (code, number),
+                    city,
+                    Technology::PvCentral,
+                    pv[g],
+                    false,
+                );
+                b.project(
+                    &mut rng,
+                    owner,
+                    (code, number),
+                    city,
+                    Technology::WindOnshore,
+                    wind[g],
+                    false,
+                );
             }
             // Rating: 1.25 × the export plan's peak hour (kW averaged over a month's days).
             let export_fraction = 1_000.0 / WEST_SUPPLY_PERMILLE as f64;
@@ -509,7 +583,12 @@ impl Population {
                 .or_default() += p.capacity_kw;
         }
         by.into_iter()
-            .map(|(owner, m)| (owner, m.into_iter().map(|((t, p), kw)| (t, p, kw)).collect()))
+            .map(|(owner, m)| {
+                (
+                    owner,
+                    m.into_iter().map(|((t, p), kw)| (t, p, kw)).collect(),
+                )
+            })
             .collect()
     }
 

@@ -134,7 +134,9 @@ pub fn typical_day(technology: Technology, province: &Province, month: u8) -> [f
 
 /// Expected kWh per kW of a technology in a province over a month (the typical day × days).
 pub fn expected_month_per_kw(technology: Technology, province: &Province, month: YearMonth) -> f64 {
-    typical_day(technology, province, month.month()).iter().sum::<f64>()
+    typical_day(technology, province, month.month())
+        .iter()
+        .sum::<f64>()
         * f64::from(month.days())
 }
 
@@ -179,7 +181,15 @@ pub fn weekday(year: u16, month: u8, day: u8) -> usize {
 
 /// The daily weather factor of a province for a kind of weather (`0` sun, `1` wind, `2`
 /// temperature) on day `day` (1-based) of `month`, uniform in `lo..hi`.
-fn weather(seed: u64, province: &Province, kind: u64, month: YearMonth, day: u8, lo: f64, hi: f64) -> f64 {
+fn weather(
+    seed: u64,
+    province: &Province,
+    kind: u64,
+    month: YearMonth,
+    day: u8,
+    lo: f64,
+    hi: f64,
+) -> f64 {
     let date = days_from_civil(i64::from(month.year()), month.month(), day) as u64;
     let mut rng = stream(seed, &[province_tag(province), kind, date]);
     uniform(&mut rng, lo, hi)
@@ -197,7 +207,10 @@ pub fn generation(
 ) -> Vec<i64> {
     let typical = typical_day(technology, province, month.month());
     let capacity = capacity_kw as f64;
-    let wind = matches!(technology, Technology::WindOnshore | Technology::WindOffshore);
+    let wind = matches!(
+        technology,
+        Technology::WindOnshore | Technology::WindOffshore
+    );
     let (kind, lo, hi, noise, ceiling) = if wind {
         (1, 0.3, 1.7, 0.15, 0.95 * 0.25)
     } else {
@@ -242,7 +255,13 @@ fn load_shape(commercial: bool) -> [f64; QUARTERS] {
     for (q, s) in shape.iter_mut().enumerate() {
         let hour = q / 4;
         *s = if commercial {
-            if (9..21).contains(&hour) { 1.6 } else if (7..9).contains(&hour) || (21..23).contains(&hour) { 0.9 } else { 0.3 }
+            if (9..21).contains(&hour) {
+                1.6
+            } else if (7..9).contains(&hour) || (21..23).contains(&hour) {
+                0.9
+            } else {
+                0.3
+            }
         } else if hour < 7 {
             0.88
         } else {
@@ -285,7 +304,11 @@ pub fn consumption(
         let norm: f64 = (1..=days)
             .map(|d| weekday_factor(commercial, weekday(month.year(), month.month(), d)))
             .sum();
-        parts.push((commercial, expected / norm / QUARTERS as f64, load_shape(commercial)));
+        parts.push((
+            commercial,
+            expected / norm / QUARTERS as f64,
+            load_shape(commercial),
+        ));
     }
     let mut rng = stream(seed, &[load_tag, u64::from(month.index())]);
     let mut values = Vec::with_capacity(month.intervals());
