@@ -271,6 +271,7 @@ fn simulate(seed: u64, scale: f64, year: u16) -> (Year, Population, Positions) {
             apply(&mut session, c, &mut out);
         }
         let contracts = session.contracts();
+        // `SIM_DEBUG=1`: what each inter-provincial session offered, bid and traded.
         if planned.kind.is_inter() && std::env::var("SIM_DEBUG").is_ok() {
             let sell: i64 = session
                 .orders()
@@ -296,18 +297,6 @@ fn simulate(seed: u64, scale: f64, year: u16) -> (Year, Population, Positions) {
                 "{} sell {sell} buy {buy} traded {got} cap {cap}",
                 planned.name
             );
-            if planned.index == 0 {
-                for o in session
-                    .orders()
-                    .iter()
-                    .filter(|o| o.side == domain::Side::Sell && o.period.0 == 12)
-                {
-                    eprintln!("  sell {:?} {:?} {}", o.participant, o.price, o.volume.0);
-                }
-                for c in session.clearing().iter().take(24).skip(10).take(3) {
-                    eprintln!("  {c:?}");
-                }
-            }
         }
         positions.record(planned.settings.delivery, contracts);
         for c in contracts {

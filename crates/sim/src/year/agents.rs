@@ -38,8 +38,8 @@
 use std::collections::BTreeMap;
 
 use domain::{
-    Contract, Kwh, Participant, ParticipantId, Period, PeriodVolume, Price, Role, Side,
-    TimeInForce, TwoPartPrice, YearMonth, split_by_weight,
+    Contract, Kwh, Participant, ParticipantId, Period, PeriodVolume, Price, Side, TimeInForce,
+    TwoPartPrice, YearMonth, split_by_weight,
 };
 use exchange::bilateral::Proposal;
 use exchange::listing::Listing;
@@ -603,9 +603,4 @@ pub fn second_round(
         }
         _ => Vec::new(),
     }
-}
-
-/// Whether a participant trades on the exchange in the scenario (buyers and sellers).
-pub fn trades(role: Role) -> bool {
-    role.may_buy() || role.may_sell()
 }
