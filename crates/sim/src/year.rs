@@ -61,9 +61,8 @@ pub struct YearTargets {
     pub growth_bp: i64,
     /// Trading sessions organised in a year: 95.
     pub sessions: usize,
-    /// Participating electricity users (wholesale and retail): 16,000 (the reference says
-    /// "more than 16,000"; the population has `users` plus nothing else on the buying side
-    /// but the retailers).
+    /// Participating electricity users, wholesale and retail together: 16,000 (the reference
+    /// says "more than 16,000"). Retailers buy on the exchange too but are not users.
     pub users: usize,
     /// Of them, wholesale users (一级用户) trading directly; the rest are retail users.
     pub wholesale_users: usize,
