@@ -5,6 +5,12 @@
 //! distributed-PV aggregators, wholesale users and retailers; the `*_commands` functions turn a
 //! market into the commands of one session in each trading mode. Nothing here reads a clock or
 //! the disk: the demo, tests and benchmarks replay the same scenario from the same seed.
+//!
+//! [`year`] is the province-year of Zhejiang green power (issue 11): a population of users,
+//! retailers, aggregators, generators and corridors, 15-minute profiles, the year's session
+//! calendar and agents that bid from their positions.
+
+pub mod year;
 
 use domain::{
     Kwh, Participant, ParticipantId, Period, PeriodTemplate, PeriodVolume, Price, Province, Role,
