@@ -117,6 +117,7 @@ impl AppState {
         let participants = self.store.participants().await?;
         let projects = self.store.projects().await?;
         let finals = routes::certificates::final_reports(self).await?;
+        let retail = self.store.retail_contracts().await?;
         Ok(self
             .certificates
             .read(|registry| {
@@ -129,6 +130,7 @@ impl AppState {
                             projects: &projects,
                             finals: &finals,
                             registry,
+                            retail: &retail,
                         },
                     )
                 })

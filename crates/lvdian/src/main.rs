@@ -10,6 +10,7 @@ mod parquet;
 mod server;
 mod settle;
 mod verify;
+mod year_run;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -64,6 +65,27 @@ enum Command {
         /// Commands sent to the rolling-matching session.
         #[arg(long, default_value_t = 1_000_000)]
         rolling_orders: usize,
+    },
+    /// A province-year of green power through the service (a first cut of the year demo; see
+    /// issue 11): `sim`'s Zhejiang scenario — users, retailers, aggregators, generators in
+    /// Zhejiang and the north-west, ~95 sessions of every mode and scope — traded through the
+    /// session hub and the store, each month closed through the API (meter data, 绿证 issuance,
+    /// final settlement with 证电合一), into a new SQLite database; prints what it did and the
+    /// annual statistics. Open the result with `lvdian serve --database-url sqlite:<db>`.
+    DemoYear {
+        /// The scenario's seed.
+        #[arg(long, default_value_t = 2023)]
+        seed: u64,
+        /// The years to run, in order (comma-separated).
+        #[arg(long, value_delimiter = ',', default_value = "2022,2023")]
+        years: Vec<u16>,
+        /// The scale of the population and volumes: 1 is Zhejiang's size (16,000 users);
+        /// 0.01 runs in seconds.
+        #[arg(long, default_value_t = 0.01)]
+        scale: f64,
+        /// The new SQLite database to write.
+        #[arg(long, default_value = "lvdian-demo/lvdian.db")]
+        db: PathBuf,
     },
     /// Serve the exchange over HTTP (JSON API under /api/v1, OpenAPI at /api/v1/openapi.json).
     ///
@@ -226,6 +248,15 @@ fn main() -> ExitCode {
             });
             ExitCode::SUCCESS
         }
+        Command::DemoYear {
+            seed,
+            years,
+            scale,
+            db,
+        } => report(year_run::main(
+            &year_run::YearRun { seed, years, scale },
+            &db,
+        )),
         Command::Serve {
             listen,
             database_url,

@@ -10,8 +10,9 @@
 //!   runs.
 //! - **Growth** is year on year: `(this − last) / last` in percent, 2 decimals, rounded half
 //!   away from zero; null when last year had nothing.
-//! - **Participants** are the distinct parties to counted contracts; **users** the distinct
-//!   buyers among them.
+//! - **Participants** are the distinct parties to counted contracts; **users** (电力用户) are the
+//!   distinct wholesale users (role `user`) among the buyers, and the retail users whose retail
+//!   contract covers a month in which their retailer has a contract delivering.
 //! - **Inter-provincial** volume is that of contracts between provinces (over a corridor, or
 //!   between a seller and a buyer of different provinces); its share is of the traded volume,
 //!   4 decimals, half away from zero ("0" with nothing traded).
@@ -41,8 +42,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use domain::{
-    Contract, Kwh, Participant, ParticipantId, Price, Project, ProjectCode, Province, TwoPartPrice,
-    YearMonth, div_round_half_away, split_by_weight,
+    Contract, Kwh, Participant, ParticipantId, Price, Project, ProjectCode, Province, Role,
+    TwoPartPrice, YearMonth, div_round_half_away, split_by_weight,
 };
 use exchange::auction::Method;
 use exchange::session::{Mode, Scope, Session, SessionState};
@@ -71,6 +72,8 @@ pub struct MarketFacts<'a> {
     pub finals: &'a [SettlementReport],
     /// The certificate registry.
     pub registry: &'a Registry,
+    /// Retail contracts (retail users count as users in the months their retailer trades).
+    pub retail: &'a [domain::RetailContract],
 }
 
 /// The annual report (spec §8): the whole market, then each province.
@@ -434,6 +437,10 @@ fn count(year: u16, facts: &MarketFacts<'_>) -> Year {
     for p in facts.projects {
         owned.entry(p.owner).or_default().push(p);
     }
+    let role: BTreeMap<ParticipantId, Role> =
+        facts.participants.iter().map(|p| (p.id, p.role)).collect();
+    // (buyer, month) of every contract delivering in the year: a retailer's trading months.
+    let mut retailer_months: BTreeSet<(ParticipantId, YearMonth)> = BTreeSet::new();
     let mut y = Year::default();
     // (seller, buyer) of each contract key, for the settled volumes.
     let mut parties: BTreeMap<String, (ParticipantId, ParticipantId)> = BTreeMap::new();
@@ -512,7 +519,12 @@ fn count(year: u16, facts: &MarketFacts<'_>) -> Year {
             let band = c.price.energy.0.div_euclid(PRICE_BAND.0);
             *y.bands.entry(band).or_default() += sent;
             m.participants.extend([c.seller, c.buyer]);
-            m.users.insert(c.buyer);
+            if role.get(&c.buyer) == Some(&Role::User) {
+                m.users.insert(c.buyer);
+            }
+            for (month, _) in &months_of_year {
+                retailer_months.insert((c.buyer, *month));
+            }
             for (t, v) in &by_technology {
                 *m.technology.entry(t).or_default() += v;
             }
@@ -540,13 +552,31 @@ fn count(year: u16, facts: &MarketFacts<'_>) -> Year {
                 t.priced.add(sent, c.price);
                 t.sessions.insert(s.id().0);
                 t.participants.insert(c.buyer);
-                t.users.insert(c.buyer);
+                if role.get(&c.buyer) == Some(&Role::User) {
+                    t.users.insert(c.buyer);
+                }
                 for (tech, v) in &by_technology {
                     *t.technology.entry(tech).or_default() += v;
                 }
                 if let Some(source) = from {
                     *t.source.entry(source.clone()).or_default() += sent;
                 }
+            }
+        }
+    }
+    // Retail users served in the year: a retail contract covering a month their retailer traded.
+    for r in facts.retail {
+        let served = (1..=12)
+            .filter_map(|m| YearMonth::new(year, m).ok())
+            .any(|m| r.covers(m) && retailer_months.contains(&(r.retailer, m)));
+        if served {
+            y.market.users.insert(r.user);
+            if let Some(p) = province.get(&r.user) {
+                y.provinces
+                    .entry((*p).clone())
+                    .or_default()
+                    .users
+                    .insert(r.user);
             }
         }
     }

@@ -124,6 +124,7 @@ fn a_hand_worked_year() {
         projects: &projects,
         finals: std::slice::from_ref(&report),
         registry: &registry,
+        retail: &[],
     };
     let report_2024 = serde_json::to_value(annual_report(2024, &facts)).unwrap();
     // Traded in 2024: A 400,000 + B 3,000 + C 3,250 + D 5,000 + E 61,000 = 472,250 kWh; 2023

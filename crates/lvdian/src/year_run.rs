@@ -1,0 +1,431 @@
+//! A province-year of green power through the service (issue 11, first cut): `sim`'s scenario
+//! (population, calendar, agents) driven through the same code `lvdian serve` runs — the store,
+//! the session hub and its sequencers, and the HTTP routes (in process) for meter uploads,
+//! certificate issuance, monthly final settlement and claims — into a SQLite database.
+//!
+//! Sessions are driven through the hub (`SessionHandle::submit`, the path every trading route
+//! takes after parsing its JSON), so the agents' engine commands need no JSON round trip; the
+//! month close goes through the routes themselves. The clock is the scenario's: each session
+//! runs on its planned date, each month closes on the first day of the next, so two runs with
+//! the same seed write the same data.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+
+use anyhow::{Context, Result, anyhow, bail};
+use api::AppState;
+use api::hub::Clock;
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use domain::{RetailContract, Role, YearMonth};
+use exchange::session::{Command, Session};
+use indicatif::{ProgressBar, ProgressStyle};
+use serde_json::{Value, json};
+use sim::year::{Calendar, Population, Positions, YearTargets, agents};
+use store::{NewParticipant, Store};
+use tower::ServiceExt;
+
+/// What to run.
+#[derive(Debug, Clone)]
+pub struct YearRun {
+    /// The scenario's seed.
+    pub seed: u64,
+    /// The years, in order (the market continues from one to the next).
+    pub years: Vec<u16>,
+    /// The scale of the population and volumes (1 = Zhejiang's size).
+    pub scale: f64,
+}
+
+/// What a run did.
+#[derive(Debug, Clone, Default)]
+pub struct RunSummary {
+    /// Sessions run.
+    pub sessions: usize,
+    /// Commands accepted and refused by the sessions.
+    pub accepted: usize,
+    /// Commands refused.
+    pub refused: usize,
+    /// Months closed (meters, issuance, final settlement).
+    pub months: usize,
+}
+
+/// The scenario's clock: set by the driver, read by the service.
+#[derive(Debug, Default)]
+struct ScenarioClock(AtomicI64);
+
+impl Clock for ScenarioClock {
+    fn now_ms(&self) -> i64 {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
+/// Runs the scenario into a new SQLite database at `db` (refused if the file exists).
+pub async fn run(run: &YearRun, db: &Path) -> Result<RunSummary> {
+    if db.exists() {
+        bail!(
+            "{} exists; the demo writes a new database (remove it, or choose another with --db)",
+            db.display()
+        );
+    }
+    if let Some(dir) = db.parent() {
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    }
+    let url = format!("sqlite:{}", db.display());
+    let store = Store::connect(&url)
+        .await
+        .with_context(|| format!("cannot create {url}"))?;
+    store.migrate().await?;
+    let targets = YearTargets::scaled(run.scale);
+    let population = Population::generate(run.seed, &targets);
+    let clock = Arc::new(ScenarioClock::default());
+    let first = run
+        .years
+        .first()
+        .copied()
+        .ok_or_else(|| anyhow!("no year to run"))?;
+    clock.0.store(
+        sim::year::SimDate {
+            year: first - 1,
+            month: 11,
+            day: 1,
+        }
+        .at_ms(9),
+        Ordering::Relaxed,
+    );
+    let (operator, grid) = register(&store, &population, clock.now_ms()).await?;
+    let app = AppState::load(store, Arc::clone(&clock) as Arc<dyn Clock>)
+        .await
+        .map_err(|e| anyhow!("{}", e.message))?;
+    let router = api::router(app.clone());
+    let http = Http {
+        router,
+        operator,
+        grid,
+    };
+    let mut summary = RunSummary::default();
+    for &year in &run.years {
+        let calendar = Calendar::for_year(year, &population, &targets);
+        let mut positions = Positions::new(&population, year, &targets);
+        let bar = progress(
+            calendar.sessions.len() as u64,
+            &format!("{year} 交易场次 sessions"),
+        );
+        for planned in &calendar.sessions {
+            clock.0.store(planned.date.at_ms(9), Ordering::Relaxed);
+            let (accepted, refused, contracts) =
+                trade(&app, planned, &population, &positions).await?;
+            positions.record(planned.settings.delivery, &contracts);
+            summary.sessions += 1;
+            summary.accepted += accepted;
+            summary.refused += refused;
+            bar.inc(1);
+        }
+        bar.finish();
+        let bar = progress(12, &format!("{year} 月结 month close"));
+        for m in 1..=12 {
+            let month = YearMonth::new(year, m).expect("a month");
+            let close = month.plus_months(1).expect("a later month");
+            clock.0.store(
+                sim::year::SimDate {
+                    year: close.year(),
+                    month: close.month(),
+                    day: 1,
+                }
+                .at_ms(9),
+                Ordering::Relaxed,
+            );
+            close_month(&http, &population, month).await?;
+            summary.months += 1;
+            bar.inc(1);
+        }
+        bar.finish();
+    }
+    Ok(summary)
+}
+
+/// Registers the population (ids in the scenario's order, so they are the store's), its
+/// projects and retail contracts, and the exchange's operator and the grid after them; returns
+/// their tokens.
+async fn register(store: &Store, population: &Population, at_ms: i64) -> Result<(String, String)> {
+    for p in &population.participants {
+        let stored = store
+            .insert_participant(
+                &NewParticipant {
+                    name: p.name.clone(),
+                    role: p.role,
+                    province: p.province.clone(),
+                },
+                at_ms,
+            )
+            .await?;
+        if stored.id != p.id {
+            bail!(
+                "participant {} was stored as {}: the database is not new",
+                p.id.0,
+                stored.id.0
+            );
+        }
+    }
+    for project in &population.projects {
+        store.insert_project(project, at_ms).await?;
+    }
+    for (i, r) in population.retail.iter().enumerate() {
+        // The retail user's green demand of a month, whole MWh (at least 1).
+        let monthly_mwh = (r.annual_kwh * r.green_share_permille / 1000 / 12 / 1000).max(1);
+        let contract = RetailContract {
+            id: i as u64 + 1,
+            retailer: r.retailer,
+            user: r.retail_user,
+            first_month: YearMonth::new(2000, 1).expect("a month"),
+            last_month: YearMonth::new(2099, 12).expect("a month"),
+            monthly_mwh,
+            env_price: r.env_price,
+            created_at_ms: at_ms,
+        };
+        store
+            .insert_retail_contract_remembered(&contract, |_| None)
+            .await?;
+    }
+    let mut tokens = Vec::new();
+    for (name, role) in [
+        ("浙江电力交易中心", Role::Operator),
+        ("国网浙江省电力有限公司", Role::Grid),
+    ] {
+        let participant = store
+            .insert_participant(
+                &NewParticipant {
+                    name: name.to_owned(),
+                    role,
+                    province: domain::Province::parse("ZJ").expect("a province"),
+                },
+                at_ms,
+            )
+            .await?;
+        let token = api::auth::new_token();
+        store
+            .insert_token(
+                participant.id,
+                &api::auth::token_hash(&token),
+                "demo",
+                at_ms,
+            )
+            .await?;
+        tokens.push(token);
+    }
+    Ok((tokens.remove(0), tokens.remove(0)))
+}
+
+/// Runs one planned session through the hub: created, announced and opened, the agents' two
+/// rounds, closed, cleared, published. Returns the commands accepted and refused, and the
+/// contracts it made.
+async fn trade(
+    app: &AppState,
+    planned: &sim::year::PlannedSession,
+    population: &Population,
+    positions: &Positions,
+) -> Result<(usize, usize, Vec<domain::Contract>)> {
+    let store = &app.store;
+    let id = store
+        .insert_session_remembered(&planned.name, &planned.settings, app.now_ms(), |_| None)
+        .await?;
+    let handle = app.hub.start(
+        planned.name.clone(),
+        Session::new(id, planned.settings.clone()).map_err(|e| anyhow!("{}: {e}", planned.name))?,
+    );
+    let (mut accepted, mut refused) = (0, 0);
+    let mut submit = async |commands: Vec<Command>, lifecycle: bool| -> Result<()> {
+        for chunk in commands.chunks(2_000) {
+            let (count, render) = counting();
+            handle
+                .submit(chunk.to_vec(), None, render)
+                .await
+                .map_err(|e| anyhow!("{}: {}", planned.name, e.message))?;
+            let bad = count.load(Ordering::Relaxed) as usize;
+            if lifecycle && bad > 0 {
+                bail!("{}: a lifecycle command was refused", planned.name);
+            }
+            refused += bad;
+            accepted += chunk.len() - bad;
+        }
+        Ok(())
+    };
+    submit(vec![Command::Announce, Command::Open], true).await?;
+    submit(agents::first_round(planned, population, positions), false).await?;
+    let (listings, proposals) = handle.read(|s| (s.listings().to_vec(), s.proposals().to_vec()));
+    submit(
+        agents::second_round(planned, population, positions, &listings, &proposals),
+        false,
+    )
+    .await?;
+    submit(vec![Command::Close, Command::Clear, Command::Publish], true).await?;
+    let contracts = handle.read(|s| s.contracts().to_vec());
+    Ok((accepted, refused, contracts))
+}
+
+/// A render that counts the refused commands of a job.
+fn counting() -> (Arc<AtomicI64>, api::hub::Render) {
+    let count = Arc::new(AtomicI64::new(0));
+    let counted = Arc::clone(&count);
+    let render: api::hub::Render = Box::new(move |_session, outcomes| {
+        counted.store(
+            outcomes.iter().filter(|o| o.is_err()).count() as i64,
+            Ordering::Relaxed,
+        );
+        api::hub::Reply {
+            status: 200,
+            body: String::new(),
+        }
+    });
+    (count, render)
+}
+
+/// The service's routes, called in process as the operator or the grid.
+struct Http {
+    router: axum::Router,
+    operator: String,
+    grid: String,
+}
+
+impl Http {
+    async fn send(
+        &self,
+        token: &str,
+        method: &str,
+        path: &str,
+        content_type: &str,
+        body: Vec<u8>,
+    ) -> Result<(StatusCode, Value)> {
+        let request = Request::builder()
+            .method(method)
+            .uri(path)
+            .header("authorization", format!("Bearer {token}"))
+            .header("content-type", content_type)
+            .body(Body::from(body))?;
+        let response = self.router.clone().oneshot(request).await?;
+        let status = response.status();
+        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX).await?;
+        Ok((
+            status,
+            serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+        ))
+    }
+
+    async fn post(&self, path: &str, body: &Value, expect: StatusCode) -> Result<Value> {
+        let (status, answer) = self
+            .send(
+                &self.operator,
+                "POST",
+                path,
+                "application/json",
+                body.to_string().into_bytes(),
+            )
+            .await?;
+        if status != expect {
+            bail!("POST {path}: {status}: {answer}");
+        }
+        Ok(answer)
+    }
+}
+
+/// Closes a month as the exchange does: the grid's meter data (every project's generation and
+/// every buyer's consumption), the month's certificates, the final settlement (证电合一).
+async fn close_month(http: &Http, population: &Population, month: YearMonth) -> Result<()> {
+    let mut csv = String::from("meter,participant,start,kwh\n");
+    let mut row = |meter: &str, participant: u64, values: Vec<i64>| {
+        for (i, kwh) in values.into_iter().enumerate() {
+            csv.push_str(&format!(
+                "{meter},{participant},{},{kwh}\n",
+                month.interval_start(i)
+            ));
+        }
+    };
+    for p in &population.projects {
+        row(&p.meters[0], p.owner.0, population.generation(p, month));
+    }
+    for b in &population.buyers {
+        row(&b.meter, b.participant.0, population.consumption(b, month));
+    }
+    let (status, answer) = http
+        .send(
+            &http.grid,
+            "POST",
+            &format!("/api/v1/meters/{month}"),
+            "text/csv",
+            csv.into_bytes(),
+        )
+        .await?;
+    if status != StatusCode::CREATED {
+        bail!("meters of {month}: {status}: {answer}");
+    }
+    http.post(
+        "/api/v1/certificates/issue",
+        &json!({"month": month.to_string()}),
+        StatusCode::CREATED,
+    )
+    .await?;
+    http.post(
+        "/api/v1/settlements",
+        &json!({"month": month.to_string(), "final": true}),
+        StatusCode::CREATED,
+    )
+    .await?;
+    Ok(())
+}
+
+fn progress(len: u64, what: &str) -> ProgressBar {
+    let bar = ProgressBar::new(len);
+    bar.set_style(
+        ProgressStyle::with_template("{prefix:>28} [{bar:30}] {pos}/{len} {elapsed}")
+            .expect("a template")
+            .progress_chars("=> "),
+    );
+    bar.set_prefix(what.to_owned());
+    bar
+}
+
+/// `lvdian demo-year`: runs the scenario and prints what it did and each year's statistics.
+pub fn main(run_: &YearRun, db: &Path) -> Result<()> {
+    if !(run_.scale > 0.0 && run_.scale <= 1.0) {
+        bail!("--scale: {} is not above 0 and at most 1", run_.scale);
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async {
+        let started = std::time::Instant::now();
+        let summary = run(run_, db).await?;
+        println!(
+            "{} sessions, {} commands accepted ({} refused), {} months closed, in {:.1} s",
+            summary.sessions,
+            summary.accepted,
+            summary.refused,
+            summary.months,
+            started.elapsed().as_secs_f64()
+        );
+        let store = Store::connect(&format!("sqlite:{}", db.display())).await?;
+        let app = AppState::load(store, Arc::new(api::hub::SystemClock))
+            .await
+            .map_err(|e| anyhow!("{}", e.message))?;
+        for &year in &run_.years {
+            let report = app
+                .annual_report(year)
+                .await
+                .map_err(|e| anyhow!("{}", e.message))?;
+            println!(
+                "{year}: traded {} MWh (growth {}%), settled {} MWh, {} sessions, {} users, inter-provincial {} ; certificates issued {} transferred {} claimed {}",
+                report.traded_mwh,
+                report.traded_growth_percent.as_deref().unwrap_or("-"),
+                report.settled_mwh,
+                report.sessions,
+                report.users,
+                report.inter_provincial_share,
+                report.certificates.issued,
+                report.certificates.transferred,
+                report.certificates.claimed
+            );
+        }
+        println!("open it in the service: lvdian serve --database-url sqlite:{}", db.display());
+        Ok(())
+    })
+}
