@@ -75,6 +75,7 @@ pub fn run(args: &ReportArgs) -> Result<()> {
     let report = load(&args.database_url, args.year)?;
     let files = render(&report, args.lang)?;
     write_folder(&out, &files)?;
+    let out = std::path::absolute(&out).unwrap_or(out);
     println!(
         "wrote the {} annual report to {}/ in {} ms:",
         args.year,
