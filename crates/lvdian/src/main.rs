@@ -7,6 +7,7 @@ mod demo;
 mod hostile_input;
 mod meters;
 mod parquet;
+mod report;
 mod server;
 mod settle;
 mod verify;
@@ -159,6 +160,32 @@ enum Command {
         #[arg(long = "db", env = "LVDIAN_DATABASE_URL", default_value = server::DEFAULT_DATABASE_URL)]
         database_url: String,
     },
+    /// Write the annual report (年度报告, spec §8) of a year from stored data: one
+    /// self-contained HTML page and CSV tables, readable with no server and no network.
+    ///
+    /// The figures are those of `GET /api/v1/statistics/YEAR` (the `market` crate's
+    /// statistics): volume traded and settled with year-on-year growth, sessions by mode and
+    /// scope, participants and users, the inter-provincial share and corridors, technologies
+    /// and source provinces, average energy and environmental prices, certificates issued,
+    /// transferred and claimed, and every province. The page (`report.html`: inline CSS,
+    /// five inline SVG charts, no script) shows volumes in 亿千瓦时/万千瓦时 (Chinese) or
+    /// GWh/MWh (English); the CSV files hold every figure exactly, in MWh. The same data gives
+    /// byte-identical files. The folder is written whole or not at all; an earlier report in
+    /// it is replaced.
+    Report {
+        /// The delivery year, 2000 to 2099 (contracts count in the months they deliver in).
+        #[arg(long, value_parser = report::parse_year)]
+        year: u16,
+        /// sqlite:PATH or postgres://user@host/db.
+        #[arg(long = "db", env = "LVDIAN_DATABASE_URL", default_value = server::DEFAULT_DATABASE_URL)]
+        database_url: String,
+        /// The folder to write [default: ./lvdian-report-YEAR].
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// The language of the page.
+        #[arg(long, value_enum, default_value_t = report::Lang::Zh)]
+        lang: report::Lang,
+    },
     /// Meter data (计量数据).
     Meters {
         #[command(subcommand)]
@@ -302,6 +329,17 @@ fn main() -> ExitCode {
             Ok(code) => code,
             Err(e) => report(Err(e)),
         },
+        Command::Report {
+            year,
+            database_url,
+            out,
+            lang,
+        } => report(report::run(&report::ReportArgs {
+            year,
+            database_url,
+            out,
+            lang,
+        })),
         Command::Meters {
             command:
                 MetersCommand::Import {
