@@ -84,9 +84,13 @@ enum Command {
         /// 0.01 runs in seconds.
         #[arg(long, default_value_t = 0.01)]
         scale: f64,
-        /// The new SQLite database to write.
+        /// The new SQLite database to write; each year's report is written beside it
+        /// (`report-<year>/`).
         #[arg(long, default_value = "lvdian-demo/lvdian.db")]
         db: PathBuf,
+        /// The language of the reports.
+        #[arg(long, value_enum, default_value_t = report::Lang::Zh)]
+        lang: report::Lang,
     },
     /// Serve the exchange over HTTP (JSON API under /api/v1, OpenAPI at /api/v1/openapi.json).
     ///
@@ -280,9 +284,11 @@ fn main() -> ExitCode {
             years,
             scale,
             db,
+            lang,
         } => report(year_run::main(
             &year_run::YearRun { seed, years, scale },
             &db,
+            lang,
         )),
         Command::Serve {
             listen,

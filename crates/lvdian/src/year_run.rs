@@ -93,7 +93,7 @@ pub async fn run(run: &YearRun, db: &Path) -> Result<RunSummary> {
         .at_ms(9),
         Ordering::Relaxed,
     );
-    let (operator, grid) = register(&store, &population, clock.now_ms()).await?;
+    let (operator, grid, buyers) = register(&store, &population, clock.now_ms()).await?;
     let app = AppState::load(store, Arc::clone(&clock) as Arc<dyn Clock>)
         .await
         .map_err(|e| anyhow!("{}", e.message))?;
@@ -102,6 +102,7 @@ pub async fn run(run: &YearRun, db: &Path) -> Result<RunSummary> {
         router,
         operator,
         grid,
+        buyers,
     };
     let mut summary = RunSummary::default();
     for &year in &run.years {
@@ -144,10 +145,15 @@ pub async fn run(run: &YearRun, db: &Path) -> Result<RunSummary> {
     Ok(summary)
 }
 
-/// Registers the population (ids in the scenario's order, so they are the store's), its
-/// projects and retail contracts, and the exchange's operator and the grid after them; returns
-/// their tokens.
-async fn register(store: &Store, population: &Population, at_ms: i64) -> Result<(String, String)> {
+/// Registers the population (ids in the scenario's order, so they are the store's) with a
+/// token for every buyer, its projects and retail contracts, and the exchange's operator and the
+/// grid after them; returns the operator's and the grid's tokens and the buyers'.
+async fn register(
+    store: &Store,
+    population: &Population,
+    at_ms: i64,
+) -> Result<(String, String, Vec<(domain::ParticipantId, String, String)>)> {
+    let mut buyers = Vec::new();
     for p in &population.participants {
         let stored = store
             .insert_participant(
@@ -165,6 +171,13 @@ async fn register(store: &Store, population: &Population, at_ms: i64) -> Result<
                 p.id.0,
                 stored.id.0
             );
+        }
+        if matches!(p.role, Role::User | Role::Retailer) {
+            let token = api::auth::new_token();
+            store
+                .insert_token(p.id, &api::auth::token_hash(&token), "demo", at_ms)
+                .await?;
+            buyers.push((p.id, p.name.clone(), token));
         }
     }
     for project in &population.projects {
@@ -213,7 +226,7 @@ async fn register(store: &Store, population: &Population, at_ms: i64) -> Result<
             .await?;
         tokens.push(token);
     }
-    Ok((tokens.remove(0), tokens.remove(0)))
+    Ok((tokens.remove(0), tokens.remove(0), buyers))
 }
 
 /// Runs one planned session through the hub: created, announced and opened, the agents' two
@@ -285,6 +298,8 @@ struct Http {
     router: axum::Router,
     operator: String,
     grid: String,
+    /// Every buyer: id, name, token.
+    buyers: Vec<(domain::ParticipantId, String, String)>,
 }
 
 impl Http {
@@ -370,6 +385,53 @@ async fn close_month(http: &Http, population: &Population, month: YearMonth) -> 
         StatusCode::CREATED,
     )
     .await?;
+    claim_half(http, month).await
+}
+
+/// Every buyer claims (核销) half of the certificates of `month` it received, rounded down, for
+/// its own consumption: certificates move on to their last state, as they do in the market.
+async fn claim_half(http: &Http, month: YearMonth) -> Result<()> {
+    for (_, name, token) in &http.buyers {
+        let (status, held) = http
+            .send(
+                token,
+                "GET",
+                "/api/v1/certificates",
+                "application/json",
+                Vec::new(),
+            )
+            .await?;
+        if status != StatusCode::OK {
+            bail!("holdings of {name}: {status}: {held}");
+        }
+        let mut by_project: std::collections::BTreeMap<String, u64> = Default::default();
+        for h in held["holdings"].as_array().into_iter().flatten() {
+            if h["state"] == "transferred" && h["month"] == month.to_string() {
+                *by_project
+                    .entry(h["project"].as_str().unwrap_or("").to_owned())
+                    .or_default() += h["certificates"].as_u64().unwrap_or(0);
+            }
+        }
+        for (project, count) in by_project {
+            if count / 2 == 0 {
+                continue;
+            }
+            let body = json!({"project": project, "month": month.to_string(), "count": count / 2,
+                "beneficiary": format!("{name} {}年用电", month.year())});
+            let (status, answer) = http
+                .send(
+                    token,
+                    "POST",
+                    "/api/v1/certificates/claim",
+                    "application/json",
+                    body.to_string().into_bytes(),
+                )
+                .await?;
+            if status != StatusCode::CREATED {
+                bail!("claim of {name}: {status}: {answer}");
+            }
+        }
+    }
     Ok(())
 }
 
@@ -385,7 +447,7 @@ fn progress(len: u64, what: &str) -> ProgressBar {
 }
 
 /// `lvdian demo-year`: runs the scenario and prints what it did and each year's statistics.
-pub fn main(run_: &YearRun, db: &Path) -> Result<()> {
+pub fn main(run_: &YearRun, db: &Path, lang: crate::report::Lang) -> Result<()> {
     if !(run_.scale > 0.0 && run_.scale <= 1.0) {
         bail!("--scale: {} is not above 0 and at most 1", run_.scale);
     }
@@ -425,7 +487,21 @@ pub fn main(run_: &YearRun, db: &Path) -> Result<()> {
                 report.certificates.claimed
             );
         }
-        println!("open it in the service: lvdian serve --database-url sqlite:{}", db.display());
-        Ok(())
-    })
+        anyhow::Ok(())
+    })?;
+    // The annual reports, written next to the database (`lvdian report` renders the same).
+    let folder = db.parent().unwrap_or(Path::new("."));
+    for &year in &run_.years {
+        crate::report::run(&crate::report::ReportArgs {
+            year,
+            database_url: format!("sqlite:{}", db.display()),
+            out: Some(folder.join(format!("report-{year}"))),
+            lang,
+        })?;
+    }
+    println!(
+        "open it in the service: lvdian serve --database-url sqlite:{}",
+        db.display()
+    );
+    Ok(())
 }
