@@ -595,7 +595,7 @@ async fn report_renders_the_statistics_of_the_stored_market() {
     same(
         "price_bands.csv",
         "energy_price_bands",
-        &["from", "to", "mwh"],
+        &["from_price", "to_price", "mwh"],
     );
     same(
         "sessions_by_mode.csv",

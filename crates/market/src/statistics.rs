@@ -140,14 +140,14 @@ pub struct MonthStatistics {
     pub certificates: CertificateCounts,
 }
 
-/// Traded MWh whose energy price lies in `[from, to)`.
+/// Traded MWh whose energy price lies in `[from_price, to_price)`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PriceBand {
     /// The band's lowest price, yuan/MWh.
-    pub from: String,
+    pub from_price: String,
     /// The next band's lowest price, yuan/MWh.
-    pub to: String,
+    pub to_price: String,
     /// MWh.
     pub mwh: String,
 }
@@ -418,8 +418,8 @@ pub fn annual_report(year: u16, facts: &MarketFacts<'_>) -> AnnualReport {
             .bands
             .iter()
             .map(|(band, v)| PriceBand {
-                from: Price(band * PRICE_BAND.0).to_string(),
-                to: Price((band + 1) * PRICE_BAND.0).to_string(),
+                from_price: Price(band * PRICE_BAND.0).to_string(),
+                to_price: Price((band + 1) * PRICE_BAND.0).to_string(),
                 mwh: mwh(*v),
             })
             .collect(),

@@ -278,8 +278,8 @@ pub fn prices(report: &AnnualReport, t: &Texts) -> Result<Svg> {
     let mut bands = Vec::new();
     for b in &report.energy_price_bands {
         bands.push((
-            axis(figures::fen(&b.from)?),
-            axis(figures::fen(&b.to)?),
+            axis(figures::fen(&b.from_price)?),
+            axis(figures::fen(&b.to_price)?),
             figures::kwh(&b.mwh)?,
         ));
     }

@@ -228,9 +228,13 @@ fn corridors(r: &AnnualReport, t: &Texts) -> String {
 }
 
 fn price_bands(r: &AnnualReport) -> String {
-    let mut out = line(&["from", "to", "mwh"]);
+    let mut out = line(&["from_price", "to_price", "mwh"]);
     for b in &r.energy_price_bands {
-        out.push_str(&line(&[b.from.clone(), b.to.clone(), b.mwh.clone()]));
+        out.push_str(&line(&[
+            b.from_price.clone(),
+            b.to_price.clone(),
+            b.mwh.clone(),
+        ]));
     }
     out
 }

@@ -495,7 +495,7 @@ fn prices(h: &mut String, r: &AnnualReport, t: &Texts, chart: &Svg) -> Result<()
         row(
             h,
             &[
-                format!("{} – {}", b.from, b.to),
+                format!("{} – {}", b.from_price, b.to_price),
                 unit.show(figures::kwh(&b.mwh)?),
             ],
         );

@@ -288,8 +288,8 @@ mod tests {
             "top_corridors": corridors,
             "months": (1..=12).map(|m| month(m, if m == 1 { huge } else { "0.000" }))
                 .collect::<Vec<_>>(),
-            "energy_price_bands": [{"from": "-100000.00", "to": "-99980.00", "mwh": "1.000"},
-                {"from": "99980.00", "to": "100000.00", "mwh": huge}],
+            "energy_price_bands": [{"from_price": "-100000.00", "to_price": "-99980.00", "mwh": "1.000"},
+                {"from_price": "99980.00", "to_price": "100000.00", "mwh": huge}],
         }))
         .unwrap()
     }

@@ -212,10 +212,10 @@ fn a_hand_worked_year() {
             }).collect::<Vec<_>>(),
             // Energy prices: B and D at 225.00, E at 300.00, A at 400.00, C at 450.00.
             "energy_price_bands": [
-                {"from": "220.00", "to": "240.00", "mwh": "8.000"},
-                {"from": "300.00", "to": "320.00", "mwh": "61.000"},
-                {"from": "400.00", "to": "420.00", "mwh": "400.000"},
-                {"from": "440.00", "to": "460.00", "mwh": "3.250"}]
+                {"from_price": "220.00", "to_price": "240.00", "mwh": "8.000"},
+                {"from_price": "300.00", "to_price": "320.00", "mwh": "61.000"},
+                {"from_price": "400.00", "to_price": "420.00", "mwh": "400.000"},
+                {"from_price": "440.00", "to_price": "460.00", "mwh": "3.250"}]
         })
     );
 
