@@ -33,26 +33,84 @@ pub struct MeterMonth {
     pub kwh: Vec<i64>,
 }
 
+/// The packing of meter months written now (migration 0009): varint deltas.
+const PACKING: i64 = 1;
+
 impl MeterMonth {
+    /// The month's values packed (`PACKING` 1): each the zigzag LEB128 varint of its difference
+    /// from the one before (the first from zero). A meter's month moves little from one
+    /// quarter-hour to the next, so most values take one or two bytes instead of eight.
     fn packed(&self) -> Vec<u8> {
-        self.kwh.iter().flat_map(|v| v.to_le_bytes()).collect()
+        let mut out = Vec::with_capacity(self.kwh.len() * 2);
+        let mut previous: i64 = 0;
+        for &v in &self.kwh {
+            // Values are within ±10^9 (spec §1), so the difference cannot overflow.
+            let delta = v.wrapping_sub(previous);
+            previous = v;
+            let mut zigzag = ((delta << 1) ^ (delta >> 63)) as u64;
+            loop {
+                let byte = (zigzag & 0x7f) as u8;
+                zigzag >>= 7;
+                if zigzag == 0 {
+                    out.push(byte);
+                    break;
+                }
+                out.push(byte | 0x80);
+            }
+        }
+        out
     }
 }
 
-fn unpack(bytes: &[u8], meter: &str) -> Result<Vec<i64>> {
-    if !bytes.len().is_multiple_of(8) {
-        return Err(StoreError::Corrupt {
-            table: "meter_months",
-            reason: format!(
-                "meter {meter:?}: {} bytes is not a whole number of values",
-                bytes.len()
-            ),
-        });
+/// The values of a stored month: `intervals` of them, in the row's `packing`.
+fn unpack(bytes: &[u8], packing: i64, intervals: i64, meter: &str) -> Result<Vec<i64>> {
+    let corrupt = |reason: String| StoreError::Corrupt {
+        table: "meter_months",
+        reason: format!("meter {meter:?}: {reason}"),
+    };
+    let values = match packing {
+        0 => {
+            if !bytes.len().is_multiple_of(8) {
+                return Err(corrupt(format!(
+                    "{} bytes is not a whole number of values",
+                    bytes.len()
+                )));
+            }
+            bytes
+                .chunks_exact(8)
+                .map(|c| i64::from_le_bytes(c.try_into().expect("8 bytes")))
+                .collect()
+        }
+        1 => {
+            let mut values = Vec::with_capacity(usize::try_from(intervals).unwrap_or(0));
+            let (mut previous, mut zigzag, mut shift) = (0i64, 0u64, 0u32);
+            for &byte in bytes {
+                if shift >= 64 {
+                    return Err(corrupt("a varint longer than 10 bytes".to_owned()));
+                }
+                zigzag |= u64::from(byte & 0x7f) << shift;
+                shift += 7;
+                if byte & 0x80 == 0 {
+                    let delta = ((zigzag >> 1) as i64) ^ -((zigzag & 1) as i64);
+                    previous = previous.wrapping_add(delta);
+                    values.push(previous);
+                    (zigzag, shift) = (0, 0);
+                }
+            }
+            if shift != 0 {
+                return Err(corrupt("the last varint is cut off".to_owned()));
+            }
+            values
+        }
+        other => return Err(corrupt(format!("unknown packing {other}"))),
+    };
+    if i64::try_from(values.len()) != Ok(intervals) {
+        return Err(corrupt(format!(
+            "{} values where the row says {intervals}",
+            values.len()
+        )));
     }
-    Ok(bytes
-        .chunks_exact(8)
-        .map(|c| i64::from_le_bytes(c.try_into().expect("8 bytes")))
-        .collect())
+    Ok(values)
 }
 
 impl Store {
@@ -186,8 +244,8 @@ impl Store {
         const NEXT: &str =
             "SELECT COALESCE(MAX(version), 0) FROM meter_months WHERE meter = $1 AND month = $2";
         const INSERT: &str = "INSERT INTO meter_months \
-             (meter, month, version, participant, intervals, total_kwh, kwh, imported_at_ms) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
+             (meter, month, version, participant, intervals, total_kwh, kwh, imported_at_ms, packing) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
         macro_rules! write {
             ($pool:expr) => {{
                 let mut tx = $pool.begin().await?;
@@ -209,6 +267,7 @@ impl Store {
                         .bind(total)
                         .bind(m.packed())
                         .bind(at_ms)
+                        .bind(PACKING)
                         .execute(&mut *tx)
                         .await?;
                     versions.push(version as u32);
@@ -256,15 +315,16 @@ impl Store {
 
     /// The latest version of every meter's data for a month, by meter id.
     pub async fn meter_months(&self, month: &str) -> Result<Vec<(MeterMonth, u32)>> {
-        const SQL: &str = "SELECT m.meter, m.participant, m.version, m.kwh FROM meter_months m \
+        const SQL: &str = "SELECT m.meter, m.participant, m.version, m.kwh, m.packing, m.intervals \
+             FROM meter_months m \
              WHERE m.month = $1 AND m.version = \
                (SELECT MAX(version) FROM meter_months v WHERE v.meter = m.meter AND v.month = m.month) \
              ORDER BY m.meter";
-        let rows: Vec<(String, String, i64, Vec<u8>)> =
+        let rows: Vec<(String, String, i64, Vec<u8>, i64, i64)> =
             on_pool!(self, pool => sqlx::query_as(SQL).bind(month).fetch_all(pool).await)?;
         rows.into_iter()
-            .map(|(meter, participant, version, bytes)| {
-                let kwh = unpack(&bytes, &meter)?;
+            .map(|(meter, participant, version, bytes, packing, intervals)| {
+                let kwh = unpack(&bytes, packing, intervals, &meter)?;
                 Ok((
                     MeterMonth {
                         meter,
@@ -311,5 +371,56 @@ impl Store {
         let row: Option<(String,)> =
             on_pool!(self, pool => sqlx::query_as(SQL).bind(month).fetch_optional(pool).await)?;
         Ok(row.map(|(r,)| r))
+    }
+}
+
+#[cfg(test)]
+mod packing_tests {
+    use super::*;
+
+    fn month(kwh: Vec<i64>) -> MeterMonth {
+        MeterMonth {
+            meter: "M1".into(),
+            month: "2024-03".into(),
+            participant: "1".into(),
+            kwh,
+        }
+    }
+
+    #[test]
+    fn values_round_trip_compactly() {
+        let pv: Vec<i64> = (0..2976)
+            .map(|i| {
+                if (24..72).contains(&(i % 96)) {
+                    300 + i % 7
+                } else {
+                    0
+                }
+            })
+            .collect();
+        for kwh in [
+            pv.clone(),
+            vec![],
+            vec![0, 1_000_000_000, -1_000_000_000, 1_000_000_000, 0],
+            vec![i64::MAX, i64::MIN, 0, -1],
+        ] {
+            let m = month(kwh.clone());
+            let packed = m.packed();
+            assert_eq!(unpack(&packed, 1, kwh.len() as i64, "M1").unwrap(), kwh);
+        }
+        // A PV month: under 1.2 bytes a quarter-hour instead of 8.
+        assert!(month(pv).packed().len() < 2976 * 12 / 10);
+        // The first format still reads.
+        let old: Vec<u8> = [5i64, 7].iter().flat_map(|v| v.to_le_bytes()).collect();
+        assert_eq!(unpack(&old, 0, 2, "M1").unwrap(), vec![5, 7]);
+    }
+
+    #[test]
+    fn damaged_packing_is_named() {
+        assert!(unpack(&[0x80], 1, 1, "M1").is_err(), "cut off");
+        assert!(unpack(&[0xff; 11], 1, 1, "M1").is_err(), "too long");
+        assert!(unpack(&[2, 2], 1, 1, "M1").is_err(), "count");
+        assert!(unpack(&[2], 7, 1, "M1").is_err(), "unknown packing");
+        assert!(unpack(&[0; 9], 0, 1, "M1").is_err(), "not whole values");
     }
 }
