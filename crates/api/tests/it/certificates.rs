@@ -67,14 +67,7 @@ async fn certificates_end_to_end(h: Harness) {
     let (u, user_token) = h.participant("杭州某制造企业", "user").await;
     let (u2, _) = h.participant("U2", "user").await;
     let (_, grid) = h.participant("国网浙江", "grid").await;
-    h.post(
-        "/api/v1/projects",
-        &h.operator,
-        json!({"code": "33010000000000001", "technology": "wind_offshore", "capacity_kw": 300000,
-        "province": "ZJ", "owner": g, "meters": ["MG1"]}),
-        StatusCode::CREATED,
-    )
-    .await;
+    h.wind_project(g).await;
 
     // A published call auction for March: 6.5 MWh at 375.25 + 25.00 (see the market tests).
     let s = h.session("call_auction", None).await;

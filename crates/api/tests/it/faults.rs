@@ -855,14 +855,7 @@ async fn replies_commit_with_their_effects(h: Harness) {
     let (g, gen_token) = h.participant("G", "generator").await;
     let (u, user_token) = h.participant("U", "user").await;
     let (_, grid) = h.participant("grid", "grid").await;
-    h.post(
-        "/api/v1/projects",
-        &h.operator,
-        json!({"code": "33010000000000001", "technology": "wind_offshore", "capacity_kw": 300000,
-               "province": "ZJ", "owner": g, "meters": ["MG1"]}),
-        StatusCode::CREATED,
-    )
-    .await;
+    h.wind_project(g).await;
     let s = h.session("call_auction", None).await;
     h.actions(s, &["announce", "open"]).await;
     // An order: written with the session's journal entry.

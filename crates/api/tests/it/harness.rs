@@ -196,6 +196,18 @@ impl Harness {
         )
     }
 
+    /// Registers the offshore wind project 33010000000000001 of `owner`, metered by `MG1`.
+    pub async fn wind_project(&self, owner: u64) {
+        self.post(
+            "/api/v1/projects",
+            &self.operator.clone(),
+            json!({"code": "33010000000000001", "technology": "wind_offshore", "capacity_kw": 300000,
+                "province": "ZJ", "owner": owner, "meters": ["MG1"]}),
+            StatusCode::CREATED,
+        )
+        .await;
+    }
+
     /// Creates a session of `mode` (and `method`) for March 2024, hours, bounds 332.24–498.36,
     /// lot 0.5 MWh; returns its id.
     pub async fn session(&self, mode: &str, method: Option<&str>) -> u64 {

@@ -322,14 +322,7 @@ async fn meter_uploads(h: Harness) {
     let (u, _) = h.participant("U1", "user").await;
     let (u2, _) = h.participant("U2", "user").await;
     let (grid_id, grid) = h.participant("grid", "grid").await;
-    h.post(
-        "/api/v1/projects",
-        &h.operator,
-        json!({"code": "33010000000000001", "technology": "wind_offshore", "capacity_kw": 300000,
-               "province": "ZJ", "owner": g, "meters": ["MG1"]}),
-        StatusCode::CREATED,
-    )
-    .await;
+    h.wind_project(g).await;
     let (g, u, u2) = (g.to_string(), u.to_string(), u2.to_string());
     let one = |meter: &str, reason: String| {
         format!(

@@ -13,14 +13,7 @@ async fn year_contract_settles_month_by_month(h: Harness) {
     let (g, gen_token) = h.participant("海上风电一号", "generator").await;
     let (u, user_token) = h.participant("杭州某制造企业", "user").await;
     let (_, grid) = h.participant("国网浙江", "grid").await;
-    h.post(
-        "/api/v1/projects",
-        &h.operator,
-        json!({"code": "33010000000000001", "technology": "wind_offshore", "capacity_kw": 300000,
-            "province": "ZJ", "owner": g, "meters": ["MG1"]}),
-        StatusCode::CREATED,
-    )
-    .await;
+    h.wind_project(g).await;
     // A year-horizon call auction delivering 2024-01..2024-03: 100.500 MWh at 400.00 + 20.00.
     let s = h
         .post(

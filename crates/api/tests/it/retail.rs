@@ -16,14 +16,7 @@ async fn retail_allocation(h: Harness) {
     let (b, b_token) = h.participant("零售用户乙", "retail_user").await;
     let (_, other_retailer) = h.participant("另一售电公司", "retailer").await;
     let (_, grid) = h.participant("国网浙江", "grid").await;
-    h.post(
-        "/api/v1/projects",
-        &h.operator,
-        json!({"code": "33010000000000001", "technology": "wind_offshore", "capacity_kw": 300000,
-            "province": "ZJ", "owner": g, "meters": ["MG1"]}),
-        StatusCode::CREATED,
-    )
-    .await;
+    h.wind_project(g).await;
 
     // Retail contracts: A 6 MWh a month at 30.00, B 6 at 20.00, over 2024.
     let contract = |user: u64, env: &str| {

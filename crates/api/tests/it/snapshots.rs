@@ -7,6 +7,36 @@ use serde_json::json;
 use crate::harness::Harness;
 use crate::on_both;
 
+/// What the public, the operator and the buyer read of the two sessions.
+async fn reads(h: &Harness, published: u64, open: u64, buyer: &str) -> Vec<serde_json::Value> {
+    vec![
+        h.get(
+            &format!("/api/v1/sessions/{published}/results"),
+            None,
+            StatusCode::OK,
+        )
+        .await,
+        h.get(
+            &format!("/api/v1/contracts?session={published}"),
+            Some(&h.operator),
+            StatusCode::OK,
+        )
+        .await,
+        h.get(
+            &format!("/api/v1/sessions/{published}/orders"),
+            Some(buyer),
+            StatusCode::OK,
+        )
+        .await,
+        h.get(
+            &format!("/api/v1/sessions/{open}/orders"),
+            Some(buyer),
+            StatusCode::OK,
+        )
+        .await,
+    ]
+}
+
 async fn published_sessions_load_from_snapshots(h: Harness) {
     let (_, seller) = h.participant("海上风电一号", "generator").await;
     let (_, buyer) = h.participant("杭州某制造企业", "user").await;
@@ -26,32 +56,7 @@ async fn published_sessions_load_from_snapshots(h: Harness) {
         .await;
     }
     h.actions(published, &["close", "clear", "publish"]).await;
-    let before = (
-        h.get(
-            &format!("/api/v1/sessions/{published}/results"),
-            None,
-            StatusCode::OK,
-        )
-        .await,
-        h.get(
-            &format!("/api/v1/contracts?session={published}"),
-            Some(&h.operator),
-            StatusCode::OK,
-        )
-        .await,
-        h.get(
-            &format!("/api/v1/sessions/{published}/orders"),
-            Some(&buyer),
-            StatusCode::OK,
-        )
-        .await,
-        h.get(
-            &format!("/api/v1/sessions/{open}/orders"),
-            Some(&buyer),
-            StatusCode::OK,
-        )
-        .await,
-    );
+    let before = reads(&h, published, open, &buyer).await;
     let h = h.restart().await;
     let (_, metrics) = h.call(Method::GET, "/metrics", None, None).await;
     assert!(
@@ -61,32 +66,7 @@ async fn published_sessions_load_from_snapshots(h: Harness) {
             .contains("lvdian_sessions_from_snapshots_total 1\n"),
         "{metrics}"
     );
-    let after = (
-        h.get(
-            &format!("/api/v1/sessions/{published}/results"),
-            None,
-            StatusCode::OK,
-        )
-        .await,
-        h.get(
-            &format!("/api/v1/contracts?session={published}"),
-            Some(&h.operator),
-            StatusCode::OK,
-        )
-        .await,
-        h.get(
-            &format!("/api/v1/sessions/{published}/orders"),
-            Some(&buyer),
-            StatusCode::OK,
-        )
-        .await,
-        h.get(
-            &format!("/api/v1/sessions/{open}/orders"),
-            Some(&buyer),
-            StatusCode::OK,
-        )
-        .await,
-    );
+    let after = reads(&h, published, open, &buyer).await;
     assert_eq!(before, after);
     // The restored session refuses what a published session refuses; the replayed one trades on.
     let (status, _) = h
