@@ -48,6 +48,10 @@ pub struct RunSummary {
     pub refused: usize,
     /// Months closed (meters, issuance, final settlement).
     pub months: usize,
+    /// Settlement lines checked: each contract once a month, `C = D + S + losses` exactly.
+    pub lines_checked: usize,
+    /// Certificates issued, and of them held, claimed and cancelled, after the last month.
+    pub certificates: registry::Totals,
 }
 
 /// The scenario's clock: set by the driver, read by the service.
@@ -136,12 +140,22 @@ pub async fn run(run: &YearRun, db: &Path) -> Result<RunSummary> {
                 .at_ms(9),
                 Ordering::Relaxed,
             );
-            close_month(&http, &population, month).await?;
+            let report = close_month(&http, &population, month).await?;
+            let contracts = app
+                .hub
+                .read_all(|sessions| market::delivering(sessions.iter().copied(), month));
+            market::check_conservation(&report, &contracts).map_err(|e| anyhow!("{e}"))?;
+            summary.lines_checked += report.lines.len();
             summary.months += 1;
             bar.inc(1);
         }
         bar.finish();
     }
+    summary.certificates = app
+        .certificates
+        .read(|r| r.check_conservation())
+        .await
+        .map_err(|e| anyhow!("certificates are not conserved: {e}"))?;
     Ok(summary)
 }
 
@@ -344,8 +358,13 @@ impl Http {
 }
 
 /// Closes a month as the exchange does: the grid's meter data (every project's generation and
-/// every buyer's consumption), the month's certificates, the final settlement (证电合一).
-async fn close_month(http: &Http, population: &Population, month: YearMonth) -> Result<()> {
+/// every buyer's consumption), the month's certificates, the final settlement (证电合一), and
+/// the buyers' claims; returns the final settlement's report.
+async fn close_month(
+    http: &Http,
+    population: &Population,
+    month: YearMonth,
+) -> Result<market::SettlementReport> {
     let mut csv = String::from("meter,participant,start,kwh\n");
     let mut row = |meter: &str, participant: u64, values: Vec<i64>| {
         for (i, kwh) in values.into_iter().enumerate() {
@@ -379,13 +398,15 @@ async fn close_month(http: &Http, population: &Population, month: YearMonth) -> 
         StatusCode::CREATED,
     )
     .await?;
-    http.post(
-        "/api/v1/settlements",
-        &json!({"month": month.to_string(), "final": true}),
-        StatusCode::CREATED,
-    )
-    .await?;
-    claim_half(http, month).await
+    let settled = http
+        .post(
+            "/api/v1/settlements",
+            &json!({"month": month.to_string(), "final": true}),
+            StatusCode::CREATED,
+        )
+        .await?;
+    claim_half(http, month).await?;
+    serde_json::from_value(settled).context("the final settlement's reply")
 }
 
 /// Every buyer claims (核销) half of the certificates of `month` it received, rounded down, for
@@ -464,6 +485,11 @@ pub fn main(run_: &YearRun, db: &Path, lang: crate::report::Lang) -> Result<()> 
             summary.refused,
             summary.months,
             started.elapsed().as_secs_f64()
+        );
+        let t = &summary.certificates;
+        println!(
+            "conservation: {} settlement lines, each contract once a month, contracted = delivered + short + lost; certificates issued {} = held {} + claimed {} + cancelled {}",
+            summary.lines_checked, t.issued_total, t.held(), t.claimed, t.cancelled
         );
         let store = Store::connect(&format!("sqlite:{}", db.display())).await?;
         let app = AppState::load(store, Arc::new(api::hub::SystemClock))

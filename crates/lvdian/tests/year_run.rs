@@ -32,6 +32,8 @@ fn run(dir: &Path, name: &str, seed: &str) -> (PathBuf, Vec<String>) {
         String::from_utf8_lossy(&out.stderr)
     );
     let text = String::from_utf8(out.stdout).unwrap();
+    // The run checks every month's settlement and the certificates, and says so.
+    assert!(text.contains("conservation: "), "{text}");
     let lines: Vec<String> = text
         .lines()
         .filter(|l| l.starts_with("2022:") || l.starts_with("2023:"))

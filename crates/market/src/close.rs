@@ -247,3 +247,49 @@ pub fn settle_terms(
         retail: Vec::new(),
     }
 }
+
+/// Checks a month's report against the contracts delivering in it: every contract has exactly
+/// one line, and on each line the month's volume is accounted for exactly — delivered, short or
+/// lost on corridors (`C = D + S + losses`, in kWh). Returns what does not add up.
+pub fn check_conservation(
+    report: &SettlementReport,
+    contracts: &[MonthContract],
+) -> Result<(), String> {
+    let kwh = |text: &str| Kwh::parse_contract_month_mwh(text).map(|k| k.0);
+    let mut lines: BTreeMap<&str, usize> = BTreeMap::new();
+    for line in &report.lines {
+        *lines.entry(line.contract.as_str()).or_default() += 1;
+        let parts = (
+            kwh(&line.volume_mwh),
+            kwh(&line.delivered_mwh),
+            kwh(&line.shortfall_mwh),
+            kwh(&line.lost_mwh),
+        );
+        let (Ok(c), Ok(d), Ok(s), Ok(l)) = parts else {
+            return Err(format!(
+                "{}: {}: a volume does not read",
+                report.month, line.contract
+            ));
+        };
+        if c != d + s + l {
+            return Err(format!(
+                "{}: {}: contracted {c} kWh is not delivered {d} + short {s} + lost {l}",
+                report.month, line.contract
+            ));
+        }
+    }
+    for c in contracts {
+        match lines.remove(c.terms.id.as_str()) {
+            Some(1) => {}
+            Some(n) => return Err(format!("{}: {} has {n} lines", report.month, c.terms.id)),
+            None => return Err(format!("{}: {} has no line", report.month, c.terms.id)),
+        }
+    }
+    match lines.keys().next() {
+        Some(extra) => Err(format!(
+            "{}: {extra} delivers nothing this month",
+            report.month
+        )),
+        None => Ok(()),
+    }
+}

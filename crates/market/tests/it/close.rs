@@ -166,6 +166,7 @@ proptest! {
                 .map(|(l, t)| SettlementLine::of(l, t.carry_in))
                 .collect();
             prop_assert_eq!(&report.lines, &alone_lines, "{}", m);
+            prop_assert_eq!(market::check_conservation(&report, &contracts), Ok(()));
             for line in &alone.lines {
                 hand_carries.insert(line.contract.clone(), line.carry_out);
                 *settled.entry(line.contract.clone()).or_default() += line.volume.0;
