@@ -12,6 +12,21 @@ use store::{NewParticipant, Store};
 /// The database used when none is named: an SQLite file in the working directory.
 pub const DEFAULT_DATABASE_URL: &str = "sqlite:lvdian.db";
 
+/// Refuses an SQLite URL whose file is not there: for commands that read a market (`report`,
+/// `verify`), a missing file is a mistake, not a new empty market (connecting would create it).
+pub fn require_existing_sqlite(url: &str) -> Result<()> {
+    if let Some(path) = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))
+    {
+        let path = path.split('?').next().unwrap_or(path);
+        if path != ":memory:" && !std::path::Path::new(path).is_file() {
+            anyhow::bail!("no database at {path} (--db {url})");
+        }
+    }
+    Ok(())
+}
+
 fn runtime() -> Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -11,6 +11,7 @@ use store::Store;
 /// published session that differs from the replay of its journal is named on stderr and fails
 /// too.
 pub fn run(url: &str) -> Result<ExitCode> {
+    crate::server::require_existing_sqlite(url)?;
     let (rows, bad_snapshots) = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?

@@ -194,3 +194,17 @@ async fn verify_checks_session_snapshots_against_their_journals() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A database that is not there is named, not created and called ok.
+#[test]
+fn verify_refuses_a_missing_database() {
+    let path = std::env::temp_dir().join(format!("lvdian-no-such-{}.db", std::process::id()));
+    let url = format!("sqlite:{}", path.display());
+    let out = Command::new(env!("CARGO_BIN_EXE_lvdian"))
+        .args(["verify", "--db", &url])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no database at"));
+    assert!(!path.exists());
+}

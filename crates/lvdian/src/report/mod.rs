@@ -90,16 +90,7 @@ pub fn run(args: &ReportArgs) -> Result<()> {
 
 /// The year's report, through the same code as the statistics route.
 fn load(url: &str, year: u16) -> Result<AnnualReport> {
-    // An SQLite file that is not there is a mistake, not a new empty market.
-    if let Some(path) = url
-        .strip_prefix("sqlite://")
-        .or_else(|| url.strip_prefix("sqlite:"))
-    {
-        let path = path.split('?').next().unwrap_or(path);
-        if path != ":memory:" && !Path::new(path).is_file() {
-            bail!("no database at {path} (--db {url})");
-        }
-    }
+    crate::server::require_existing_sqlite(url)?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
