@@ -365,13 +365,20 @@ async fn close_month(
     population: &Population,
     month: YearMonth,
 ) -> Result<market::SettlementReport> {
-    let mut csv = String::from("meter,participant,start,kwh\n");
+    use std::fmt::Write as _;
+    // The month's interval starts, written once; each row is then appended in place.
+    let starts: Vec<String> = (0..month.intervals())
+        .map(|i| month.interval_start(i))
+        .collect();
+    let meters = population.projects.len() + population.buyers.len();
+    let mut csv = String::with_capacity(meters * starts.len() * 40);
+    csv.push_str("meter,participant,start,kwh\n");
     let mut row = |meter: &str, participant: u64, values: Vec<i64>| {
-        for (i, kwh) in values.into_iter().enumerate() {
-            csv.push_str(&format!(
-                "{meter},{participant},{},{kwh}\n",
-                month.interval_start(i)
-            ));
+        let prefix = format!("{meter},{participant},");
+        for (start, kwh) in starts.iter().zip(values) {
+            csv.push_str(&prefix);
+            csv.push_str(start);
+            let _ = writeln!(csv, ",{kwh}");
         }
     };
     for p in &population.projects {
