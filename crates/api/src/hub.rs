@@ -182,20 +182,11 @@ async fn rebuild(
 ) -> Result<Session, ApiError> {
     let journal = store.journal(id).await?;
     catch(|| {
-        let mut session = Session::new(id, settings.clone())?;
-        for entry in journal {
-            let stamp = Stamp {
-                seq: entry.seq,
-                at_ms: entry.at_ms,
-            };
-            session.apply(entry.command, stamp).map_err(|e| {
-                ApiError::unavailable(format!(
-                    "session {id}: journal entry {} no longer applies: {e}",
-                    entry.seq
-                ))
-            })?;
-        }
-        Ok(session)
+        let entries = journal.into_iter().map(JournalEntry::stamped);
+        Session::replay(id, settings.clone(), entries).map_err(|e| match e.seq {
+            Some(_) => ApiError::unavailable(format!("session {id}: {e}")),
+            None => ApiError::from(e.error),
+        })
     })
     .unwrap_or_else(|panic| {
         Err(ApiError::unavailable(format!(

@@ -64,26 +64,19 @@ async fn check_snapshots(store: &Store) -> Result<Vec<String>> {
         let Some(stored) = snapshots.get(&row.id) else {
             continue;
         };
-        let mut session = exchange::session::Session::new(row.id, row.settings.clone())
-            .with_context(|| format!("session {}: settings", row.id))?;
-        let mut last = None;
-        for entry in store.journal(row.id).await? {
-            let stamp = exchange::session::Stamp {
-                seq: entry.seq,
-                at_ms: entry.at_ms,
-            };
-            if let Err(e) = session.apply(entry.command, stamp) {
-                problems.push(format!(
-                    "session {}: journal entry {} no longer applies: {e}",
-                    row.id, entry.seq
-                ));
-                break;
+        let journal = store.journal(row.id).await?;
+        let entries = journal.into_iter().map(store::JournalEntry::stamped);
+        let replayed = match exchange::session::Session::replay(row.id, row.settings, entries) {
+            Ok(session) => session.snapshot(),
+            Err(e) => {
+                problems.push(format!("session {}: {e}", row.id));
+                continue;
             }
-            last = Some(entry.seq);
-        }
-        let replayed = serde_json::to_value(session.snapshot())?;
+        };
         let kept: Option<serde_json::Value> = serde_json::from_str(&stored.json).ok();
-        if last != Some(stored.last_seq) || kept.as_ref() != Some(&replayed) {
+        if replayed.last_seq != Some(stored.last_seq)
+            || kept.as_ref() != Some(&serde_json::to_value(&replayed)?)
+        {
             problems.push(format!(
                 "session {}: its stored snapshot differs from the replay of its journal",
                 row.id

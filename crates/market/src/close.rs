@@ -255,7 +255,7 @@ pub fn check_conservation(
     report: &SettlementReport,
     contracts: &[MonthContract],
 ) -> Result<(), String> {
-    let kwh = |text: &str| Kwh::parse_contract_month_mwh(text).map(|k| k.0);
+    let kwh = crate::report::kwh_of;
     let mut lines: BTreeMap<&str, usize> = BTreeMap::new();
     for line in &report.lines {
         *lines.entry(line.contract.as_str()).or_default() += 1;
@@ -265,7 +265,7 @@ pub fn check_conservation(
             kwh(&line.shortfall_mwh),
             kwh(&line.lost_mwh),
         );
-        let (Ok(c), Ok(d), Ok(s), Ok(l)) = parts else {
+        let (Some(c), Some(d), Some(s), Some(l)) = parts else {
             return Err(format!(
                 "{}: {}: a volume does not read",
                 report.month, line.contract

@@ -85,6 +85,13 @@ pub struct SettlementLine {
     pub lost_mwh: String,
 }
 
+/// A report's MWh figure (3 decimals, up to a contract month's bound) back in kWh.
+pub(crate) fn kwh_of(text: &str) -> Option<i64> {
+    domain::Kwh::parse_contract_month_mwh(text)
+        .ok()
+        .map(|k| k.0)
+}
+
 impl SettlementLine {
     /// The line of a settled contract that brought `carry_in` kWh.
     pub fn of(line: &Line, carry_in: domain::Kwh) -> SettlementLine {

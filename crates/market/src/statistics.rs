@@ -46,12 +46,13 @@ use domain::{
     TwoPartPrice, YearMonth, div_round_half_away, split_by_weight,
 };
 use exchange::auction::Method;
-use exchange::session::{Mode, Scope, Session, SessionState};
+use exchange::session::{DeliveryWindow, Mode, Scope, Session, SessionState};
 use registry::{Command, Registry};
 use serde::{Deserialize, Serialize};
 
 use crate::close::{contract_key, monthly_losses, monthly_volumes};
 use crate::report::SettlementReport;
+use crate::report::kwh_of;
 
 /// How many corridors the report lists.
 pub const TOP_CORRIDORS: usize = 10;
@@ -350,6 +351,7 @@ pub fn annual_report(year: u16, facts: &MarketFacts<'_>) -> AnnualReport {
             .collect()
     };
     let m = &this.market;
+    let market_average = m.priced.average();
     AnnualReport {
         year,
         sessions: m.sessions.len(),
@@ -370,15 +372,16 @@ pub fn annual_report(year: u16, facts: &MarketFacts<'_>) -> AnnualReport {
         inter_provincial_share: share(m.inter, m.traded),
         participants: m.participants.len(),
         users: m.users.len(),
-        average_energy_price: m.priced.average().map(|p| p.energy.to_string()),
-        average_env_price: m.priced.average().map(|p| p.environment.to_string()),
+        average_energy_price: market_average.map(|p| p.energy.to_string()),
+        average_env_price: market_average.map(|p| p.environment.to_string()),
         by_technology: technologies(&m.technology),
         by_source_province: sources(&m.source),
         certificates: m.certificates.clone(),
         provinces: this
             .provinces
             .iter()
-            .map(|(p, t)| ProvinceStatistics {
+            .map(|(p, t)| (p, t, t.priced.average()))
+            .map(|(p, t, average)| ProvinceStatistics {
                 province: p.to_string(),
                 sold_mwh: mwh(t.sold),
                 bought_mwh: mwh(t.bought),
@@ -391,8 +394,8 @@ pub fn annual_report(year: u16, facts: &MarketFacts<'_>) -> AnnualReport {
                 sessions: t.sessions.len(),
                 participants: t.participants.len(),
                 users: t.users.len(),
-                average_energy_price: t.priced.average().map(|p| p.energy.to_string()),
-                average_env_price: t.priced.average().map(|p| p.environment.to_string()),
+                average_energy_price: average.map(|p| p.energy.to_string()),
+                average_env_price: average.map(|p| p.environment.to_string()),
                 by_technology: technologies(&t.technology),
                 by_source_province: sources(&t.source),
                 certificates: t.certificates.clone(),
@@ -462,13 +465,8 @@ fn count(year: u16, facts: &MarketFacts<'_>) -> Year {
         y.market.sessions.insert(s.id().0);
         for period in s.clearing() {
             for f in period.flows.iter().filter(|f| f.sent > Kwh::ZERO) {
-                let sent = of_year(monthly_volumes(window, f.sent), year);
-                let lost: i128 = monthly_losses(window, f.sent, f.sent - f.delivered)
-                    .into_iter()
-                    .zip(window.first_month.through(window.last_month))
-                    .filter(|(_, m)| in_year(*m))
-                    .map(|(l, _)| i128::from(l.0))
-                    .sum();
+                let (months, lost) = part_of_year(window, f.sent, f.sent - f.delivered, year);
+                let sent: i128 = months.iter().map(|(_, v)| i128::from(v.0)).sum();
                 let entry = y
                     .corridors
                     .entry((f.from.clone(), f.to.clone()))
@@ -480,21 +478,12 @@ fn count(year: u16, facts: &MarketFacts<'_>) -> Year {
         for c in s.contracts() {
             parties.insert(contract_key(c.session, c.id), (c.seller, c.buyer));
             let total = c.total_volume();
-            let months_of_year: Vec<(YearMonth, Kwh)> = monthly_volumes(window, total)
-                .into_iter()
-                .filter(|(m, _)| in_year(*m))
-                .collect();
+            let loss_total = c.corridor.as_ref().map_or(Kwh::ZERO, |k| k.total_loss());
+            let (months_of_year, lost) = part_of_year(window, total, loss_total, year);
             let sent: i128 = months_of_year.iter().map(|(_, v)| i128::from(v.0)).sum();
             if sent == 0 {
                 continue;
             }
-            let loss_total = c.corridor.as_ref().map_or(Kwh::ZERO, |k| k.total_loss());
-            let lost: i128 = monthly_losses(window, total, loss_total)
-                .into_iter()
-                .zip(window.first_month.through(window.last_month))
-                .filter(|(_, m)| in_year(*m))
-                .map(|(l, _)| i128::from(l.0))
-                .sum();
             // Across provinces: over a corridor, or between participants of two provinces.
             let crossing =
                 c.corridor.is_some() || province.get(&c.seller) != province.get(&c.buyer);
@@ -585,7 +574,8 @@ fn count(year: u16, facts: &MarketFacts<'_>) -> Year {
             continue;
         }
         for line in &report.lines {
-            let delivered = i128::from(parse_mwh(&line.delivered_mwh));
+            // Stored reports are ours; an unreadable figure counts as nothing.
+            let delivered = i128::from(kwh_of(&line.delivered_mwh).unwrap_or(0));
             y.market.settled += delivered;
             if let Ok(m) = YearMonth::parse(&report.month) {
                 y.months.entry(m.month()).or_default().2 += delivered;
@@ -620,13 +610,24 @@ fn count(year: u16, facts: &MarketFacts<'_>) -> Year {
     y
 }
 
-/// The part of a window's monthly volumes that falls in `year`.
-fn of_year(months: Vec<(YearMonth, Kwh)>, year: u16) -> i128 {
-    months
-        .into_iter()
-        .filter(|(m, _)| m.year() == year)
-        .map(|(_, v)| i128::from(v.0))
-        .sum()
+/// What of a window's `volume` falls in `year` (spec §4, by days): the year's months with their
+/// volumes, and the year's part of `loss`.
+fn part_of_year(
+    window: DeliveryWindow,
+    volume: Kwh,
+    loss: Kwh,
+    year: u16,
+) -> (Vec<(YearMonth, Kwh)>, i128) {
+    let losses = monthly_losses(window, volume, loss);
+    let mut months = Vec::new();
+    let mut lost = 0i128;
+    for ((month, v), l) in monthly_volumes(window, volume).into_iter().zip(losses) {
+        if month.year() == year {
+            months.push((month, v));
+            lost += i128::from(l.0);
+        }
+    }
+    (months, lost)
 }
 
 /// A volume shared among a seller's projects' technologies pro rata to their capacity.
@@ -667,11 +668,6 @@ fn mode_name(mode: &Mode) -> String {
 /// kWh written as MWh.
 fn mwh(kwh: i128) -> String {
     Kwh::total_mwh(kwh).to_string()
-}
-
-/// A stored MWh figure back in kWh (zero if unreadable: stored reports are ours).
-fn parse_mwh(text: &str) -> i64 {
-    Kwh::parse_contract_month_mwh(text).map_or(0, |k| k.0)
 }
 
 /// `part / whole` with 4 decimals, half away from zero; "0" when `whole` is zero.

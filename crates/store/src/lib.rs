@@ -171,6 +171,17 @@ pub struct JournalEntry {
     pub command: Command,
 }
 
+impl JournalEntry {
+    /// The command with the stamp it was accepted with, as a replay applies it.
+    pub fn stamped(self) -> (Command, exchange::session::Stamp) {
+        let stamp = exchange::session::Stamp {
+            seq: self.seq,
+            at_ms: self.at_ms,
+        };
+        (self.command, stamp)
+    }
+}
+
 /// A response remembered for an `Idempotency-Key`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredResponse {

@@ -678,14 +678,17 @@ pub(crate) async fn final_reports(
         .final_settlements()
         .await?
         .into_iter()
-        .map(|(month, result)| {
-            serde_json::from_str(&result).map_err(|e| {
-                ApiError::unavailable(format!(
-                    "the final settlement of {month} is stored unreadably: {e}"
-                ))
-            })
-        })
+        .map(|(month, result)| read_report(&month, &result))
         .collect()
+}
+
+/// A stored final settlement record as the report it is.
+pub(super) fn read_report(month: &str, stored: &str) -> Result<market::SettlementReport, ApiError> {
+    serde_json::from_str(stored).map_err(|e| {
+        ApiError::unavailable(format!(
+            "the final settlement of {month} is stored unreadably: {e}"
+        ))
+    })
 }
 
 /// Query of [`hourly_match`].

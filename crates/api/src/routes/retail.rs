@@ -107,11 +107,12 @@ async fn final_settlement(
     Path(month): Path<String>,
 ) -> Result<axum::Json<market::SettlementReport>, ApiError> {
     let ym = super::certificates::month_of("month", &month)?;
-    let report = super::certificates::final_reports(&app)
+    let stored = app
+        .store
+        .final_settlement(&ym.to_string())
         .await?
-        .into_iter()
-        .find(|r| r.month == ym.to_string())
         .ok_or_else(|| ApiError::not_found(format!("{ym} has no final settlement")))?;
+    let report = super::certificates::read_report(&ym.to_string(), &stored)?;
     let contracts = app
         .hub
         .read_all(|sessions| market::delivering(sessions.iter().copied(), ym));

@@ -156,6 +156,25 @@ pub struct Session {
     order_provinces: BTreeMap<OrderId, u32>,
 }
 
+/// Why a journal does not replay: the entry that no longer applies (`None` when the settings
+/// themselves are refused), and the engine's refusal.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReplayError {
+    /// The sequence number of the entry refused, if it was an entry.
+    pub seq: Option<u64>,
+    /// Why.
+    pub error: ExchangeError,
+}
+
+impl fmt::Display for ReplayError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.seq {
+            Some(seq) => write!(f, "journal entry {seq} no longer applies: {}", self.error),
+            None => write!(f, "its settings are refused: {}", self.error),
+        }
+    }
+}
+
 impl fmt::Debug for Session {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         self.snapshot().fmt(f)
@@ -186,6 +205,25 @@ impl Session {
             clearing: Vec::new(),
             order_provinces: BTreeMap::new(),
         })
+    }
+
+    /// A session rebuilt from its journal: a new session of `settings` with every entry
+    /// applied in order, each with the stamp it was accepted with. This is how a server starts
+    /// a session and how `lvdian verify` checks a stored snapshot.
+    pub fn replay(
+        id: SessionId,
+        settings: SessionSettings,
+        journal: impl IntoIterator<Item = (Command, Stamp)>,
+    ) -> Result<Session, ReplayError> {
+        let mut session =
+            Session::new(id, settings).map_err(|error| ReplayError { seq: None, error })?;
+        for (command, stamp) in journal {
+            session.apply(command, stamp).map_err(|error| ReplayError {
+                seq: Some(stamp.seq),
+                error,
+            })?;
+        }
+        Ok(session)
     }
 
     /// A published session restored from its [`Snapshot`], without replaying its journal: what
