@@ -52,6 +52,23 @@ pub struct RunSummary {
     pub lines_checked: usize,
     /// Certificates issued, and of them held, claimed and cancelled, after the last month.
     pub certificates: registry::Totals,
+    /// Where the time went.
+    pub stages: Stages,
+}
+
+/// The wall time of each stage of a run, summed over the months.
+#[derive(Debug, Clone, Default)]
+pub struct Stages {
+    /// Sessions: created, traded, cleared, published.
+    pub sessions: std::time::Duration,
+    /// The grid's meter files: written and uploaded.
+    pub meters: std::time::Duration,
+    /// Certificates issued.
+    pub issue: std::time::Duration,
+    /// Final settlements, with their certificate moves.
+    pub settle: std::time::Duration,
+    /// Buyers' claims.
+    pub claims: std::time::Duration,
 }
 
 /// The scenario's clock: set by the driver, read by the service.
@@ -117,6 +134,7 @@ pub async fn run(run: &YearRun, db: &Path) -> Result<RunSummary> {
             &format!("{year} 交易场次 sessions"),
         );
         for planned in &calendar.sessions {
+            let started = std::time::Instant::now();
             clock.0.store(planned.date.at_ms(9), Ordering::Relaxed);
             let (accepted, refused, contracts) =
                 trade(&app, planned, &population, &positions).await?;
@@ -124,6 +142,7 @@ pub async fn run(run: &YearRun, db: &Path) -> Result<RunSummary> {
             summary.sessions += 1;
             summary.accepted += accepted;
             summary.refused += refused;
+            summary.stages.sessions += started.elapsed();
             bar.inc(1);
         }
         bar.finish();
@@ -140,7 +159,7 @@ pub async fn run(run: &YearRun, db: &Path) -> Result<RunSummary> {
                 .at_ms(9),
                 Ordering::Relaxed,
             );
-            let report = close_month(&http, &population, month).await?;
+            let report = close_month(&http, &population, month, &mut summary.stages).await?;
             let contracts = app
                 .hub
                 .read_all(|sessions| market::delivering(sessions.iter().copied(), month));
@@ -364,8 +383,10 @@ async fn close_month(
     http: &Http,
     population: &Population,
     month: YearMonth,
+    stages: &mut Stages,
 ) -> Result<market::SettlementReport> {
     use std::fmt::Write as _;
+    let started = std::time::Instant::now();
     // The month's interval starts, written once; each row is then appended in place.
     let starts: Vec<String> = (0..month.intervals())
         .map(|i| month.interval_start(i))
@@ -399,12 +420,16 @@ async fn close_month(
     if status != StatusCode::CREATED {
         bail!("meters of {month}: {status}: {answer}");
     }
+    stages.meters += started.elapsed();
+    let started = std::time::Instant::now();
     http.post(
         "/api/v1/certificates/issue",
         &json!({"month": month.to_string()}),
         StatusCode::CREATED,
     )
     .await?;
+    stages.issue += started.elapsed();
+    let started = std::time::Instant::now();
     let settled = http
         .post(
             "/api/v1/settlements",
@@ -412,7 +437,10 @@ async fn close_month(
             StatusCode::CREATED,
         )
         .await?;
+    stages.settle += started.elapsed();
+    let started = std::time::Instant::now();
     claim_half(http, month).await?;
+    stages.claims += started.elapsed();
     serde_json::from_value(settled).context("the final settlement's reply")
 }
 
@@ -492,6 +520,15 @@ pub fn main(run_: &YearRun, db: &Path, lang: crate::report::Lang) -> Result<()> 
             summary.refused,
             summary.months,
             started.elapsed().as_secs_f64()
+        );
+        let s = &summary.stages;
+        println!(
+            "time: sessions {:.1} s, meter data {:.1} s, issuance {:.1} s, final settlement {:.1} s, claims {:.1} s",
+            s.sessions.as_secs_f64(),
+            s.meters.as_secs_f64(),
+            s.issue.as_secs_f64(),
+            s.settle.as_secs_f64(),
+            s.claims.as_secs_f64()
         );
         let t = &summary.certificates;
         println!(
