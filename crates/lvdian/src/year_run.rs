@@ -444,15 +444,16 @@ async fn close_month(
     serde_json::from_value(settled).context("the final settlement's reply")
 }
 
-/// Every buyer claims (核销) half of the certificates of `month` it received, rounded down, for
-/// its own consumption: certificates move on to their last state, as they do in the market.
+/// Every buyer claims (核销) half of the certificates of `month` it received, rounded down per
+/// project, for its own consumption, in one request (all its lots or none): certificates move
+/// on to their last state, as they do in the market.
 async fn claim_half(http: &Http, month: YearMonth) -> Result<()> {
     for (_, name, token) in &http.buyers {
         let (status, held) = http
             .send(
                 token,
                 "GET",
-                "/api/v1/certificates",
+                &format!("/api/v1/certificates?month={month}"),
                 "application/json",
                 Vec::new(),
             )
@@ -460,32 +461,36 @@ async fn claim_half(http: &Http, month: YearMonth) -> Result<()> {
         if status != StatusCode::OK {
             bail!("holdings of {name}: {status}: {held}");
         }
-        let mut by_project: std::collections::BTreeMap<String, u64> = Default::default();
+        let mut by_project: std::collections::BTreeMap<&str, u64> = Default::default();
         for h in held["holdings"].as_array().into_iter().flatten() {
-            if h["state"] == "transferred" && h["month"] == month.to_string() {
+            if h["state"] == "transferred" {
                 *by_project
-                    .entry(h["project"].as_str().unwrap_or("").to_owned())
+                    .entry(h["project"].as_str().unwrap_or(""))
                     .or_default() += h["certificates"].as_u64().unwrap_or(0);
             }
         }
-        for (project, count) in by_project {
-            if count / 2 == 0 {
-                continue;
-            }
-            let body = json!({"project": project, "month": month.to_string(), "count": count / 2,
-                "beneficiary": format!("{name} {}年用电", month.year())});
-            let (status, answer) = http
-                .send(
-                    token,
-                    "POST",
-                    "/api/v1/certificates/claim",
-                    "application/json",
-                    body.to_string().into_bytes(),
-                )
-                .await?;
-            if status != StatusCode::CREATED {
-                bail!("claim of {name}: {status}: {answer}");
-            }
+        let lots: Vec<Value> = by_project
+            .into_iter()
+            .filter(|(_, count)| count / 2 > 0)
+            .map(|(project, count)| {
+                json!({"project": project, "month": month.to_string(), "count": count / 2})
+            })
+            .collect();
+        if lots.is_empty() {
+            continue;
+        }
+        let body = json!({"lots": lots, "beneficiary": format!("{name} {}年用电", month.year())});
+        let (status, answer) = http
+            .send(
+                token,
+                "POST",
+                "/api/v1/certificates/claims",
+                "application/json",
+                body.to_string().into_bytes(),
+            )
+            .await?;
+        if status != StatusCode::CREATED {
+            bail!("claims of {name}: {status}: {answer}");
         }
     }
     Ok(())

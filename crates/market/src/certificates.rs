@@ -111,37 +111,39 @@ pub fn transfer_plan(
 ) -> Vec<PlannedMove> {
     let by_key: BTreeMap<&str, &MonthContract> =
         contracts.iter().map(|c| (c.terms.id.as_str(), c)).collect();
-    // Issued certificates of the month per (seller, project), less what the plan already used.
-    let mut available: BTreeMap<(ParticipantId, ProjectCode), u64> = BTreeMap::new();
+    let mut own: BTreeMap<ParticipantId, Vec<ProjectCode>> = BTreeMap::new();
+    for p in projects {
+        own.entry(p.owner).or_default().push(p.code);
+    }
+    for codes in own.values_mut() {
+        codes.sort();
+    }
+    // Issued certificates of the month per seller and project, less what the plan already
+    // used; read from the registry once per seller.
+    let mut available: BTreeMap<ParticipantId, BTreeMap<ProjectCode, u64>> = BTreeMap::new();
     let mut plan = Vec::new();
     for line in &report.lines {
         let wanted: u64 = line.env_mwh.parse().unwrap_or(0);
         let Some(c) = by_key.get(line.contract.as_str()).filter(|_| wanted > 0) else {
             continue;
         };
-        let mut own: Vec<ProjectCode> = projects
-            .iter()
-            .filter(|p| p.owner == c.seller)
-            .map(|p| p.code)
-            .collect();
-        own.sort();
+        let held = available.entry(c.seller).or_insert_with(|| {
+            let mut held = BTreeMap::new();
+            for h in registry.holdings_of(c.seller, Some(month)) {
+                if h.state == CertState::Issued {
+                    *held.entry(h.range.project()).or_default() += u64::from(h.range.count());
+                }
+            }
+            held
+        });
         let mut left = wanted;
-        for code in own {
+        for &code in own.get(&c.seller).map_or(&[][..], Vec::as_slice) {
             if left == 0 {
                 break;
             }
-            let held = available.entry((c.seller, code)).or_insert_with(|| {
-                registry
-                    .holdings(c.seller)
-                    .iter()
-                    .filter(|h| {
-                        h.state == CertState::Issued
-                            && h.range.project() == code
-                            && h.range.month() == month
-                    })
-                    .map(|h| u64::from(h.range.count()))
-                    .sum()
-            });
+            let Some(held) = held.get_mut(&code) else {
+                continue;
+            };
             let n = (*held).min(left);
             if n > 0 {
                 *held -= n;

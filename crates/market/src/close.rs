@@ -207,6 +207,22 @@ pub fn open_earlier_months(
     open.into_iter().collect()
 }
 
+/// The months whose final reports hold the carry-ins of `month` (see [`carries_into`]): each
+/// contract's latest month before `month` in which it delivers something. Only those reports
+/// need reading, usually just the month before.
+pub fn carry_months(month: YearMonth, contracts: &[MonthContract]) -> BTreeSet<YearMonth> {
+    contracts
+        .iter()
+        .filter_map(|c| {
+            monthly_volumes(c.window, c.window_volume)
+                .into_iter()
+                .filter(|&(m, v)| m < month && v > Kwh::ZERO)
+                .map(|(m, _)| m)
+                .max()
+        })
+        .collect()
+}
+
 /// Settles `month` (spec §5): `contracts` with their carry-ins against each participant's
 /// metered energy (`metered(participant id text)`). A draft report: `final` and `transfers`
 /// are set by the caller that records it.

@@ -26,8 +26,9 @@ pub use certificates::{
     CertificateError, PlannedMove, issue_month, settle_certificates, transfer_plan,
 };
 pub use close::{
-    MonthContract, carries_into, check_conservation, close_month, contract_key, delivering,
-    monthly_losses, monthly_volumes, open_earlier_months, parse_contract_key, settle_terms,
+    MonthContract, carries_into, carry_months, check_conservation, close_month, contract_key,
+    delivering, monthly_losses, monthly_volumes, open_earlier_months, parse_contract_key,
+    settle_terms,
 };
 pub use report::{
     IssuanceReport, IssuedProject, RetailLine, SettlementLine, SettlementReport, TransferLine,

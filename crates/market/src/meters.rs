@@ -36,15 +36,39 @@ pub struct MeterTotals {
     pub by_meter: BTreeMap<String, i64>,
 }
 
-/// Totals of `month`'s meters. A meter's month fits `i64` (at most 2,976 intervals of 10^9 kWh,
-/// spec §1); a participant's meters, whose number has no bound, are added with a check.
+/// One meter's month as its total: what settlement and issuance read (the store keeps each
+/// meter month's total beside its quarter-hours, so the month close need not unpack them).
+#[derive(Debug, Clone, Copy)]
+pub struct MeterTotal<'a> {
+    /// The meter id.
+    pub meter: &'a str,
+    /// The participant it measures, as its id text.
+    pub participant: &'a str,
+    /// The month's kWh: the sum of its quarter-hours, which fits `i64` (at most 2,976 intervals
+    /// of 10^9 kWh, spec §1).
+    pub kwh: i64,
+}
+
+impl<'a> MeterMonth<'a> {
+    /// The meter's month as its total.
+    pub fn total(&self) -> MeterTotal<'a> {
+        MeterTotal {
+            meter: self.meter,
+            participant: self.participant,
+            kwh: self.kwh.iter().sum(),
+        }
+    }
+}
+
+/// Totals of `month`'s meters. A participant's meters, whose number has no bound, are added
+/// with a check.
 pub fn meter_totals<'a>(
     month: YearMonth,
-    meters: impl IntoIterator<Item = MeterMonth<'a>>,
+    meters: impl IntoIterator<Item = MeterTotal<'a>>,
 ) -> Result<MeterTotals, MeteredTooLarge> {
     let mut totals = MeterTotals::default();
     for m in meters {
-        let total: i64 = m.kwh.iter().sum();
+        let total = m.kwh;
         let sum = totals
             .by_participant
             .entry(m.participant.to_owned())
@@ -103,7 +127,7 @@ mod tests {
                 kwh: &[5, 5, 5],
             },
         ];
-        let totals = meter_totals(month, meters).unwrap();
+        let totals = meter_totals(month, meters.iter().map(MeterMonth::total)).unwrap();
         assert_eq!(
             totals.by_participant,
             [("1".to_owned(), 26), ("2".to_owned(), 15)].into()
@@ -123,7 +147,7 @@ mod tests {
                 kwh: &[1],
             },
         ];
-        assert!(meter_totals(month, huge).is_err());
+        assert!(meter_totals(month, huge.iter().map(MeterMonth::total)).is_err());
         assert!(participant_intervals(month, huge).is_err());
     }
 }

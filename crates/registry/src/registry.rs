@@ -446,6 +446,51 @@ impl Registry {
         self.apply(command, at_ms)
     }
 
+    /// Several claims for one beneficiary, all or none: `lots` are `(project, month, count)`;
+    /// each is one [`Command::Claim`] entry, applied in order, and none is applied unless every
+    /// one can be (a lot of zero, an unknown project-month, or more certificates of a
+    /// project-month than the holder can claim, the lots of it added up, refuses them all).
+    pub fn claim_all(
+        &mut self,
+        holder: ParticipantId,
+        lots: &[(ProjectCode, YearMonth, u32)],
+        beneficiary: &str,
+        at_ms: i64,
+    ) -> Result<Vec<&Entry>, RegistryError> {
+        check_beneficiary(beneficiary)?;
+        let mut wanted: BTreeMap<u32, (ProjectCode, YearMonth, u64)> = BTreeMap::new();
+        for &(project, month, count) in lots {
+            if count == 0 {
+                return Err(RegistryError::ZeroCount);
+            }
+            let pm = self.pm_of(project, month)?;
+            wanted.entry(pm).or_insert((project, month, 0)).2 += u64::from(count);
+        }
+        let acct = self.account_index.get(&holder).copied();
+        for (&pm, &(project, month, count)) in &wanted {
+            let available = acct.map_or(0, |a| {
+                self.pms[pm as usize].available(|p: &Piece| {
+                    p.holder == a && matches!(p.state, CertState::Issued | CertState::Transferred)
+                })
+            });
+            if u64::from(available) < count {
+                return Err(RegistryError::Insufficient {
+                    participant: holder,
+                    action: "claim",
+                    project,
+                    month,
+                    requested: u32::try_from(count).unwrap_or(u32::MAX),
+                    available,
+                });
+            }
+        }
+        let first = self.entries.len();
+        for &(project, month, count) in lots {
+            self.claim(holder, project, month, count, beneficiary, at_ms)?;
+        }
+        Ok(self.entries[first..].iter().collect())
+    }
+
     /// Expires and cancels every certificate not yet claimed whose validity has ended by
     /// `now_month`: all of production months up to `now_month` − 24 (see [`expiry_month`]).
     /// Open listings of those months close. Each run must expire at least one month more than
@@ -1115,12 +1160,24 @@ impl Registry {
     /// What an account holds (in every state, claimed and cancelled included), sorted by
     /// serial. Empty for an unknown participant.
     pub fn holdings(&self, participant: ParticipantId) -> Vec<Holding> {
+        self.holdings_of(participant, None)
+    }
+
+    /// [`Registry::holdings`] of one production month, or of every month with `None`.
+    pub fn holdings_of(
+        &self,
+        participant: ParticipantId,
+        month: Option<YearMonth>,
+    ) -> Vec<Holding> {
         let Some(&acct) = self.account_index.get(&participant) else {
             return Vec::new();
         };
         let mut out = Vec::new();
         for &pm in &self.accounts[acct as usize].pms {
             let book = &self.pms[pm as usize];
+            if month.is_some_and(|m| m != book.month) {
+                continue;
+            }
             for piece in book.pieces.iter().filter(|p| p.holder == acct) {
                 out.push(Holding {
                     range: book.range(piece.first, piece.count),

@@ -313,18 +313,41 @@ impl Store {
         Ok(owners)
     }
 
-    /// The latest version of every meter's data for a month, by meter id.
-    pub async fn meter_months(&self, month: &str) -> Result<Vec<(MeterMonth, u32)>> {
-        const SQL: &str = "SELECT m.meter, m.participant, m.version, m.kwh, m.packing, m.intervals \
+    /// The latest version of every meter's month as its total (the sum of its quarter-hours,
+    /// stored when it was written): `(meter, participant, kWh)` by meter id. What settlement and
+    /// issuance read, without unpacking a province's quarter-hours.
+    pub async fn meter_month_totals(&self, month: &str) -> Result<Vec<(String, String, i64)>> {
+        const SQL: &str = "SELECT m.meter, m.participant, m.total_kwh \
              FROM meter_months m \
              WHERE m.month = $1 AND m.version = \
                (SELECT MAX(version) FROM meter_months v WHERE v.meter = m.meter AND v.month = m.month) \
              ORDER BY m.meter";
-        let rows: Vec<(String, String, i64, Vec<u8>, i64, i64)> =
+        Ok(on_pool!(self, pool => sqlx::query_as(SQL).bind(month).fetch_all(pool).await)?)
+    }
+
+    /// The latest version of every meter's data for a month, by meter id.
+    pub async fn meter_months(&self, month: &str) -> Result<Vec<(MeterMonth, u32)>> {
+        const SQL: &str = "SELECT m.meter, m.participant, m.version, m.kwh, m.packing, m.intervals, \
+             m.total_kwh FROM meter_months m \
+             WHERE m.month = $1 AND m.version = \
+               (SELECT MAX(version) FROM meter_months v WHERE v.meter = m.meter AND v.month = m.month) \
+             ORDER BY m.meter";
+        type Row = (String, String, i64, Vec<u8>, i64, i64, i64);
+        let rows: Vec<Row> =
             on_pool!(self, pool => sqlx::query_as(SQL).bind(month).fetch_all(pool).await)?;
         rows.into_iter()
-            .map(|(meter, participant, version, bytes, packing, intervals)| {
+            .map(|(meter, participant, version, bytes, packing, intervals, total)| {
                 let kwh = unpack(&bytes, packing, intervals, &meter)?;
+                // The month close reads the stored total (`meter_month_totals`): it must be
+                // the quarter-hours' sum.
+                if kwh.iter().sum::<i64>() != total {
+                    return Err(StoreError::Corrupt {
+                        table: "meter_months",
+                        reason: format!(
+                            "meter {meter:?}: the stored total {total} kWh is not the sum of its quarter-hours"
+                        ),
+                    });
+                }
                 Ok((
                     MeterMonth {
                         meter,
@@ -363,6 +386,14 @@ impl Store {
     pub async fn final_settlements(&self) -> Result<Vec<(String, String)>> {
         const SQL: &str = "SELECT month, result FROM final_settlements ORDER BY month";
         Ok(on_pool!(self, pool => sqlx::query_as(SQL).fetch_all(pool).await)?)
+    }
+
+    /// The months settled finally, in order.
+    pub async fn final_settlement_months(&self) -> Result<Vec<String>> {
+        const SQL: &str = "SELECT month FROM final_settlements ORDER BY month";
+        let rows: Vec<(String,)> =
+            on_pool!(self, pool => sqlx::query_as(SQL).fetch_all(pool).await)?;
+        Ok(rows.into_iter().map(|(m,)| m).collect())
     }
 
     /// The recorded result of `month`'s final settlement run, if it has one.

@@ -31,6 +31,7 @@ pub fn routes(router: OpenApiRouter<AppState>) -> OpenApiRouter<AppState> {
         .routes(routes!(holdings))
         .routes(routes!(transfer))
         .routes(routes!(claim))
+        .routes(routes!(claim_lots))
         .routes(routes!(list_certificates, open_listings))
         .routes(routes!(buy_listing))
         .routes(routes!(delist))
@@ -156,9 +157,18 @@ async fn metered(
     app: &AppState,
     month: YearMonth,
 ) -> Result<(BTreeMap<String, i64>, BTreeMap<String, i64>), ApiError> {
-    let stored = app.store.meter_months(&month.to_string()).await?;
-    let totals = market::meters::meter_totals(month, stored.iter().map(|(m, _)| meter_month(m)))
-        .map_err(too_large)?;
+    let stored = app.store.meter_month_totals(&month.to_string()).await?;
+    let totals = market::meters::meter_totals(
+        month,
+        stored
+            .iter()
+            .map(|(meter, participant, kwh)| market::meters::MeterTotal {
+                meter,
+                participant,
+                kwh: *kwh,
+            }),
+    )
+    .map_err(too_large)?;
     Ok((totals.by_participant, totals.by_meter))
 }
 
@@ -241,6 +251,8 @@ async fn subject(
 struct HoldingsQuery {
     /// Another participant's holdings (operator and regulator only).
     participant: Option<u64>,
+    /// Only certificates of this production month, YYYY-MM.
+    month: Option<String>,
 }
 
 /// Certificates held, as serial ranges with their state: the caller's own, or (operator and
@@ -254,10 +266,15 @@ async fn holdings(
     Query(query): Query<HoldingsQuery>,
 ) -> Result<axum::Json<Holdings>, ApiError> {
     let whose = subject(&app, &caller, query.participant, "certificates").await?;
+    let month = query
+        .month
+        .as_deref()
+        .map(|m| month_of("month", m))
+        .transpose()?;
     let holdings = app
         .certificates
         .read(|r| {
-            r.holdings(whose)
+            r.holdings_of(whose, month)
                 .iter()
                 .map(|h| HoldingView {
                     range: h.range.to_string(),
@@ -392,6 +409,95 @@ async fn claim(
                         ranges,
                     },
                 )
+            },
+        )
+        .await
+}
+
+/// The most lots one claim request may carry.
+const MAX_CLAIM_LOTS: usize = 10_000;
+
+/// One lot of a claim of several: certificates of one project and production month.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ClaimLot {
+    /// The project's filing code.
+    pub project: String,
+    /// Production month, YYYY-MM.
+    pub month: String,
+    /// How many certificates (at least 1).
+    pub count: u32,
+}
+
+/// Claims (核销) of several lots for one beneficiary, all or none.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ClaimLotsRequest {
+    /// The lots, 1 to 10,000; lots of the same project-month add up.
+    pub lots: Vec<ClaimLot>,
+    /// Whose consumption they cover (the rules of [`ClaimRequest::beneficiary`]).
+    pub beneficiary: String,
+}
+
+/// Claims (核销) certificates of several project-months for one beneficiary — a month's green
+/// power consumption declared at once: every lot is claimed, or none (the first lot that cannot
+/// be is named). The reply lists each lot's claim in request order.
+#[utoipa::path(post, path = "/api/v1/certificates/claims", tag = "certificates", request_body = ClaimLotsRequest,
+    responses((status = 201, description = "Claimed, every lot", body = Vec<CertificateClaim>), (status = 400, description = "Bad request: the message names the field and lot", body = ErrorBody),
+        (status = 401, description = "No valid bearer token", body = ErrorBody), (status = 403, description = "This role may not claim", body = ErrorBody),
+        (status = 404, description = "No such project-month", body = ErrorBody), (status = 409, description = "Not enough claimable certificates; nothing was claimed", body = ErrorBody)),
+    security(("bearer" = [])))]
+async fn claim_lots(
+    State(app): State<AppState>,
+    caller: Caller,
+    key: IdempotencyKey,
+    Body(request): Body<ClaimLotsRequest>,
+) -> Result<Response, ApiError> {
+    caller.require(&TRADERS, "claim certificates")?;
+    if request.lots.is_empty() || request.lots.len() > MAX_CLAIM_LOTS {
+        return Err(ApiError::field(
+            "lots",
+            format!(
+                "{} lots: a claim has 1 to {MAX_CLAIM_LOTS}",
+                request.lots.len()
+            ),
+        ));
+    }
+    let lots = request
+        .lots
+        .iter()
+        .enumerate()
+        .map(|(i, l)| {
+            let project = ProjectCode::parse(&l.project)
+                .map_err(|e| ApiError::field(&format!("lots[{i}].project"), e))?;
+            let ym = month_of(&format!("lots[{i}].month"), &l.month)?;
+            Ok((project, ym, l.count))
+        })
+        .collect::<Result<Vec<_>, ApiError>>()?;
+    let beneficiary = crate::dto::parse_text(
+        domain::TextRule::BENEFICIARY,
+        "beneficiary",
+        &request.beneficiary,
+    )?;
+    let holder = caller.participant().id;
+    app.certificates
+        .change_replying(
+            &key,
+            |r, now| {
+                let entries = r.claim_all(holder, &lots, &beneficiary, now)?;
+                Ok(entries.into_iter().map(range_texts).collect::<Vec<_>>())
+            },
+            |claims| {
+                let claims: Vec<CertificateClaim> = claims
+                    .into_iter()
+                    .zip(&lots)
+                    .map(|(ranges, &(_, _, count))| CertificateClaim {
+                        holder: holder.0,
+                        certificates: count,
+                        ranges,
+                    })
+                    .collect();
+                json_reply(StatusCode::CREATED, &claims)
             },
         )
         .await
@@ -611,18 +717,20 @@ async fn settle_month(
 ) -> Result<Response, ApiError> {
     caller.require(&[Role::Operator], "run settlements")?;
     let ym = month_of("month", &request.month)?;
-    let finals = final_reports(&app).await?;
-    if request.is_final && finals.iter().any(|r| r.month == request.month) {
-        return Err(crate::certificates::already_final(&request.month));
-    }
     let contracts = app
         .hub
         .read_all(|sessions| market::delivering(sessions.iter().copied(), ym));
+    let done: BTreeSet<YearMonth> = app
+        .store
+        .final_settlement_months()
+        .await?
+        .iter()
+        .filter_map(|m| YearMonth::parse(m).ok())
+        .collect();
     if request.is_final {
-        let done: BTreeSet<YearMonth> = finals
-            .iter()
-            .filter_map(|r| YearMonth::parse(&r.month).ok())
-            .collect();
+        if done.contains(&ym) {
+            return Err(crate::certificates::already_final(&request.month));
+        }
         let open = market::open_earlier_months(ym, &contracts, &done);
         if !open.is_empty() {
             let open: Vec<String> = open.iter().map(ToString::to_string).collect();
@@ -634,6 +742,14 @@ async fn settle_month(
                     open.join(", ")
                 ),
             ));
+        }
+    }
+    // Only the reports the carries come from are read: a year of them is large.
+    let mut finals = Vec::new();
+    for m in market::carry_months(ym, &contracts) {
+        let key = m.to_string();
+        if let Some(stored) = app.store.final_settlement(&key).await? {
+            finals.push(read_report(&key, &stored)?);
         }
     }
     let carries = market::carries_into(ym, &finals);
@@ -664,7 +780,11 @@ async fn settle_month(
                     ..report.clone()
                 };
                 let record = serde_json::to_string(&done).expect("reports serialise");
-                (record, json_reply(StatusCode::CREATED, &done))
+                let reply = crate::hub::Reply {
+                    status: StatusCode::CREATED.as_u16(),
+                    body: record.clone(),
+                };
+                (record, reply)
             },
         )
         .await

@@ -602,3 +602,84 @@ fn the_largest_metered_months_issue_or_are_refused_without_overflow() {
     assert_eq!(e.ranges(), vec![range(1, "2024-02", 1, 1)]);
     assert_eq!(reg.totals().issued_total, 1_000_000_000);
 }
+
+#[test]
+fn claims_of_several_lots_are_all_or_none() {
+    let mut reg = Registry::new();
+    let (a, b) = (p(1), p(2));
+    let (march, april) = (ym("2024-03"), ym("2024-04"));
+    for (n, m) in [(1, march), (2, march), (1, april)] {
+        reg.issue(project(n), a, m, Kwh(20_000), 1).unwrap();
+    }
+    for (n, m) in [(1, march), (2, march), (1, april)] {
+        reg.transfer(a, b, project(n), m, 10, settlement(n, "2024-03"), 1)
+            .unwrap();
+    }
+    // Two lots of one project-month count together: 6 + 5 of 10 is too many.
+    refused(
+        &mut reg,
+        RegistryError::Insufficient {
+            participant: b,
+            action: "claim",
+            project: project(1),
+            month: march,
+            requested: 11,
+            available: 10,
+        },
+        |r| {
+            r.claim_all(
+                b,
+                &[
+                    (project(2), march, 4),
+                    (project(1), march, 6),
+                    (project(1), march, 5),
+                ],
+                "杭州某某制造有限公司",
+                2,
+            )
+            .map(|e| e.len())
+        },
+    );
+    refused(&mut reg, RegistryError::ZeroCount, |r| {
+        r.claim_all(b, &[(project(1), march, 1), (project(2), march, 0)], "x", 2)
+            .map(|e| e.len())
+    });
+    refused(&mut reg, RegistryError::BadBeneficiary("is empty"), |r| {
+        r.claim_all(b, &[(project(1), march, 1)], "", 2)
+            .map(|e| e.len())
+    });
+    assert!(
+        reg.claim_all(b, &[(project(9), march, 1)], "x", 2).is_err(),
+        "an unknown project-month"
+    );
+    let entries = reg
+        .claim_all(
+            b,
+            &[
+                (project(1), march, 6),
+                (project(1), april, 10),
+                (project(1), march, 4),
+            ],
+            "杭州某某制造有限公司",
+            2,
+        )
+        .unwrap();
+    let ranges: Vec<Vec<SerialRange>> = entries.iter().map(|e| e.ranges()).collect();
+    assert_eq!(
+        ranges,
+        vec![
+            vec![range(1, "2024-03", 1, 6)],
+            vec![range(1, "2024-04", 1, 10)],
+            vec![range(1, "2024-03", 7, 4)]
+        ]
+    );
+    let march_only = reg.holdings_of(b, Some(march));
+    assert!(march_only.iter().all(|h| h.range.month() == march));
+    assert_eq!(
+        march_only.iter().map(|h| h.range.count()).sum::<u32>(),
+        20,
+        "10 claimed of project 1 and 10 held of project 2"
+    );
+    assert_eq!(reg.holdings_of(b, None), reg.holdings(b));
+    reg.check_conservation().unwrap();
+}
