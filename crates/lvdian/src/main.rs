@@ -19,6 +19,9 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+/// The demo's scale by default: Zhejiang's size.
+const DEFAULT_SCALE: f64 = 1.0;
+
 /// lvdian (绿电): a green electricity market — exchange, settlement and certificate registry.
 #[derive(Parser)]
 #[command(version, about, long_about = None)]
@@ -48,12 +51,45 @@ enum Command {
         #[arg(long)]
         congestion_rent: bool,
     },
-    /// Run one month of a Zhejiang-style green power market through all four trading modes —
+    /// A year of green power through the service: Zhejiang 2022 and 2023 (绿电交易), settled
+    /// and certified, with the annual report.
+    ///
+    /// `sim`'s province — wholesale users and retail users behind retailers (售电公司),
+    /// distributed PV through aggregators (聚合商), offshore wind, and generators in Qinghai,
+    /// Gansu, Xinjiang and Ningxia on corridors into Zhejiang — trades ~95 sessions a year of
+    /// every mode and scope through the session hub and the store; every month is closed through
+    /// the API as the exchange does it: the grid's meter data (96点), 绿证 issuance, the final
+    /// settlement with 证电合一 transfers, the buyers' claims (核销). Everything goes into a new
+    /// SQLite database; the demo prints what it did, checks conservation, and writes each
+    /// year's report (HTML with charts, and CSV) beside the database. Then open the same data in
+    /// the service: `lvdian serve --database-url sqlite:<db>`.
+    #[command(alias = "demo-year")]
+    Demo {
+        /// The scenario's seed.
+        #[arg(long, default_value_t = 2023)]
+        seed: u64,
+        /// The years to run, in order (comma-separated); the market carries from one to the
+        /// next.
+        #[arg(long, value_delimiter = ',', default_value = "2022,2023")]
+        years: Vec<u16>,
+        /// The scale of the population and volumes: 1 is Zhejiang's size (16,000 users, 8.2
+        /// billion kWh in 2023); 0.01 runs in seconds.
+        #[arg(long, default_value_t = DEFAULT_SCALE)]
+        scale: f64,
+        /// The new SQLite database to write; each year's report is written beside it
+        /// (`report-<year>/`).
+        #[arg(long, default_value = "lvdian-demo/lvdian.db")]
+        db: PathBuf,
+        /// The language of the reports: zh (中文) or en.
+        #[arg(long, value_enum, default_value_t = report::Lang::Zh)]
+        lang: report::Lang,
+    },
+    /// One month, in memory: a Zhejiang-style market through all four trading modes —
     /// 集中竞价, 滚动撮合, 挂牌/摘牌, 双边协商 — and print what each made.
     ///
     /// The scenario is generated from a seed: the same seed prints the same report (apart from
     /// the timing lines).
-    Demo {
+    DemoMonth {
         /// The scenario's seed.
         #[arg(long, default_value_t = 2023)]
         seed: u64,
@@ -66,31 +102,6 @@ enum Command {
         /// Commands sent to the rolling-matching session.
         #[arg(long, default_value_t = 1_000_000)]
         rolling_orders: usize,
-    },
-    /// A province-year of green power through the service (a first cut of the year demo; see
-    /// issue 11): `sim`'s Zhejiang scenario — users, retailers, aggregators, generators in
-    /// Zhejiang and the north-west, ~95 sessions of every mode and scope — traded through the
-    /// session hub and the store, each month closed through the API (meter data, 绿证 issuance,
-    /// final settlement with 证电合一), into a new SQLite database; prints what it did and the
-    /// annual statistics. Open the result with `lvdian serve --database-url sqlite:<db>`.
-    DemoYear {
-        /// The scenario's seed.
-        #[arg(long, default_value_t = 2023)]
-        seed: u64,
-        /// The years to run, in order (comma-separated).
-        #[arg(long, value_delimiter = ',', default_value = "2022,2023")]
-        years: Vec<u16>,
-        /// The scale of the population and volumes: 1 is Zhejiang's size (16,000 users);
-        /// 0.01 runs in seconds.
-        #[arg(long, default_value_t = 0.01)]
-        scale: f64,
-        /// The new SQLite database to write; each year's report is written beside it
-        /// (`report-<year>/`).
-        #[arg(long, default_value = "lvdian-demo/lvdian.db")]
-        db: PathBuf,
-        /// The language of the reports.
-        #[arg(long, value_enum, default_value_t = report::Lang::Zh)]
-        lang: report::Lang,
     },
     /// Serve the exchange over HTTP (JSON API under /api/v1, OpenAPI at /api/v1/openapi.json).
     ///
@@ -265,7 +276,7 @@ fn main() -> ExitCode {
             file,
             congestion_rent,
         } => clear_command(&file, congestion_rent),
-        Command::Demo {
+        Command::DemoMonth {
             seed,
             sellers,
             buyers,
@@ -279,7 +290,7 @@ fn main() -> ExitCode {
             });
             ExitCode::SUCCESS
         }
-        Command::DemoYear {
+        Command::Demo {
             seed,
             years,
             scale,

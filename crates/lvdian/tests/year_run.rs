@@ -16,7 +16,7 @@ fn lvdian(args: &[&str]) -> std::process::Output {
 fn run(dir: &Path, name: &str, seed: &str) -> (PathBuf, Vec<String>) {
     let db = dir.join(format!("{name}.db"));
     let out = lvdian(&[
-        "demo-year",
+        "demo",
         "--scale",
         "0.001",
         "--years",
@@ -58,7 +58,7 @@ fn a_small_year_runs_through_the_service_reproducibly() {
     assert!(first[1].contains("(growth 2"), "{}", first[1]);
     // A database already there is not overwritten.
     let out = lvdian(&[
-        "demo-year",
+        "demo",
         "--scale",
         "0.001",
         "--years",

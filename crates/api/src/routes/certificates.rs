@@ -769,16 +769,15 @@ async fn settle_month(
         .settle_final(
             &key,
             &request.month,
-            |r, now| {
-                Ok(market::settle_certificates(
-                    r, &report, &contracts, &projects, ym, now,
-                )?)
-            },
-            |transfers| {
-                let done = market::SettlementReport {
+            move |r, now| {
+                let transfers =
+                    market::settle_certificates(r, &report, &contracts, &projects, ym, now)?;
+                Ok(market::SettlementReport {
                     transfers: Some(transfers),
-                    ..report.clone()
-                };
+                    ..report
+                })
+            },
+            |done| {
                 let record = serde_json::to_string(&done).expect("reports serialise");
                 let reply = crate::hub::Reply {
                     status: StatusCode::CREATED.as_u16(),
