@@ -328,6 +328,11 @@ impl Meter {
     pub fn intervals(&self) -> &[i64] {
         &self.values
     }
+
+    /// The kWh of each interval, taken.
+    pub fn into_intervals(self) -> Vec<i64> {
+        self.values
+    }
 }
 
 /// A participant's metered energy of the month: on-grid generation for a seller, consumption for
@@ -368,6 +373,11 @@ pub struct MeterData {
 }
 
 impl MeterData {
+    /// The meters, by id, each with the index of its participant in the second list.
+    pub fn into_parts(self) -> (Vec<Meter>, Vec<ParticipantEnergy>) {
+        (self.meters, self.participants)
+    }
+
     /// The month.
     pub fn month(&self) -> YearMonth {
         self.month

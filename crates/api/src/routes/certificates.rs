@@ -109,18 +109,21 @@ async fn upload_meters(
     let bad = |e: &dyn std::fmt::Display| {
         ApiError::new(StatusCode::BAD_REQUEST, "bad_meter_data", e.to_string())
     };
-    let data = settlement::parse_meters(&body, parsed_month).map_err(|e| bad(&e))?;
+    // Parsing a province's month takes both cores for a second or more: off the async workers.
+    let data = tokio::task::spawn_blocking(move || settlement::parse_meters(&body, parsed_month))
+        .await
+        .map_err(|e| ApiError::unavailable(format!("meter parsing failed: {e}")))?
+        .map_err(|e| bad(&e))?;
     let facts = crate::meters::upload_facts(&app.store, &data).await?;
     settlement::check_upload(&data, &facts).map_err(|e| bad(&e))?;
-    let participants = data.participants();
-    let months: Vec<store::MeterMonth> = data
-        .meters()
-        .iter()
+    let (meters, participants) = data.into_parts();
+    let months: Vec<store::MeterMonth> = meters
+        .into_iter()
         .map(|m| store::MeterMonth {
             meter: m.name().to_owned(),
             month: month.clone(),
             participant: participants[m.participant()].name().to_owned(),
-            kwh: m.intervals().to_vec(),
+            kwh: m.into_intervals(),
         })
         .collect();
     let reply = |versions: &[u32]| {

@@ -252,26 +252,64 @@ async fn certificates_end_to_end(h: Harness) {
         json!({"to": u2, "project": "33010000000000001", "month": "2024-03", "count": 1, "price_yuan": "5.00"}), StatusCode::CONFLICT).await;
     assert_eq!(refused["error"], "already_transferred");
     // Claims of several lots are all or none: 3 + 3 of the 5 it holds claims nothing.
-    let before = h.get("/api/v1/certificates", Some(&user_token), StatusCode::OK).await;
-    let lot = |count: u32| json!({"project": "33010000000000001", "month": "2024-03", "count": count});
-    let refused = h.post("/api/v1/certificates/claims", &user_token,
-        json!({"lots": [lot(3), lot(3)], "beneficiary": "杭州某制造企业"}), StatusCode::CONFLICT).await;
+    let before = h
+        .get("/api/v1/certificates", Some(&user_token), StatusCode::OK)
+        .await;
+    let lot =
+        |count: u32| json!({"project": "33010000000000001", "month": "2024-03", "count": count});
+    let refused = h
+        .post(
+            "/api/v1/certificates/claims",
+            &user_token,
+            json!({"lots": [lot(3), lot(3)], "beneficiary": "杭州某制造企业"}),
+            StatusCode::CONFLICT,
+        )
+        .await;
     assert_eq!(refused["error"], "insufficient_certificates", "{refused}");
     for (lots, field) in [
         (json!([]), "`lots`"),
-        (json!([lot(1), {"project": "3301", "month": "2024-03", "count": 1}]), "`lots[1].project`"),
-        (json!([lot(1), {"project": "33010000000000001", "month": "2024-13", "count": 1}]), "`lots[1].month`"),
+        (
+            json!([lot(1), {"project": "3301", "month": "2024-03", "count": 1}]),
+            "`lots[1].project`",
+        ),
+        (
+            json!([lot(1), {"project": "33010000000000001", "month": "2024-13", "count": 1}]),
+            "`lots[1].month`",
+        ),
     ] {
-        let refused = h.post("/api/v1/certificates/claims", &user_token,
-            json!({"lots": lots, "beneficiary": "杭州某制造企业"}), StatusCode::BAD_REQUEST).await;
-        assert!(refused["message"].as_str().unwrap().contains(field), "{refused}");
+        let refused = h
+            .post(
+                "/api/v1/certificates/claims",
+                &user_token,
+                json!({"lots": lots, "beneficiary": "杭州某制造企业"}),
+                StatusCode::BAD_REQUEST,
+            )
+            .await;
+        assert!(
+            refused["message"].as_str().unwrap().contains(field),
+            "{refused}"
+        );
     }
     let lots: Vec<Value> = (0..10_001).map(|_| lot(1)).collect();
-    h.post("/api/v1/certificates/claims", &user_token,
-        json!({"lots": lots, "beneficiary": "杭州某制造企业"}), StatusCode::BAD_REQUEST).await;
-    h.post("/api/v1/certificates/claims", &user_token,
-        json!({"lots": [lot(0)], "beneficiary": "杭州某制造企业"}), StatusCode::BAD_REQUEST).await;
-    assert_eq!(h.get("/api/v1/certificates", Some(&user_token), StatusCode::OK).await, before);
+    h.post(
+        "/api/v1/certificates/claims",
+        &user_token,
+        json!({"lots": lots, "beneficiary": "杭州某制造企业"}),
+        StatusCode::BAD_REQUEST,
+    )
+    .await;
+    h.post(
+        "/api/v1/certificates/claims",
+        &user_token,
+        json!({"lots": [lot(0)], "beneficiary": "杭州某制造企业"}),
+        StatusCode::BAD_REQUEST,
+    )
+    .await;
+    assert_eq!(
+        h.get("/api/v1/certificates", Some(&user_token), StatusCode::OK)
+            .await,
+        before
+    );
     h.post("/api/v1/certificates/claim", &user_token,
         json!({"project": "33010000000000001", "month": "2024-03", "count": 5, "beneficiary": "杭州某制造企业"}), StatusCode::CREATED).await;
     let mine = h
@@ -307,12 +345,32 @@ async fn certificates_end_to_end(h: Harness) {
         StatusCode::CREATED).await;
     assert_eq!(claims.as_array().map(Vec::len), Some(2), "{claims}");
     assert_eq!(claims[1]["certificates"], 2);
-    let march = h.get("/api/v1/certificates?month=2024-03", Some(&u2_token), StatusCode::OK).await;
+    let march = h
+        .get(
+            "/api/v1/certificates?month=2024-03",
+            Some(&u2_token),
+            StatusCode::OK,
+        )
+        .await;
     assert_eq!(march["holdings"][0]["state"], "claimed", "{march}");
-    assert_eq!(march["holdings"][0]["certificates"], 3, "the two claims' ranges join: {march}");
-    let april = h.get("/api/v1/certificates?month=2024-04", Some(&u2_token), StatusCode::OK).await;
+    assert_eq!(
+        march["holdings"][0]["certificates"], 3,
+        "the two claims' ranges join: {march}"
+    );
+    let april = h
+        .get(
+            "/api/v1/certificates?month=2024-04",
+            Some(&u2_token),
+            StatusCode::OK,
+        )
+        .await;
     assert_eq!(april["holdings"], json!([]));
-    h.get("/api/v1/certificates?month=march", Some(&u2_token), StatusCode::BAD_REQUEST).await;
+    h.get(
+        "/api/v1/certificates?month=march",
+        Some(&u2_token),
+        StatusCode::BAD_REQUEST,
+    )
+    .await;
     h.finish().await;
 }
 on_both!(certificates, certificates_end_to_end);
