@@ -76,6 +76,19 @@ enum Command {
         /// billion kWh in 2023); 0.01 runs in seconds.
         #[arg(long, default_value_t = DEFAULT_SCALE)]
         scale: f64,
+        /// Target: green power traded in 2023 at scale 1, kWh (82.13亿千瓦时); other years
+        /// follow from the growth.
+        #[arg(long, default_value_t = 8_213_000_000)]
+        traded_kwh: i64,
+        /// Target: growth on the year before, basis points (21,885 = +218.85%).
+        #[arg(long, default_value_t = 21_885)]
+        growth_bp: i64,
+        /// Target: the inter-provincial share of the volume, basis points (2,600 = 26%).
+        #[arg(long, default_value_t = 2_600)]
+        inter_share_bp: i64,
+        /// Target: participating electricity users at scale 1, wholesale and retail.
+        #[arg(long, default_value_t = 16_000)]
+        users: usize,
         /// The new SQLite database to write; each year's report is written beside it
         /// (`report-<year>/`).
         #[arg(long, default_value = "lvdian-demo/lvdian.db")]
@@ -294,10 +307,25 @@ fn main() -> ExitCode {
             seed,
             years,
             scale,
+            traded_kwh,
+            growth_bp,
+            inter_share_bp,
+            users,
             db,
             lang,
         } => report(year_run::main(
-            &year_run::YearRun { seed, years, scale },
+            &year_run::YearRun {
+                seed,
+                years,
+                targets: sim::year::YearTargets {
+                    traded_kwh,
+                    growth_bp,
+                    inter_share_bp,
+                    users,
+                    scale,
+                    ..sim::year::YearTargets::default()
+                },
+            },
             &db,
             lang,
         )),

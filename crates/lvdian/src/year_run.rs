@@ -33,8 +33,8 @@ pub struct YearRun {
     pub seed: u64,
     /// The years, in order (the market continues from one to the next).
     pub years: Vec<u16>,
-    /// The scale of the population and volumes (1 = Zhejiang's size).
-    pub scale: f64,
+    /// The size targets and the scale (1 = Zhejiang's size).
+    pub targets: YearTargets,
 }
 
 /// What a run did.
@@ -97,8 +97,8 @@ pub async fn run(run: &YearRun, db: &Path) -> Result<RunSummary> {
         .await
         .with_context(|| format!("cannot create {url}"))?;
     store.migrate().await?;
-    let targets = YearTargets::scaled(run.scale);
-    let population = Population::generate(run.seed, &targets);
+    let targets = run.targets.clone();
+    let population = Arc::new(Population::generate(run.seed, &targets));
     let clock = Arc::new(ScenarioClock::default());
     let first = run
         .years
@@ -147,8 +147,20 @@ pub async fn run(run: &YearRun, db: &Path) -> Result<RunSummary> {
         }
         bar.finish();
         let bar = progress(12, &format!("{year} 月结 month close"));
-        for m in 1..=12 {
-            let month = YearMonth::new(year, m).expect("a month");
+        // The grid's file of each month is written while the month before closes.
+        let months: Vec<YearMonth> = (1..=12)
+            .map(|m| YearMonth::new(year, m).expect("a month"))
+            .collect();
+        let mut next = Some(meter_file(&population, months[0]));
+        for (k, &month) in months.iter().enumerate() {
+            let started = std::time::Instant::now();
+            let file = next
+                .take()
+                .expect("the month's file is under way")
+                .await
+                .context("the meter file writer failed")?;
+            next = months.get(k + 1).map(|&m| meter_file(&population, m));
+            summary.stages.meters += started.elapsed();
             let close = month.plus_months(1).expect("a later month");
             clock.0.store(
                 sim::year::SimDate {
@@ -159,7 +171,7 @@ pub async fn run(run: &YearRun, db: &Path) -> Result<RunSummary> {
                 .at_ms(9),
                 Ordering::Relaxed,
             );
-            let report = close_month(&http, &population, month, &mut summary.stages).await?;
+            let report = close_month(&http, file, month, &mut summary.stages).await?;
             let contracts = app
                 .hub
                 .read_all(|sessions| market::delivering(sessions.iter().copied(), month));
@@ -376,65 +388,44 @@ impl Http {
     }
 }
 
-/// Closes a month as the exchange does: the grid's meter data (every project's generation and
-/// every buyer's consumption), the month's certificates, the final settlement (证电合一), and
-/// the buyers' claims; returns the final settlement's report.
+/// The grid's meter file of `month`, written on a blocking thread: one row per meter and day
+/// with its 96 readings (96点), every project's generation and every buyer's consumption.
+fn meter_file(population: &Arc<Population>, month: YearMonth) -> tokio::task::JoinHandle<Vec<u8>> {
+    let population = Arc::clone(population);
+    tokio::task::spawn_blocking(move || {
+        let mut out = settlement::DAY_ROWS_HEADER.as_bytes().to_vec();
+        out.push(b'\n');
+        let meters = population.projects.len() + population.buyers.len();
+        out.reserve(meters * month.intervals() * 4);
+        for p in &population.projects {
+            let values = population.generation(p, month);
+            settlement::write_day_rows(&mut out, &p.meters[0], &p.owner.0.to_string(), month, &values);
+        }
+        for b in &population.buyers {
+            let values = population.consumption(b, month);
+            settlement::write_day_rows(&mut out, &b.meter, &b.participant.0.to_string(), month, &values);
+        }
+        out
+    })
+}
+
+/// Closes a month as the exchange does: the grid's meter data (`file`), the month's
+/// certificates, the final settlement (证电合一), and the buyers' claims; returns the final
+/// settlement's report.
 async fn close_month(
     http: &Http,
-    population: &Population,
+    file: Vec<u8>,
     month: YearMonth,
     stages: &mut Stages,
 ) -> Result<market::SettlementReport> {
     let started = std::time::Instant::now();
-    // The grid's file of the month: one row per meter and day with its 96 readings (96点),
-    // written on both cores.
-    let meters: Vec<(&str, u64, bool, usize)> = population
-        .projects
-        .iter()
-        .enumerate()
-        .map(|(i, p)| (p.meters[0].as_str(), p.owner.0, true, i))
-        .chain(
-            population
-                .buyers
-                .iter()
-                .enumerate()
-                .map(|(i, b)| (b.meter.as_str(), b.participant.0, false, i)),
-        )
-        .collect();
-    let write = |part: &[(&str, u64, bool, usize)]| {
-        let mut out = Vec::with_capacity(part.len() * month.intervals() * 4);
-        for &(meter, participant, generates, i) in part {
-            let values = if generates {
-                population.generation(&population.projects[i], month)
-            } else {
-                population.consumption(&population.buyers[i], month)
-            };
-            settlement::write_day_rows(&mut out, meter, &participant.to_string(), month, &values);
-        }
-        out
-    };
-    let (first, second) = meters.split_at(meters.len() / 2);
-    let (a, b) = std::thread::scope(|scope| {
-        let other = scope.spawn(|| write(second));
-        (
-            write(first),
-            other.join().expect("a meter file writer panicked"),
-        )
-    });
-    let mut csv = Vec::with_capacity(settlement::DAY_ROWS_HEADER.len() + 1 + a.len() + b.len());
-    csv.extend_from_slice(settlement::DAY_ROWS_HEADER.as_bytes());
-    csv.push(b'\n');
-    csv.extend_from_slice(&a);
-    drop(a);
-    csv.extend_from_slice(&b);
-    drop(b);
     let (status, answer) = http
         .send(
             &http.grid,
             "POST",
             &format!("/api/v1/meters/{month}"),
             "text/csv",
-            csv,
+            file,
         )
         .await?;
     if status != StatusCode::CREATED {
@@ -529,8 +520,27 @@ fn progress(len: u64, what: &str) -> ProgressBar {
 
 /// `lvdian demo-year`: runs the scenario and prints what it did and each year's statistics.
 pub fn main(run_: &YearRun, db: &Path, lang: crate::report::Lang) -> Result<()> {
-    if !(run_.scale > 0.0 && run_.scale <= 1.0) {
-        bail!("--scale: {} is not above 0 and at most 1", run_.scale);
+    let t = &run_.targets;
+    if !(t.scale > 0.0 && t.scale <= 1.0) {
+        bail!("--scale: {} is not above 0 and at most 1", t.scale);
+    }
+    if !(1_000_000..=100_000_000_000).contains(&t.traded_kwh) {
+        bail!(
+            "--traded-kwh: {} is not between 10^6 and 10^11 kWh",
+            t.traded_kwh
+        );
+    }
+    if !(0..=100_000).contains(&t.growth_bp) {
+        bail!("--growth-bp: {} is not between 0 and 100,000", t.growth_bp);
+    }
+    if !(0..=5_000).contains(&t.inter_share_bp) {
+        bail!(
+            "--inter-share-bp: {} is not between 0 and 5,000 (the corridors carry at most half)",
+            t.inter_share_bp
+        );
+    }
+    if !(1_000..=100_000).contains(&t.users) {
+        bail!("--users: {} is not between 1,000 and 100,000", t.users);
     }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
