@@ -1,6 +1,7 @@
 //! Settlement benchmarks on a synthetic Zhejiang month (see `synth`): validating meter data
 //! (1/10 of the month in memory: 1,600 users + 200 projects, ~5.4 million rows, ~185 MB, on 1
-//! and 2 threads), and settling the full month's 20,000 contracts. The end-to-end figure
+//! and 2 threads), the same as day rows (96点) for 1,000 meters, writing those day rows, and
+//! settling the full month's 20,000 contracts. The end-to-end figure
 //! (`lvdian settle` on the full ~54-million-row files) is `bench/peers/run_settle.sh`.
 //!
 //! Run with `cargo bench -p settlement --bench settle`.
@@ -10,7 +11,10 @@ mod synth;
 use std::sync::LazyLock;
 
 use divan::counter::{BytesCount, ItemsCount};
-use settlement::{YearMonth, parse_contracts, parse_meters_with, settle};
+use settlement::{
+    DAY_ROWS_HEADER, MeterData, YearMonth, parse_contracts, parse_meters, parse_meters_with,
+    settle, write_day_rows,
+};
 
 fn main() {
     divan::main();
@@ -28,6 +32,36 @@ static TENTH_BY_TIME: LazyLock<Vec<u8>> = LazyLock::new(|| {
         ..synth::Scale::fraction(10)
     })
 });
+
+/// 1,000 meters (900 users, 100 projects) of the synthetic month, 31 days: its data and the
+/// same as a file of day rows.
+static THOUSAND: LazyLock<(MeterData, Vec<u8>)> = LazyLock::new(|| {
+    let scale = synth::Scale {
+        users: 900,
+        projects: 100,
+        sellers: 25,
+        contracts: 1000,
+        ..synth::Scale::zhejiang()
+    };
+    let data = parse_meters(&synth::meters_csv(&scale), may()).unwrap();
+    let bytes = day_rows(&data);
+    (data, bytes)
+});
+
+fn day_rows(data: &MeterData) -> Vec<u8> {
+    let mut out = format!("{DAY_ROWS_HEADER}\n").into_bytes();
+    for meter in data.meters() {
+        let participant = data.participants()[meter.participant()].name();
+        write_day_rows(
+            &mut out,
+            meter.name(),
+            participant,
+            may(),
+            meter.intervals(),
+        );
+    }
+    out
+}
 
 static CONTRACTS: LazyLock<Vec<u8>> =
     LazyLock::new(|| synth::contracts_csv(&synth::Scale::zhejiang()));
@@ -47,6 +81,25 @@ fn parse_meters_by_time(bencher: divan::Bencher, threads: usize) {
     bencher
         .counter(ItemsCount::new(synth::Scale::fraction(10).rows()))
         .bench(|| parse_meters_with(divan::black_box(bytes), may(), threads).unwrap());
+}
+
+/// Day rows of 1,000 meters × 31 days (31,000 rows, 2,976,000 readings).
+#[divan::bench(args = [1, 2], sample_count = 20)]
+fn parse_day_rows(bencher: divan::Bencher, threads: usize) {
+    let (data, bytes) = &*THOUSAND;
+    bencher
+        .counter(ItemsCount::new(data.meters().len() * may().intervals()))
+        .counter(BytesCount::of_slice(bytes))
+        .bench(|| parse_meters_with(divan::black_box(bytes), may(), threads).unwrap());
+}
+
+/// The file of `parse_day_rows`, written from its data.
+#[divan::bench(sample_count = 20)]
+fn write_day_rows_1000(bencher: divan::Bencher) {
+    let (data, bytes) = &*THOUSAND;
+    bencher
+        .counter(BytesCount::of_slice(bytes))
+        .bench(|| day_rows(divan::black_box(data)));
 }
 
 #[divan::bench(sample_count = 20)]

@@ -3,9 +3,12 @@
 //!
 //! - [`parse_meters`] validates a month of `meters.csv` (per meter, per 15-minute interval, kWh)
 //!   into [`MeterData`]: monthly energy per participant and every meter's readings per interval.
-//!   A file with any bad row imports nothing; [`MeterErrors`] lists the rows by line and reason.
-//!   [`MeterParser`] does the same on a file streamed in pieces, and [`merge_parts`] joins the
-//!   parsers of a file cut into parts read side by side (~54 million rows in well under a second).
+//!   The file has a row per meter and interval ([`METERS_HEADER`]) or a row per meter and day
+//!   with 96 readings (96点, [`DAY_ROWS_HEADER`], written by [`write_day_rows`]), told apart by
+//!   its header. A file with any bad row imports nothing; [`MeterErrors`] lists the rows by line
+//!   and reason. [`MeterParser`] does the same on a file streamed in pieces, and [`merge_parts`]
+//!   joins the parsers of a file cut into parts read side by side (~54 million rows in well
+//!   under a second).
 //! - [`check_upload`] applies the rules of whose meters a stored upload may hold (known
 //!   participants, projects' meters only under their owner, no change of owner, no empty file,
 //!   months of the market) to facts its caller gathers ([`UploadFacts`]).
@@ -36,9 +39,9 @@ pub use contracts::{
 pub use domain::{INTERVALS_PER_DAY, MonthError, YearMonth, is_leap_year};
 pub use hourly::{HourMatch, HourlyMatch, hourly_match, hourly_match_with};
 pub use meters::{
-    Incomplete, MAX_INTERVAL_KWH, MAX_REPORTED, METERS_HEADER, Meter, MeterData, MeterErrors,
-    MeterParser, ParticipantEnergy, RowError, RowProblem, merge_parts, parse_meters,
-    parse_meters_with,
+    DAY_ROWS_HEADER, Incomplete, MAX_INTERVAL_KWH, MAX_REPORTED, METERS_HEADER, Meter, MeterData,
+    MeterErrors, MeterParser, ParticipantEnergy, RowError, RowProblem, merge_parts, parse_meters,
+    parse_meters_with, write_day_rows,
 };
 pub use retail::{RetailDemand, allocate_retail};
 pub use settle::{Line, Payer, Settlement, settle};

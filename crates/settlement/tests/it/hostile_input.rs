@@ -1,4 +1,4 @@
-//! Hostile input for settlement's file parsers (issue 9, item 8): `meters.csv`
+//! Hostile input for settlement's file parsers (issue 9, item 8): `meters.csv` in both layouts
 //! ([`parse_meters`]), `contracts.csv` ([`parse_contracts`]) and the month ([`YearMonth::parse`]).
 //!
 //! Each `check_*` function is one fuzz target's body (`fuzz/fuzz_targets/*.rs` include this file
@@ -9,8 +9,9 @@
 //! file is cut, into threads or into pushed pieces, since both happen in production.
 
 use settlement::{
-    CONTRACTS_HEADER, MAX_INTERVAL_KWH, MAX_REPORTED, METERS_HEADER, MeterData, MeterErrors,
-    MeterParser, YearMonth, parse_contracts, parse_meters, parse_meters_with,
+    CONTRACTS_HEADER, DAY_ROWS_HEADER, MAX_INTERVAL_KWH, MAX_REPORTED, METERS_HEADER, MeterData,
+    MeterErrors, MeterParser, YearMonth, parse_contracts, parse_meters, parse_meters_with,
+    write_day_rows,
 };
 
 /// The month the meter checks read files for: February 2023, the shortest (2,688 intervals).
@@ -171,8 +172,9 @@ pub fn check_month(data: &[u8]) {
     }
 }
 
-/// Valid `meters.csv` files to mutate: February 2023 whole for one meter (so mutations reach
-/// completeness and the thread cuts), and short files whose rows reach every row rule.
+/// Valid `meters.csv` files to mutate, as interval rows and as day rows: February 2023 whole for
+/// one meter (so mutations reach completeness and the thread cuts), short files whose rows reach
+/// every row rule, and the header alone.
 pub fn meter_seeds() -> Vec<Vec<u8>> {
     let month = fuzz_month();
     let mut full = format!("{METERS_HEADER}\n");
@@ -183,10 +185,26 @@ pub fn meter_seeds() -> Vec<Vec<u8>> {
         "\u{feff}{METERS_HEADER}\r\nGM1,G1,2023-02-01T00:00,5\r\n\r\nUM1,U1,2023-02-28T23:45,0\r\n\
          GM2,G1,2023-02-14T12:30,12345\r\n"
     );
+    // The same as day rows (96点).
+    let mut full_days = format!("{DAY_ROWS_HEADER}\n").into_bytes();
+    let values: Vec<i64> = (0..month.intervals() as i64).map(|i| i % 97).collect();
+    write_day_rows(&mut full_days, "GM1", "G1", month, &values);
+    let day = |meter: &str, date: &str, kwh: &str| {
+        format!("{meter},G1,{date},{}\r\n", vec![kwh; 96].join(","))
+    };
+    let short_days = format!(
+        "\u{feff}{DAY_ROWS_HEADER}\r\n{}\r\n{}{}",
+        day("GM1", "2023-02-01", "5"),
+        day("UM1", "2023-02-28", "0"),
+        day("GM2", "2023-02-14", "12345"),
+    );
     vec![
         full.into_bytes(),
         short.into_bytes(),
         format!("{METERS_HEADER}\n").into_bytes(),
+        full_days,
+        short_days.into_bytes(),
+        format!("{DAY_ROWS_HEADER}\n").into_bytes(),
     ]
 }
 
@@ -215,18 +233,24 @@ mod tests {
 
     #[test]
     fn the_seeds_are_valid_so_mutations_start_deep() {
-        let [full, short, header] = &meter_seeds()[..] else {
-            panic!("three meter seeds")
+        let seeds = meter_seeds();
+        let [full, short, header, full_days, short_days, days_header] = &seeds[..] else {
+            panic!("six meter seeds")
         };
         let data = parse_meters(full, fuzz_month()).expect("a complete month");
         assert_eq!(data.meters().len(), 1);
+        assert_eq!(parse_meters(full_days, fuzz_month()), Ok(data));
         // The short seeds have only good rows: what they lack is intervals, not validity.
-        let e = parse_meters(short, fuzz_month()).unwrap_err();
-        assert_eq!((e.bad_rows, e.incomplete_meters), (0, 3), "{e}");
-        assert_eq!(
-            parse_meters(header, fuzz_month()).unwrap().meters().len(),
-            0
-        );
+        for short in [short, short_days] {
+            let e = parse_meters(short, fuzz_month()).unwrap_err();
+            assert_eq!((e.bad_rows, e.incomplete_meters), (0, 3), "{e}");
+        }
+        for header in [header, days_header] {
+            assert_eq!(
+                parse_meters(header, fuzz_month()).unwrap().meters().len(),
+                0
+            );
+        }
         for seed in contract_seeds() {
             assert!(!parse_contracts(&seed).unwrap().is_empty());
         }

@@ -2,6 +2,7 @@
 //! numbers worked by hand, retail allocation, and property tests of the invariants.
 
 mod bounds;
+mod day_rows;
 mod hostile_input;
 mod hourly;
 mod meters;
