@@ -2,7 +2,18 @@
 //!
 //! The ledger's entries are stored as opaque bytes (the registry's canonical encoding) with
 //! their sequence number; verification happens outside, from exactly these bytes. Meter data is
-//! stored one row per meter, month and version, the month's values packed as little-endian i64.
+//! stored one row per meter, month and version, the month's values packed in the row's
+//! `packing`:
+//!
+//! - 0 (the first rows): 8 bytes little-endian per value;
+//! - 1 (migration 0009): per value, the zigzag LEB128 varint of its difference from the one
+//!   before (the first from zero);
+//! - 2 (migration 0010, written now): the varints of 1, each token `u` either one value,
+//!   `zigzag(delta) << 1`, or a run, `((run − 2) << 1) | 1`: `run ≥ 2` values equal to the one
+//!   before. Distributed PV is zero all night, and a run of 40 quarter-hours takes one byte.
+//!
+//! All three are read; a blob that does not decode to exactly the row's `intervals` values is
+//! [`StoreError::Corrupt`] naming the meter.
 
 use sqlx::AssertSqlSafe;
 
@@ -33,33 +44,101 @@ pub struct MeterMonth {
     pub kwh: Vec<i64>,
 }
 
-/// The packing of meter months written now (migration 0009): varint deltas.
-const PACKING: i64 = 1;
+/// The packing of meter months written now (migration 0010): varint deltas and runs of repeats.
+const PACKING: i64 = 2;
+
+/// The most values a stored month's decoding reserves room for ahead: a month of 31 days. A
+/// longer row grows as it decodes; a corrupt `intervals` cannot make it allocate ahead.
+const MAX_RESERVE: usize = 31 * 96;
 
 impl MeterMonth {
-    /// The month's values packed (`PACKING` 1): each the zigzag LEB128 varint of its difference
-    /// from the one before (the first from zero). A meter's month moves little from one
-    /// quarter-hour to the next, so most values take one or two bytes instead of eight.
-    fn packed(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(self.kwh.len() * 2);
-        let mut previous: i64 = 0;
-        for &v in &self.kwh {
-            // Values are within ±10^9 (spec §1), so the difference cannot overflow.
-            let delta = v.wrapping_sub(previous);
-            previous = v;
-            let mut zigzag = ((delta << 1) ^ (delta >> 63)) as u64;
-            loop {
-                let byte = (zigzag & 0x7f) as u8;
-                zigzag >>= 7;
-                if zigzag == 0 {
-                    out.push(byte);
-                    break;
-                }
-                out.push(byte | 0x80);
-            }
+    /// The month's values packed, and their packing: 2, unless a value is more than 2⁶² from the
+    /// one before (never in meter data, whose readings are within ±10⁹), which 1 holds.
+    fn packed(&self) -> (i64, Vec<u8>) {
+        match pack_runs(&self.kwh) {
+            Some(bytes) => (PACKING, bytes),
+            None => (1, pack_deltas(&self.kwh)),
         }
-        out
     }
+}
+
+/// Packing 1: the zigzag varint of each value's difference from the one before.
+fn pack_deltas(kwh: &[i64]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(kwh.len() * 2);
+    let mut previous: i64 = 0;
+    for &v in kwh {
+        // Wrapping: any i64 round-trips, the differences of meter data are small anyway.
+        push_varint(&mut out, zigzag(v.wrapping_sub(previous)));
+        previous = v;
+    }
+    out
+}
+
+/// Packing 2: packing 1 with each run of 2 or more values equal to the one before as one token;
+/// `None` if a difference needs more than 63 bits of zigzag (its token would not fit 64).
+fn pack_runs(kwh: &[i64]) -> Option<Vec<u8>> {
+    // A PV month takes about a byte a value by day and next to nothing by night.
+    let mut out = Vec::with_capacity(kwh.len() + 16);
+    let mut previous: i64 = 0;
+    let mut i = 0;
+    while i < kwh.len() {
+        let run = kwh[i..].iter().take_while(|&&v| v == previous).count();
+        if run >= 2 {
+            push_varint(&mut out, ((run as u64 - 2) << 1) | 1);
+            i += run;
+            continue;
+        }
+        let delta = zigzag(kwh[i].wrapping_sub(previous));
+        if delta >> 63 != 0 {
+            return None;
+        }
+        push_varint(&mut out, delta << 1);
+        previous = kwh[i];
+        i += 1;
+    }
+    Some(out)
+}
+
+/// Zigzag: small differences of either sign become small unsigned numbers (0, −1, 1, −2 → 0, 1,
+/// 2, 3).
+fn zigzag(delta: i64) -> u64 {
+    ((delta << 1) ^ (delta >> 63)) as u64
+}
+
+fn unzigzag(z: u64) -> i64 {
+    ((z >> 1) as i64) ^ -((z & 1) as i64)
+}
+
+/// Appends `value` as LEB128: 7 bits a byte, low first, the high bit set on all but the last.
+fn push_varint(out: &mut Vec<u8>, mut value: u64) {
+    while value >= 0x80 {
+        out.push(value as u8 | 0x80);
+        value >>= 7;
+    }
+    out.push(value as u8);
+}
+
+/// The LEB128 varint at `*at`, moving `*at` past it; `None` at the end of `bytes`.
+fn next_varint(bytes: &[u8], at: &mut usize) -> std::result::Result<Option<u64>, &'static str> {
+    if *at == bytes.len() {
+        return Ok(None);
+    }
+    let mut value = 0u64;
+    for shift in (0..64).step_by(7) {
+        let Some(&byte) = bytes.get(*at) else {
+            return Err("the last varint is cut off");
+        };
+        *at += 1;
+        let bits = u64::from(byte & 0x7f);
+        if shift == 63 && bits > 1 {
+            return Err("a varint beyond 64 bits");
+        }
+        value |= bits << shift;
+        if byte & 0x80 == 0 {
+            return Ok(Some(value));
+        }
+    }
+    Err("a varint longer than 10 bytes")
 }
 
 /// The values of a stored month: `intervals` of them, in the row's `packing`.
@@ -67,6 +146,9 @@ fn unpack(bytes: &[u8], packing: i64, intervals: i64, meter: &str) -> Result<Vec
     let corrupt = |reason: String| StoreError::Corrupt {
         table: "meter_months",
         reason: format!("meter {meter:?}: {reason}"),
+    };
+    let Ok(count) = usize::try_from(intervals) else {
+        return Err(corrupt(format!("{intervals} intervals")));
     };
     let values = match packing {
         0 => {
@@ -82,29 +164,42 @@ fn unpack(bytes: &[u8], packing: i64, intervals: i64, meter: &str) -> Result<Vec
                 .collect()
         }
         1 => {
-            let mut values = Vec::with_capacity(usize::try_from(intervals).unwrap_or(0));
-            let (mut previous, mut zigzag, mut shift) = (0i64, 0u64, 0u32);
-            for &byte in bytes {
-                if shift >= 64 {
-                    return Err(corrupt("a varint longer than 10 bytes".to_owned()));
-                }
-                zigzag |= u64::from(byte & 0x7f) << shift;
-                shift += 7;
-                if byte & 0x80 == 0 {
-                    let delta = ((zigzag >> 1) as i64) ^ -((zigzag & 1) as i64);
-                    previous = previous.wrapping_add(delta);
-                    values.push(previous);
-                    (zigzag, shift) = (0, 0);
-                }
+            // Each value takes a byte at least.
+            let mut values = Vec::with_capacity(count.min(bytes.len()));
+            let (mut previous, mut at) = (0i64, 0);
+            while let Some(z) = next_varint(bytes, &mut at).map_err(|e| corrupt(e.to_owned()))? {
+                previous = previous.wrapping_add(unzigzag(z));
+                values.push(previous);
             }
-            if shift != 0 {
-                return Err(corrupt("the last varint is cut off".to_owned()));
+            values
+        }
+        2 => {
+            let mut values = Vec::with_capacity(count.min(MAX_RESERVE));
+            let (mut previous, mut at) = (0i64, 0);
+            while let Some(u) = next_varint(bytes, &mut at).map_err(|e| corrupt(e.to_owned()))? {
+                let left = count - values.len();
+                if u & 1 == 0 {
+                    if left == 0 {
+                        return Err(corrupt(format!("more than the row's {count} values")));
+                    }
+                    previous = previous.wrapping_add(unzigzag(u >> 1));
+                    values.push(previous);
+                } else {
+                    // Checked before growing: a run is never longer than the row's intervals.
+                    let run = (u >> 1) + 2;
+                    if run > left as u64 {
+                        return Err(corrupt(format!(
+                            "a run of {run} values where {left} of the row's {count} are left"
+                        )));
+                    }
+                    values.resize(values.len() + run as usize, previous);
+                }
             }
             values
         }
         other => return Err(corrupt(format!("unknown packing {other}"))),
     };
-    if i64::try_from(values.len()) != Ok(intervals) {
+    if values.len() != count {
         return Err(corrupt(format!(
             "{} values where the row says {intervals}",
             values.len()
@@ -258,6 +353,7 @@ impl Store {
                         .await?;
                     let version = last + 1;
                     let total: i64 = m.kwh.iter().sum();
+                    let (packing, packed) = m.packed();
                     sqlx::query(INSERT)
                         .bind(m.meter.as_str())
                         .bind(m.month.as_str())
@@ -265,9 +361,9 @@ impl Store {
                         .bind(m.participant.as_str())
                         .bind(m.kwh.len() as i64)
                         .bind(total)
-                        .bind(m.packed())
+                        .bind(packed)
                         .bind(at_ms)
-                        .bind(PACKING)
+                        .bind(packing)
                         .execute(&mut *tx)
                         .await?;
                     versions.push(version as u32);
@@ -409,49 +505,207 @@ impl Store {
 mod packing_tests {
     use super::*;
 
-    fn month(kwh: Vec<i64>) -> MeterMonth {
-        MeterMonth {
-            meter: "M1".into(),
-            month: "2024-03".into(),
-            participant: "1".into(),
-            kwh,
+    /// `values` packed in `packing` (1 or 2), read back.
+    fn round_trip(values: &[i64], packing: i64) -> Vec<i64> {
+        let bytes = match packing {
+            1 => pack_deltas(values),
+            _ => pack_runs(values).expect("fits packing 2"),
+        };
+        unpack(&bytes, packing, values.len() as i64, "M1").unwrap()
+    }
+
+    /// A xorshift64 sequence: the same series on every run.
+    struct Seeded(u64);
+
+    impl Seeded {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0
+        }
+
+        fn below(&mut self, n: u64) -> i64 {
+            (self.next() % n) as i64
+        }
+    }
+
+    /// A distributed PV month as the grid meters it: nothing from 19:00 to 06:00, by day a smooth
+    /// curve up to 60 kWh a quarter-hour (a parabola) less up to 15 % of clouds, at random.
+    fn pv_month(rng: &mut Seeded) -> Vec<i64> {
+        (0..31 * 96)
+            .map(|i| {
+                let t = i % 96 - 24; // quarter-hours since 06:00
+                if !(1..52).contains(&t) {
+                    return 0;
+                }
+                let sun = 60 * 4 * t * (52 - t) / (52 * 52);
+                sun * (85 + rng.below(16)) / 100
+            })
+            .collect()
+    }
+
+    #[test]
+    fn random_series_round_trip_in_both_packings() {
+        let mut rng = Seeded(0x9e37_79b9_7f4a_7c15);
+        for case in 0..400 {
+            let len = rng.below(3000) as usize;
+            let mut walk = 0i64;
+            let values: Vec<i64> = (0..len)
+                .map(|_| match case % 6 {
+                    0 => rng.below(2_000_000_001) - 1_000_000_000,
+                    1 => {
+                        walk = (walk + rng.below(21) - 10).clamp(-1_000_000_000, 1_000_000_000);
+                        walk
+                    }
+                    2 => rng.below(3),
+                    3 => [0, 0, 0, 7, 7, 1_000_000_000][rng.below(6) as usize],
+                    4 => {
+                        // Long runs of a few levels.
+                        if rng.below(20) == 0 {
+                            walk = rng.below(100);
+                        }
+                        walk
+                    }
+                    _ => rng.below(61),
+                })
+                .collect();
+            for packing in [1, 2] {
+                assert_eq!(round_trip(&values, packing), values, "case {case}");
+            }
+        }
+        for _ in 0..20 {
+            let pv = pv_month(&mut rng);
+            assert_eq!(round_trip(&pv, 2), pv);
         }
     }
 
     #[test]
-    fn values_round_trip_compactly() {
-        let pv: Vec<i64> = (0..2976)
-            .map(|i| {
-                if (24..72).contains(&(i % 96)) {
-                    300 + i % 7
-                } else {
-                    0
-                }
-            })
+    fn edge_series_round_trip() {
+        let extremes: Vec<i64> = (0..2976)
+            .map(|i| [1_000_000_000, -1_000_000_000][i % 2])
             .collect();
-        for kwh in [
-            pv.clone(),
+        let cases: Vec<Vec<i64>> = vec![
             vec![],
+            vec![0],
+            vec![0, 0],
+            vec![5],
+            vec![5, 5],
+            vec![5, 5, 5],
+            vec![5, 7, 7, 7],
+            vec![0; 2976],
+            (0..2976).map(|i| i % 2).collect(),
+            extremes,
+            vec![1_000_000_000; 2976],
             vec![0, 1_000_000_000, -1_000_000_000, 1_000_000_000, 0],
-            vec![i64::MAX, i64::MIN, 0, -1],
-        ] {
-            let m = month(kwh.clone());
-            let packed = m.packed();
-            assert_eq!(unpack(&packed, 1, kwh.len() as i64, "M1").unwrap(), kwh);
+        ];
+        for values in cases {
+            assert_eq!(round_trip(&values, 1), values);
+            assert_eq!(round_trip(&values, 2), values);
         }
-        // A PV month: under 1.2 bytes a quarter-hour instead of 8.
-        assert!(month(pv).packed().len() < 2976 * 12 / 10);
+        // A month of zeros is one run; a run that ends the month is one token.
+        assert_eq!(pack_runs(&[0; 2976]).unwrap(), [0xbd, 0x2e]); // (2974 << 1) | 1 = 5949
+        assert_eq!(pack_runs(&[5, 7, 7, 7]).unwrap(), [20, 8, 1]);
+        assert_eq!(pack_runs(&[5, 5]).unwrap(), [20, 0]); // a repeat alone is a delta of 0
+        // Differences beyond 2⁶² fall back to packing 1.
+        let wild = vec![i64::MAX, i64::MIN, 0, -1];
+        assert_eq!(pack_runs(&wild), None);
+        let m = MeterMonth {
+            meter: "M1".into(),
+            month: "2024-03".into(),
+            participant: "1".into(),
+            kwh: wild.clone(),
+        };
+        let (packing, bytes) = m.packed();
+        assert_eq!(packing, 1);
+        assert_eq!(unpack(&bytes, 1, 4, "M1").unwrap(), wild);
         // The first format still reads.
         let old: Vec<u8> = [5i64, 7].iter().flat_map(|v| v.to_le_bytes()).collect();
         assert_eq!(unpack(&old, 0, 2, "M1").unwrap(), vec![5, 7]);
     }
 
+    /// Bytes per value of a PV month, packing 1 and 2 (printed with `--nocapture`): runs take the
+    /// night away.
+    #[test]
+    fn a_pv_month_packs_smaller_with_runs() {
+        let mut rng = Seeded(7);
+        let (mut deltas, mut runs, mut values) = (0, 0, 0);
+        for _ in 0..100 {
+            let pv = pv_month(&mut rng);
+            deltas += pack_deltas(&pv).len();
+            runs += pack_runs(&pv).unwrap().len();
+            values += pv.len();
+        }
+        let per_mille = |bytes: usize| bytes * 1000 / values;
+        eprintln!(
+            "PV month: packing 1 {} bytes a thousand values, packing 2 {}",
+            per_mille(deltas),
+            per_mille(runs)
+        );
+        assert!(per_mille(runs) < 600, "{}", per_mille(runs));
+        assert!(runs * 3 < deltas * 2);
+    }
+
     #[test]
     fn damaged_packing_is_named() {
-        assert!(unpack(&[0x80], 1, 1, "M1").is_err(), "cut off");
-        assert!(unpack(&[0xff; 11], 1, 1, "M1").is_err(), "too long");
-        assert!(unpack(&[2, 2], 1, 1, "M1").is_err(), "count");
-        assert!(unpack(&[2], 7, 1, "M1").is_err(), "unknown packing");
-        assert!(unpack(&[0; 9], 0, 1, "M1").is_err(), "not whole values");
+        let reason = |bytes: &[u8], packing: i64, intervals: i64| match unpack(
+            bytes, packing, intervals, "M1",
+        ) {
+            Err(StoreError::Corrupt {
+                table: "meter_months",
+                reason,
+            }) => reason,
+            other => panic!("{other:?}"),
+        };
+        for packing in [1, 2] {
+            assert_eq!(
+                reason(&[0x80], packing, 1),
+                "meter \"M1\": the last varint is cut off"
+            );
+            assert_eq!(
+                reason(&[0xff; 11], packing, 1),
+                "meter \"M1\": a varint beyond 64 bits"
+            );
+            assert_eq!(
+                reason(&[0x80; 11], packing, 1),
+                "meter \"M1\": a varint longer than 10 bytes"
+            );
+            assert_eq!(
+                reason(&[2], packing, 2),
+                "meter \"M1\": 1 values where the row says 2"
+            );
+            assert_eq!(reason(&[], packing, -1), "meter \"M1\": -1 intervals");
+        }
+        assert_eq!(
+            reason(&[2, 2], 1, 1),
+            "meter \"M1\": 2 values where the row says 1"
+        );
+        assert_eq!(
+            reason(&[4, 4], 2, 1),
+            "meter \"M1\": more than the row's 1 values"
+        );
+        // A run beyond the row's intervals is refused before anything grows, however long.
+        assert_eq!(
+            reason(&[4, 3], 2, 3),
+            "meter \"M1\": a run of 3 values where 2 of the row's 3 are left"
+        );
+        let huge = [0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01];
+        assert_eq!(
+            reason(&huge, 2, 2976),
+            format!(
+                "meter \"M1\": a run of {} values where 2976 of the row's 2976 are left",
+                u64::MAX / 2 + 2
+            )
+        );
+        // A row claiming more intervals than any month reserves no more than a month ahead.
+        assert_eq!(
+            reason(&[1], 2, i64::MAX),
+            format!("meter \"M1\": 2 values where the row says {}", i64::MAX)
+        );
+        assert_eq!(reason(&[2], 7, 1), "meter \"M1\": unknown packing 7");
+        assert_eq!(
+            reason(&[0; 9], 0, 1),
+            "meter \"M1\": 9 bytes is not a whole number of values"
+        );
     }
 }

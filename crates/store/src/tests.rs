@@ -10,6 +10,13 @@ use super::*;
 
 /// A migrated store on a fresh SQLite file, and the file's path.
 async fn sqlite(test: &str) -> (Store, PathBuf) {
+    let (store, path) = sqlite_unmigrated(test).await;
+    store.migrate().await.unwrap();
+    (store, path)
+}
+
+/// A store on a fresh SQLite file without any table yet, and the file's path.
+async fn sqlite_unmigrated(test: &str) -> (Store, PathBuf) {
     let path = std::env::temp_dir().join(format!(
         "lvdian-store-unit-{}-{test}.db",
         std::process::id()
@@ -18,7 +25,6 @@ async fn sqlite(test: &str) -> (Store, PathBuf) {
     let store = Store::connect(&format!("sqlite:{}", path.display()))
         .await
         .unwrap();
-    store.migrate().await.unwrap();
     (store, path)
 }
 
@@ -50,13 +56,21 @@ impl Cleanup {
 /// The SQLite store and, when `LVDIAN_TEST_DATABASE_URL` is set, a PostgreSQL one in its own
 /// schema, each with what to remove afterwards.
 async fn both(test: &str) -> Vec<(Store, Cleanup)> {
-    let (store, path) = sqlite(test).await;
+    let stores = both_unmigrated(test).await;
+    for (store, _) in &stores {
+        store.migrate().await.unwrap();
+    }
+    stores
+}
+
+/// [`both`] without any table yet.
+async fn both_unmigrated(test: &str) -> Vec<(Store, Cleanup)> {
+    let (store, path) = sqlite_unmigrated(test).await;
     let mut stores = vec![(store, Cleanup::File(path))];
     if let Some(url) = crate::testing::database_url() {
         let schema = format!("lvdian_unit_{}_{test}", std::process::id());
         Store::drop_postgres_schema(&url, &schema).await.unwrap();
         let store = Store::connect_postgres_schema(&url, &schema).await.unwrap();
-        store.migrate().await.unwrap();
         stores.push((store, Cleanup::Schema { url, schema }));
     }
     stores
@@ -242,6 +256,88 @@ async fn the_corridor_table_refuses_bad_values() {
             assert!(result.is_err(), "{sql} was accepted");
         }
         assert_eq!(store.corridors().await.unwrap(), vec![]);
+        store.close().await;
+        cleanup.run().await;
+    }
+}
+
+/// Meter months stored before migration 0010, in packings 0 and 1, come through it (on SQLite
+/// the table is copied to change its CHECK) and read back beside the packing 2 written now; the
+/// table refuses any other packing, and a blob that does not decode is named.
+#[tokio::test]
+async fn meter_months_of_every_packing_come_through_migration_0010() {
+    for (store, cleanup) in both_unmigrated("packings").await {
+        match &store.pool {
+            Pool::Sqlite(pool) => SQLITE_MIGRATIONS.run_to(9, pool).await.unwrap(),
+            Pool::Postgres(pool) => POSTGRES_MIGRATIONS.run_to(9, pool).await.unwrap(),
+        }
+        const INSERT: &str = "INSERT INTO meter_months \
+             (meter, month, version, participant, intervals, total_kwh, kwh, imported_at_ms, packing) \
+             VALUES ($1, '2024-02', 1, 'G1', 3, 19, $2, 0, $3)";
+        let insert = async |meter: &str, kwh: &[u8], packing: i64| {
+            on_pool!(store, pool => sqlx::query(INSERT)
+                .bind(meter)
+                .bind(kwh)
+                .bind(packing)
+                .execute(pool)
+                .await
+                .map(drop))
+        };
+        let first: Vec<u8> = [5i64, 7, 7].iter().flat_map(|v| v.to_le_bytes()).collect();
+        insert("M0", &first, 0).await.unwrap();
+        insert("M1", &[10, 4, 0], 1).await.unwrap(); // 5, +2, +0
+        assert!(
+            insert("M9", &[20, 4, 0], 2).await.is_err(),
+            "0009 allows 0 and 1 only"
+        );
+        store.migrate().await.unwrap();
+
+        let month = |meter: &str, kwh: Vec<i64>| MeterMonth {
+            meter: meter.into(),
+            month: "2024-02".into(),
+            participant: "G1".into(),
+            kwh,
+        };
+        let zeros = month("M2", vec![0; 2976]);
+        store
+            .put_meter_months(std::slice::from_ref(&zeros), 1)
+            .await
+            .unwrap();
+        assert_eq!(
+            store.meter_months("2024-02").await.unwrap(),
+            vec![
+                (month("M0", vec![5, 7, 7]), 1),
+                (month("M1", vec![5, 7, 7]), 1),
+                (zeros, 1)
+            ]
+        );
+        const PACKINGS: &str =
+            "SELECT meter, packing, length(kwh) FROM meter_months ORDER BY meter";
+        let packings: Vec<(String, i64, i32)> =
+            on_pool!(store, pool => sqlx::query_as(PACKINGS).fetch_all(pool).await.unwrap());
+        let expected = [("M0", 0, 24), ("M1", 1, 3), ("M2", 2, 2)];
+        let expected: Vec<(String, i64, i32)> = expected
+            .iter()
+            .map(|&(m, p, n)| (m.to_owned(), p, n))
+            .collect();
+        assert_eq!(packings, expected);
+        assert!(insert("M3", &[20], 3).await.is_err(), "packing 3");
+        assert!(insert("M0", &[20], 2).await.is_err(), "the key survives");
+        insert("M3", &[20, 4, 1], 2).await.unwrap();
+
+        const DAMAGE: &str = "UPDATE meter_months SET kwh = $1 WHERE meter = 'M3'";
+        on_pool!(store, pool => sqlx::query(DAMAGE)
+            .bind(&[20u8, 5][..])
+            .execute(pool)
+            .await
+            .map(drop))
+        .unwrap();
+        let e = store.meter_months("2024-02").await.unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "corrupt row in meter_months: meter \"M3\": a run of 4 values where 2 of the row's 3 \
+             are left"
+        );
         store.close().await;
         cleanup.run().await;
     }
