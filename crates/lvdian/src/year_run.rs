@@ -399,11 +399,23 @@ fn meter_file(population: &Arc<Population>, month: YearMonth) -> tokio::task::Jo
         out.reserve(meters * month.intervals() * 4);
         for p in &population.projects {
             let values = population.generation(p, month);
-            settlement::write_day_rows(&mut out, &p.meters[0], &p.owner.0.to_string(), month, &values);
+            settlement::write_day_rows(
+                &mut out,
+                &p.meters[0],
+                &p.owner.0.to_string(),
+                month,
+                &values,
+            );
         }
         for b in &population.buyers {
             let values = population.consumption(b, month);
-            settlement::write_day_rows(&mut out, &b.meter, &b.participant.0.to_string(), month, &values);
+            settlement::write_day_rows(
+                &mut out,
+                &b.meter,
+                &b.participant.0.to_string(),
+                month,
+                &values,
+            );
         }
         out
     })

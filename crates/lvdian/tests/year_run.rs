@@ -91,7 +91,11 @@ fn a_small_year_runs_through_the_service_reproducibly() {
         "--out",
         again.to_str().unwrap(),
     ]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert_eq!(files(&again), reports("a"));
     // 2023 traded about 1/1000 of 82.13亿千瓦时, three times 2022, in 95 sessions.
     assert!(first[1].contains("95 sessions"), "{}", first[1]);

@@ -19,9 +19,9 @@ use crate::{Batch, Pool, Result, Store, StoreError, on_pool};
 const MAX_ROWS_PER_INSERT: usize = 1000;
 
 /// SQLite's default `SQLITE_MAX_VARIABLE_NUMBER` (since 3.32).
-const SQLITE_MAX_VARIABLES: usize = 32_766;
+pub(crate) const SQLITE_MAX_VARIABLES: usize = 32_766;
 /// PostgreSQL's limit on bind parameters of one statement (a 16-bit count).
-const POSTGRES_MAX_VARIABLES: usize = 65_535;
+pub(crate) const POSTGRES_MAX_VARIABLES: usize = 65_535;
 
 /// Rows per `INSERT` for a table of `columns` bound columns.
 pub(crate) const fn rows_per_insert(columns: usize, max_variables: usize) -> usize {
