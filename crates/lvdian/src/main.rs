@@ -87,7 +87,7 @@ enum Command {
         #[arg(long, default_value_t = 2_600)]
         inter_share_bp: i64,
         /// Target: participating electricity users at scale 1, wholesale and retail.
-        #[arg(long, default_value_t = 16_000)]
+        #[arg(long, default_value_t = 16_200)]
         users: usize,
         /// The new SQLite database to write; each year's report is written beside it
         /// (`report-<year>/`).

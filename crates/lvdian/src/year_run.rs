@@ -82,7 +82,7 @@ impl Clock for ScenarioClock {
 }
 
 /// Runs the scenario into a new SQLite database at `db` (refused if the file exists).
-pub async fn run(run: &YearRun, db: &Path) -> Result<RunSummary> {
+pub async fn run(run: &YearRun, db: &Path) -> Result<(RunSummary, AppState)> {
     if db.exists() {
         bail!(
             "{} exists; the demo writes a new database (remove it, or choose another with --db)",
@@ -187,7 +187,7 @@ pub async fn run(run: &YearRun, db: &Path) -> Result<RunSummary> {
         .read(|r| r.check_conservation())
         .await
         .map_err(|e| anyhow!("certificates are not conserved: {e}"))?;
-    Ok(summary)
+    Ok((summary, app))
 }
 
 /// Registers the population (ids in the scenario's order, so they are the store's) with a
@@ -557,9 +557,9 @@ pub fn main(run_: &YearRun, db: &Path, lang: crate::report::Lang) -> Result<()> 
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    runtime.block_on(async {
+    let reports = runtime.block_on(async {
         let started = std::time::Instant::now();
-        let summary = run(run_, db).await?;
+        let (summary, app) = run(run_, db).await?;
         println!(
             "{} sessions, {} commands accepted ({} refused), {} months closed, in {:.1} s",
             summary.sessions,
@@ -582,11 +582,9 @@ pub fn main(run_: &YearRun, db: &Path, lang: crate::report::Lang) -> Result<()> 
             "conservation: {} settlement lines, each contract once a month, contracted = delivered + short + lost; certificates issued {} = held {} + claimed {} + cancelled {}",
             summary.lines_checked, t.issued_total, t.held(), t.claimed, t.cancelled
         );
-        let store = Store::connect(&format!("sqlite:{}", db.display())).await?;
-        let app = AppState::load(store, Arc::new(api::hub::SystemClock))
-            .await
-            .map_err(|e| anyhow!("{}", e.message))?;
+        let mut reports = Vec::new();
         for &year in &run_.years {
+            let started = std::time::Instant::now();
             let report = app
                 .annual_report(year)
                 .await
@@ -603,18 +601,16 @@ pub fn main(run_: &YearRun, db: &Path, lang: crate::report::Lang) -> Result<()> 
                 report.certificates.transferred,
                 report.certificates.claimed
             );
+            reports.push((report, started));
         }
-        anyhow::Ok(())
+        anyhow::Ok(reports)
     })?;
-    // The annual reports, written next to the database (`lvdian report` renders the same).
+    // The annual reports, written next to the database from the market just run (`lvdian
+    // report` renders the same from the database).
     let folder = db.parent().unwrap_or(Path::new("."));
-    for &year in &run_.years {
-        crate::report::run(&crate::report::ReportArgs {
-            year,
-            database_url: format!("sqlite:{}", db.display()),
-            out: Some(folder.join(format!("report-{year}"))),
-            lang,
-        })?;
+    for (report, started) in &reports {
+        let out = folder.join(format!("report-{}", report.year));
+        crate::report::write(report, &out, lang, *started)?;
     }
     println!(
         "open it in the service: lvdian serve --database-url sqlite:{}",

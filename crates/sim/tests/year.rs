@@ -61,9 +61,9 @@ fn full_scale_counts_without_profiles() {
     let targets = YearTargets::default();
     let population = Population::generate(7, &targets);
     let counts = population.counts();
-    assert_eq!(counts.users, 16_000);
+    assert_eq!(counts.users, 16_200);
     assert_eq!(counts.wholesale_users, 300);
-    assert_eq!(counts.retail_users, 15_700);
+    assert_eq!(counts.retail_users, 15_900);
     assert_eq!(counts.retailers, 40);
     assert_eq!(counts.aggregators, 100);
     assert_eq!(counts.distributed_projects, 20_000);

@@ -73,12 +73,19 @@ pub fn run(args: &ReportArgs) -> Result<()> {
     check_out(&out)?;
     eprintln!("loading the market from {} …", args.database_url);
     let report = load(&args.database_url, args.year)?;
-    let files = render(&report, args.lang)?;
-    write_folder(&out, &files)?;
-    let out = std::path::absolute(&out).unwrap_or(out);
+    write(&report, &out, args.lang, started)
+}
+
+/// Renders `report` and writes its folder `out` (whole or not at all); prints where the files
+/// are and how long it took since `started`.
+pub fn write(report: &AnnualReport, out: &Path, lang: Lang, started: Instant) -> Result<()> {
+    check_out(out)?;
+    let files = render(report, lang)?;
+    write_folder(out, &files)?;
+    let out = std::path::absolute(out).unwrap_or_else(|_| out.to_path_buf());
     println!(
         "wrote the {} annual report to {}/ in {} ms:",
-        args.year,
+        report.year,
         out.display(),
         started.elapsed().as_millis()
     );
