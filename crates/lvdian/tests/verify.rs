@@ -179,7 +179,7 @@ async fn verify_checks_session_snapshots_against_their_journals() {
     let mut changed: serde_json::Value = serde_json::from_str(&stored.json).unwrap();
     changed["contracts"][0]["buyer"] = serde_json::json!(999);
     let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
-    sqlx::query("UPDATE session_snapshots SET snapshot = $1")
+    sqlx::query("UPDATE session_snapshots SET snapshot = $1, packed = NULL")
         .bind(changed.to_string())
         .execute(&pool)
         .await

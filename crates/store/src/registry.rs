@@ -261,8 +261,7 @@ impl Store {
                 });
             }
         }
-        const FINAL: &str =
-            "INSERT INTO final_settlements (month, created_at_ms, result) VALUES ($1, $2, $3)";
+        const FINAL: &str = "INSERT INTO final_settlements (month, created_at_ms, result, packed) VALUES ($1, $2, '', $3)";
         let conflict = |e: sqlx::Error, what: String| match e.as_database_error().map(|d| d.kind())
         {
             Some(sqlx::error::ErrorKind::UniqueViolation) => StoreError::Conflict { what },
@@ -280,7 +279,7 @@ impl Store {
                     sqlx::query(FINAL)
                         .bind(month)
                         .bind(at_ms)
-                        .bind(result)
+                        .bind(crate::rows::pack_document(result))
                         .execute(&mut *tx)
                         .await
                         .map_err(|e| conflict(e, format!("the final settlement of {month}")))?;
@@ -513,9 +512,9 @@ impl Store {
         result: &str,
         at_ms: i64,
     ) -> Result<()> {
-        const SQL: &str =
-            "INSERT INTO final_settlements (month, created_at_ms, result) VALUES ($1, $2, $3)";
-        on_pool!(self, pool => sqlx::query(SQL).bind(month).bind(at_ms).bind(result).execute(pool).await.map(drop))
+        const SQL: &str = "INSERT INTO final_settlements (month, created_at_ms, result, packed) VALUES ($1, $2, '', $3)";
+        let packed = crate::rows::pack_document(result);
+        on_pool!(self, pool => sqlx::query(SQL).bind(month).bind(at_ms).bind(&packed).execute(pool).await.map(drop))
             .map_err(|e| match e.as_database_error().map(|d| d.kind()) {
                 Some(sqlx::error::ErrorKind::UniqueViolation) => StoreError::Conflict {
                     what: format!("the final settlement of {month}"),
@@ -526,8 +525,15 @@ impl Store {
 
     /// Every final settlement run recorded, `(month, result JSON)`, by month.
     pub async fn final_settlements(&self) -> Result<Vec<(String, String)>> {
-        const SQL: &str = "SELECT month, result FROM final_settlements ORDER BY month";
-        Ok(on_pool!(self, pool => sqlx::query_as(SQL).fetch_all(pool).await)?)
+        const SQL: &str = "SELECT month, result, packed FROM final_settlements ORDER BY month";
+        let rows: Vec<(String, String, Option<Vec<u8>>)> =
+            on_pool!(self, pool => sqlx::query_as(SQL).fetch_all(pool).await)?;
+        rows.into_iter()
+            .map(|(month, text, packed)| {
+                let result = unpack_final(&month, text, packed)?;
+                Ok((month, result))
+            })
+            .collect()
     }
 
     /// The months settled finally, in order.
@@ -540,11 +546,17 @@ impl Store {
 
     /// The recorded result of `month`'s final settlement run, if it has one.
     pub async fn final_settlement(&self, month: &str) -> Result<Option<String>> {
-        const SQL: &str = "SELECT result FROM final_settlements WHERE month = $1";
-        let row: Option<(String,)> =
+        const SQL: &str = "SELECT result, packed FROM final_settlements WHERE month = $1";
+        let row: Option<(String, Option<Vec<u8>>)> =
             on_pool!(self, pool => sqlx::query_as(SQL).bind(month).fetch_optional(pool).await)?;
-        Ok(row.map(|(r,)| r))
+        row.map(|(text, packed)| unpack_final(month, text, packed))
+            .transpose()
     }
+}
+
+/// A final settlement record as stored: packed, or as text before migration 0011.
+fn unpack_final(month: &str, text: String, packed: Option<Vec<u8>>) -> Result<String> {
+    crate::rows::unpack_document("final_settlements", &format!("month {month}"), text, packed)
 }
 
 #[cfg(test)]

@@ -435,3 +435,33 @@ fn first_repeat(values: impl Iterator<Item = u64>) -> Option<u64> {
     let mut seen = BTreeSet::new();
     values.into_iter().find(|v| !seen.insert(*v))
 }
+
+/// A JSON document as stored compressed (migration 0011): Snappy's raw format.
+pub(crate) fn pack_document(json: &str) -> Vec<u8> {
+    snap::raw::Encoder::new()
+        .compress_vec(json.as_bytes())
+        .expect("Snappy compresses any input below 4 GiB")
+}
+
+/// A stored document: its `packed` form when the row has one, else its text (rows written
+/// before migration 0011). A `packed` that does not decompress to UTF-8 is corrupt.
+pub(crate) fn unpack_document(
+    table: &'static str,
+    row: &str,
+    text: String,
+    packed: Option<Vec<u8>>,
+) -> Result<String> {
+    let Some(packed) = packed else {
+        return Ok(text);
+    };
+    let bytes = snap::raw::Decoder::new()
+        .decompress_vec(&packed)
+        .map_err(|e| {
+            corrupt(
+                table,
+                format!("{row}: the packed document does not decompress: {e}"),
+            )
+        })?;
+    String::from_utf8(bytes)
+        .map_err(|_| corrupt(table, format!("{row}: the packed document is not UTF-8")))
+}

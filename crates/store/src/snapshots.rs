@@ -25,15 +25,16 @@ impl Store {
         snapshot: &StoredSnapshot,
         at_ms: i64,
     ) -> Result<()> {
-        const SQL: &str = "INSERT INTO session_snapshots (session_id, last_seq, snapshot, created_at_ms) \
-                           VALUES ($1, $2, $3, $4) ON CONFLICT (session_id) DO NOTHING";
+        const SQL: &str = "INSERT INTO session_snapshots (session_id, last_seq, snapshot, created_at_ms, packed) \
+                           VALUES ($1, $2, '', $3, $4) ON CONFLICT (session_id) DO NOTHING";
         let id = to_db(session.0, "session id")?;
         let last_seq = to_db(snapshot.last_seq, "sequence number")?;
+        let packed = crate::rows::pack_document(&snapshot.json);
         on_pool!(self, pool => sqlx::query(SQL)
             .bind(id)
             .bind(last_seq)
-            .bind(snapshot.json.as_str())
             .bind(at_ms)
+            .bind(&packed)
             .execute(pool)
             .await
             .map(drop))?;
@@ -42,11 +43,17 @@ impl Store {
 
     /// Every stored snapshot, by session.
     pub async fn session_snapshots(&self) -> Result<BTreeMap<SessionId, StoredSnapshot>> {
-        const SQL: &str = "SELECT session_id, last_seq, snapshot FROM session_snapshots";
-        let rows: Vec<(i64, i64, String)> =
+        const SQL: &str = "SELECT session_id, last_seq, snapshot, packed FROM session_snapshots";
+        let rows: Vec<(i64, i64, String, Option<Vec<u8>>)> =
             on_pool!(self, pool => sqlx::query_as(SQL).fetch_all(pool).await)?;
         rows.into_iter()
-            .map(|(id, last_seq, json)| {
+            .map(|(id, last_seq, text, packed)| {
+                let json = crate::rows::unpack_document(
+                    "session_snapshots",
+                    &format!("session {id}"),
+                    text,
+                    packed,
+                )?;
                 let bad =
                     |what: &str| corrupt("session_snapshots", format!("session {id}: {what}"));
                 Ok((

@@ -389,28 +389,50 @@ async fn claim(
     Body(request): Body<ClaimRequest>,
 ) -> Result<Response, ApiError> {
     caller.require(&TRADERS, "claim certificates")?;
-    let (project, ym) = lot(&request.project, &request.month)?;
-    let beneficiary = crate::dto::parse_text(
-        domain::TextRule::BENEFICIARY,
-        "beneficiary",
+    let lot = lot(&request.project, &request.month)?;
+    claim_in(
+        &app,
+        &caller,
+        &key,
+        &[(lot.0, lot.1, request.count)],
         &request.beneficiary,
-    )?;
+        |mut claims| json_reply(StatusCode::CREATED, &claims.remove(0)),
+    )
+    .await
+}
+
+/// Claims `lots` for the caller and `beneficiary`, all or none, and renders the reply from
+/// each lot's claim (in order): the single claim and the claim of several lots alike.
+async fn claim_in(
+    app: &AppState,
+    caller: &Caller,
+    key: &IdempotencyKey,
+    lots: &[(ProjectCode, YearMonth, u32)],
+    beneficiary: &str,
+    render: impl FnOnce(Vec<CertificateClaim>) -> crate::hub::Reply,
+) -> Result<Response, ApiError> {
+    caller.require(&TRADERS, "claim certificates")?;
+    let beneficiary =
+        crate::dto::parse_text(domain::TextRule::BENEFICIARY, "beneficiary", beneficiary)?;
     let holder = caller.participant().id;
     app.certificates
         .change_replying(
-            &key,
+            key,
             |r, now| {
-                let entry = r.claim(holder, project, ym, request.count, &beneficiary, now)?;
-                Ok(range_texts(entry))
+                let entries = r.claim_all(holder, lots, &beneficiary, now)?;
+                Ok(entries.into_iter().map(range_texts).collect::<Vec<_>>())
             },
             |ranges| {
-                json_reply(
-                    StatusCode::CREATED,
-                    &CertificateClaim {
-                        holder: holder.0,
-                        certificates: request.count,
-                        ranges,
-                    },
+                render(
+                    ranges
+                        .into_iter()
+                        .zip(lots)
+                        .map(|(ranges, &(_, _, count))| CertificateClaim {
+                            holder: holder.0,
+                            certificates: count,
+                            ranges,
+                        })
+                        .collect(),
                 )
             },
         )
@@ -477,33 +499,10 @@ async fn claim_lots(
             Ok((project, ym, l.count))
         })
         .collect::<Result<Vec<_>, ApiError>>()?;
-    let beneficiary = crate::dto::parse_text(
-        domain::TextRule::BENEFICIARY,
-        "beneficiary",
-        &request.beneficiary,
-    )?;
-    let holder = caller.participant().id;
-    app.certificates
-        .change_replying(
-            &key,
-            |r, now| {
-                let entries = r.claim_all(holder, &lots, &beneficiary, now)?;
-                Ok(entries.into_iter().map(range_texts).collect::<Vec<_>>())
-            },
-            |claims| {
-                let claims: Vec<CertificateClaim> = claims
-                    .into_iter()
-                    .zip(&lots)
-                    .map(|(ranges, &(_, _, count))| CertificateClaim {
-                        holder: holder.0,
-                        certificates: count,
-                        ranges,
-                    })
-                    .collect();
-                json_reply(StatusCode::CREATED, &claims)
-            },
-        )
-        .await
+    claim_in(&app, &caller, &key, &lots, &request.beneficiary, |claims| {
+        json_reply(StatusCode::CREATED, &claims)
+    })
+    .await
 }
 
 /// Certificates offered for sale (standalone trading, lot = 1 certificate).

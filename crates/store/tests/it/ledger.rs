@@ -159,4 +159,32 @@ async fn final_settlement_is_all_or_nothing(db: &mut Db) {
         other => panic!("expected a conflict, got {other:?}"),
     }
     assert_eq!(db.store.ledger().await.unwrap().len(), 2);
+
+    // The record is stored compressed (migration 0011); a record written before, as text, reads
+    // as it was; a packed record that does not decompress is named as corrupt.
+    let before_0011 = "UPDATE final_settlements SET result = '{\"old\":1}', packed = NULL";
+    db.raw(before_0011, before_0011).await;
+    assert_eq!(
+        db.store
+            .final_settlement("2024-03")
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("{\"old\":1}")
+    );
+    db.raw(
+        "UPDATE final_settlements SET packed = x'ff00ff'",
+        "UPDATE final_settlements SET packed = '\\xff00ff'::bytea",
+    )
+    .await;
+    match db.store.final_settlements().await {
+        Err(StoreError::Corrupt { table, reason }) => {
+            assert_eq!(table, "final_settlements");
+            assert!(
+                reason.starts_with("month 2024-03: the packed document"),
+                "{reason}"
+            );
+        }
+        other => panic!("expected a corrupt record, got {other:?}"),
+    }
 }
