@@ -72,15 +72,9 @@ impl AppState {
     /// Loads the market from a migrated store: every session is rebuilt from its journal.
     pub async fn load(store: Store, clock: Arc<dyn Clock>) -> Result<AppState, ApiError> {
         let metrics = Arc::new(Metrics::default());
-        // The registry replays its ledger on another worker while the sessions load.
-        let registry = tokio::spawn(certificates::Certificates::load(
-            store.clone(),
-            Arc::clone(&clock),
-        ));
         let hub = Hub::load(store.clone(), Arc::clone(&clock), Arc::clone(&metrics)).await?;
-        let certificates = registry
-            .await
-            .map_err(|e| ApiError::unavailable(format!("loading the registry failed: {e}")))??;
+        let certificates =
+            certificates::Certificates::load(store.clone(), Arc::clone(&clock)).await?;
         Ok(AppState(Arc::new(Inner {
             store,
             hub,
