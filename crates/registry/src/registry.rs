@@ -196,6 +196,12 @@ struct Account {
     pms: Vec<u32>,
 }
 
+/// The pieces account `acct` may claim: those it holds issued (its own, never sold) or
+/// transferred to it.
+fn claimable(acct: u32) -> impl Fn(&Piece) -> bool {
+    move |p| p.holder == acct && matches!(p.state, CertState::Issued | CertState::Transferred)
+}
+
 /// The certificate registry (绿证 registry): the authoritative in-memory model of who holds which
 /// certificates in which state, and the ledger of every change.
 ///
@@ -468,11 +474,7 @@ impl Registry {
         }
         let acct = self.account_index.get(&holder).copied();
         for (&pm, &(project, month, count)) in &wanted {
-            let available = acct.map_or(0, |a| {
-                self.pms[pm as usize].available(|p: &Piece| {
-                    p.holder == a && matches!(p.state, CertState::Issued | CertState::Transferred)
-                })
-            });
+            let available = acct.map_or(0, |a| self.pms[pm as usize].available(claimable(a)));
             if u64::from(available) < count {
                 return Err(RegistryError::Insufficient {
                     participant: holder,
@@ -817,11 +819,6 @@ impl Registry {
         }
         check_beneficiary(&beneficiary)?;
         let pm = self.pm_of(project, month)?;
-        let claimable = |a: u32| {
-            move |p: &Piece| {
-                p.holder == a && matches!(p.state, CertState::Issued | CertState::Transferred)
-            }
-        };
         let acct = self.account_index.get(&holder).copied();
         let available = acct.map_or(0, |a| self.pms[pm as usize].available(claimable(a)));
         if available < count {
