@@ -4,16 +4,21 @@
 //! Every change runs under the lock: the registry applies it (or refuses it, changing nothing),
 //! the new ledger entries are appended to the store, and only then is the caller answered. Two
 //! concurrent transfers of the same certificates therefore run one after the other, and the
-//! second finds them already transferred. At start the registry is rebuilt by replaying and
-//! verifying the stored ledger; if an append fails, it is rebuilt the same way, so memory never
-//! holds an entry the store does not. A request's reply is stored under its idempotency key in
-//! the same transaction as the entries it made ([`Certificates::change_replying`]).
+//! second finds them already transferred. At start the registry is rebuilt from the store: the
+//! latest checkpoint of its state, with the entries after it replayed and verified (the whole
+//! ledger when there is no checkpoint); if an append fails, it is rebuilt the same way, so memory
+//! never holds an entry the store does not. Entries are not kept in memory once stored: what
+//! needs old entries (a consumption certificate) reads them from the store. Every
+//! [`CHECKPOINT_EVERY`] entries a new checkpoint is written, so a start replays at most about
+//! that many. A request's reply is stored under its idempotency key in the same transaction as
+//! the entries it made ([`Certificates::change_replying`]).
 
 use axum::http::StatusCode;
 use axum::response::Response;
-use registry::{Entry, Registry, RegistryError};
+use registry::{ConsumptionLine, Entry, Registry, RegistryError, YearMonth};
 use std::sync::Arc;
-use store::{LedgerRow, Store, StoredResponse};
+use std::sync::atomic::{AtomicU64, Ordering};
+use store::{LedgerRow, Store, StoredCheckpoint, StoredResponse};
 
 use tokio::sync::Mutex;
 
@@ -22,9 +27,18 @@ use crate::error::ApiError;
 use crate::hub::{Clock, Reply};
 use crate::routes::respond_stored;
 
+/// How many ledger entries after the last checkpoint make the next one: a start replays at
+/// most about this many (a few seconds), and a province-year writes a checkpoint about once a
+/// month.
+pub const CHECKPOINT_EVERY: u64 = 100_000;
+
 /// The registry and its store.
 pub struct Certificates {
     registry: Mutex<Registry>,
+    /// The position of the latest stored checkpoint (read and written under the lock).
+    checkpointed: AtomicU64,
+    /// Entries between checkpoints: [`CHECKPOINT_EVERY`] unless set otherwise.
+    checkpoint_every: AtomicU64,
     store: Store,
     clock: Arc<dyn Clock>,
 }
@@ -88,27 +102,103 @@ pub fn already_final(month: &str) -> ApiError {
     )
 }
 
-async fn rebuild(store: &Store) -> Result<Registry, ApiError> {
-    let rows = store.ledger().await?;
-    let entries = rows
-        .iter()
+fn decode(rows: &[LedgerRow]) -> Result<Vec<Entry>, ApiError> {
+    rows.iter()
         .map(|r| Entry::from_bytes(&r.entry))
         .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| ApiError::unavailable(format!("the certificate ledger is unreadable: {e}")))?;
-    let (registry, _) = registry::replay(&entries).map_err(|e| {
+        .map_err(|e| ApiError::unavailable(format!("the certificate ledger is unreadable: {e}")))
+}
+
+/// The registry as the store holds it, holding no entries in memory, and the position of the
+/// checkpoint it started from: the latest checkpoint with the entries after it replayed and
+/// verified, or the whole ledger replayed when there is no checkpoint or it does not fit the
+/// ledger (a warning: `lvdian verify` says what is wrong with it).
+async fn rebuild(store: &Store) -> Result<(Registry, u64), ApiError> {
+    let restored = match store.registry_checkpoint().await? {
+        Some(checkpoint) => restore(store, &checkpoint).await?,
+        None => None,
+    };
+    let (start, from) = match restored {
+        Some(registry) => {
+            let from = registry.last_seq();
+            (registry, from)
+        }
+        None => (Registry::new(), 0),
+    };
+    let entries = decode(&store.ledger_range(from + 1, u64::MAX).await?)?;
+    let (mut registry, _) = registry::resume(start, entries).map_err(|e| {
         ApiError::unavailable(format!("the certificate ledger does not verify: {e}"))
     })?;
-    Ok(registry)
+    registry.forget_entries();
+    Ok((registry, from))
+}
+
+/// The registry a stored checkpoint holds, if it restores and its head is the hash of the
+/// ledger's entry at its position.
+async fn restore(
+    store: &Store,
+    checkpoint: &StoredCheckpoint,
+) -> Result<Option<Registry>, ApiError> {
+    let registry = match Registry::restore(&checkpoint.state) {
+        Ok(r) if r.last_seq() == checkpoint.seq => r,
+        Ok(_) => {
+            tracing::warn!(
+                seq = checkpoint.seq,
+                "the registry checkpoint is filed under another position; replaying the whole ledger"
+            );
+            return Ok(None);
+        }
+        Err(e) => {
+            tracing::warn!(seq = checkpoint.seq, error = %e, "the registry checkpoint does not restore; replaying the whole ledger");
+            return Ok(None);
+        }
+    };
+    if checkpoint.seq == 0 {
+        return Ok(Some(registry));
+    }
+    let at = decode(&store.ledger_range(checkpoint.seq, checkpoint.seq).await?)?;
+    if at.first().map(|e| e.hash) != Some(registry.head()) {
+        tracing::warn!(
+            seq = checkpoint.seq,
+            "the registry checkpoint's head is not the ledger's entry; replaying the whole ledger"
+        );
+        return Ok(None);
+    }
+    Ok(Some(registry))
 }
 
 impl Certificates {
-    /// Loads (replays and verifies) the stored ledger.
+    /// Loads the registry from the store (its checkpoint and the entries after it, verified).
     pub async fn load(store: Store, clock: Arc<dyn Clock>) -> Result<Certificates, ApiError> {
+        let (registry, checkpointed) = rebuild(&store).await?;
         Ok(Certificates {
-            registry: Mutex::new(rebuild(&store).await?),
+            registry: Mutex::new(registry),
+            checkpointed: AtomicU64::new(checkpointed),
+            checkpoint_every: AtomicU64::new(CHECKPOINT_EVERY),
             store,
             clock,
         })
+    }
+
+    /// Sets the number of entries between checkpoints (at least 1), for tests and tools.
+    pub fn set_checkpoint_every(&self, entries: u64) {
+        self.checkpoint_every
+            .store(entries.max(1), Ordering::Relaxed);
+    }
+
+    /// The lines of `buyer`'s consumption certificate for `month`, read from the ledger's
+    /// entries of that month's settlement transfers.
+    pub async fn consumption_lines(
+        &self,
+        buyer: domain::ParticipantId,
+        month: YearMonth,
+    ) -> Result<Vec<ConsumptionLine>, ApiError> {
+        let spans = self.read(|r| r.settlement_spans(month).to_vec()).await;
+        let mut entries = Vec::new();
+        for (first, last) in spans {
+            entries.extend(decode(&self.store.ledger_range(first, last).await?)?);
+        }
+        Ok(registry::consumption_lines(&entries, buyer, month))
     }
 
     /// Reads the registry.
@@ -150,8 +240,45 @@ impl Certificates {
     /// The time to stamp the next commands with, read under the lock: never before the last
     /// entry, should the system clock step back.
     fn stamp(&self, registry: &Registry) -> i64 {
-        let last_ms = registry.entries().last().map_or(i64::MIN, |e| e.at_ms);
+        let last_ms = registry.last_at_ms().unwrap_or(i64::MIN);
         self.clock.now_ms().max(last_ms)
+    }
+
+    /// After stored entries: drops them from memory and, when [`CHECKPOINT_EVERY`] entries
+    /// were appended since the last checkpoint, stores a new one (derived data: a failure to
+    /// write it is logged, and the next start replays more).
+    async fn stored(&self, registry: &mut Registry) {
+        registry.forget_entries();
+        let seq = registry.last_seq();
+        let every = self.checkpoint_every.load(Ordering::Relaxed);
+        if seq
+            < self
+                .checkpointed
+                .load(Ordering::Relaxed)
+                .saturating_add(every)
+        {
+            return;
+        }
+        let checkpoint = StoredCheckpoint {
+            seq,
+            state: registry.checkpoint(),
+        };
+        match self
+            .store
+            .put_registry_checkpoint(&checkpoint, self.clock.now_ms())
+            .await
+        {
+            Ok(()) => self.checkpointed.store(seq, Ordering::Relaxed),
+            Err(e) => tracing::warn!(seq, error = %e, "the registry checkpoint was not stored"),
+        }
+    }
+
+    /// Rebuilds the registry from the store after a failed write.
+    async fn rebuild_into(&self, registry: &mut Registry) -> Result<(), ApiError> {
+        let (rebuilt, checkpointed) = rebuild(&self.store).await?;
+        *registry = rebuilt;
+        self.checkpointed.store(checkpointed, Ordering::Relaxed);
+        Ok(())
     }
 
     /// A final settlement run's certificate moves (证电合一), all or nothing: `f` applies the
@@ -172,7 +299,7 @@ impl Certificates {
         if self.store.final_settlement(month).await?.is_some() {
             return Err(already_final(month));
         }
-        let before = registry.entries().len() as u64;
+        let before = registry.last_seq();
         let now = self.stamp(&registry);
         let outcome = f(&mut registry, now);
         let rows = rows_after(&registry, before);
@@ -200,7 +327,9 @@ impl Certificates {
                 month,
                 "final settlement not recorded; rebuilding the registry from the store"
             );
-            *registry = rebuild(&self.store).await?;
+            self.rebuild_into(&mut registry).await?;
+        } else if written.is_ok() {
+            self.stored(&mut registry).await;
         }
         written
     }
@@ -213,7 +342,7 @@ impl Certificates {
         remember: impl FnOnce(&R) -> Option<StoredResponse>,
     ) -> Result<(R, bool), ApiError> {
         let mut registry = self.registry.lock().await;
-        let before = registry.entries().len() as u64;
+        let before = registry.last_seq();
         let now = self.stamp(&registry);
         let outcome = f(&mut registry, now);
         let rows = rows_after(&registry, before);
@@ -225,10 +354,13 @@ impl Certificates {
             && let Err(e) = self.store.append_ledger(&rows, response.as_ref()).await
         {
             tracing::error!(error = %e, "ledger append failed; rebuilding the registry from the store");
-            *registry = rebuild(&self.store).await?;
+            self.rebuild_into(&mut registry).await?;
             return Err(ApiError::unavailable(format!(
                 "the certificate ledger could not be written: {e}"
             )));
+        }
+        if !rows.is_empty() {
+            self.stored(&mut registry).await;
         }
         outcome.map(|r| (r, response.is_some()))
     }

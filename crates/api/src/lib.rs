@@ -116,7 +116,13 @@ impl AppState {
     pub async fn annual_report(&self, year: u16) -> Result<market::AnnualReport, ApiError> {
         let participants = self.store.participants().await?;
         let projects = self.store.projects().await?;
-        let finals = routes::certificates::final_reports(self).await?;
+        // The year's settled volumes and the year before's, for growth.
+        let months = year
+            .checked_sub(1)
+            .into_iter()
+            .chain([year])
+            .flat_map(|y| (1..=12).filter_map(move |m| domain::YearMonth::new(y, m).ok()));
+        let finals = routes::certificates::final_volumes(self, months).await?;
         let retail = self.store.retail_contracts().await?;
         Ok(self
             .certificates

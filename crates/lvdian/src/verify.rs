@@ -1,5 +1,6 @@
 //! `lvdian verify [--db URL]`: recompute the certificate ledger's hash chain and conservation,
-//! and check every stored session snapshot against the replay of its journal.
+//! check the stored registry checkpoint against the ledger replayed to its position, and every
+//! stored session snapshot against the replay of its journal.
 
 use std::process::ExitCode;
 
@@ -7,12 +8,13 @@ use anyhow::{Context, Result};
 use store::Store;
 
 /// Verifies the ledger stored at `url`: prints `ok <entries> entries` and returns success, or
-/// names the first bad entry on stderr and returns failure (exit 1). A stored snapshot of a
-/// published session that differs from the replay of its journal is named on stderr and fails
-/// too.
+/// names the first bad entry on stderr and returns failure (exit 1). A stored registry
+/// checkpoint that is not the state the ledger replays to at its position, or a stored snapshot
+/// of a published session that differs from the replay of its journal, is named on stderr and
+/// fails too.
 pub fn run(url: &str) -> Result<ExitCode> {
     crate::server::require_existing_sqlite(url)?;
-    let (rows, bad_snapshots) = tokio::runtime::Builder::new_current_thread()
+    let (rows, checkpoint, bad_snapshots) = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?
         .block_on(async {
@@ -21,9 +23,10 @@ pub fn run(url: &str) -> Result<ExitCode> {
                 .with_context(|| format!("cannot open {url}"))?;
             store.migrate().await?;
             let rows = store.ledger().await?;
+            let checkpoint = store.registry_checkpoint().await?;
             let bad_snapshots = check_snapshots(&store).await?;
             store.close().await;
-            anyhow::Ok((rows, bad_snapshots))
+            anyhow::Ok((rows, checkpoint, bad_snapshots))
         })?;
     if let Some(first) = bad_snapshots.first() {
         eprintln!("{first}");
@@ -43,7 +46,17 @@ pub fn run(url: &str) -> Result<ExitCode> {
         return Ok(ExitCode::FAILURE);
     }
     let bytes: Vec<&[u8]> = rows.iter().map(|r| r.entry.as_slice()).collect();
-    match registry::verify_bytes(&bytes) {
+    let checkpoint = match checkpoint {
+        Some(c) if registry::Registry::checkpoint_seq(&c.state).ok() != Some(c.seq) => {
+            eprintln!(
+                "the registry checkpoint filed under entry {} is not a checkpoint of it",
+                c.seq
+            );
+            return Ok(ExitCode::FAILURE);
+        }
+        other => other.map(|c| c.state),
+    };
+    match registry::verify_bytes_with_checkpoint(&bytes, checkpoint.as_deref()) {
         Ok(report) => {
             println!("{report}");
             Ok(ExitCode::SUCCESS)

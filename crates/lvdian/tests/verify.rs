@@ -94,6 +94,88 @@ async fn verify_passes_then_names_the_entry_with_a_changed_byte() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// The stored registry checkpoint is checked against the ledger replayed to its position: the
+/// true one passes, a changed one is named at its entry.
+#[tokio::test]
+async fn verify_checks_the_registry_checkpoint() {
+    let dir = std::env::temp_dir().join(format!("lvdian-verify-ckpt-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let url = format!("sqlite:{}", dir.join("ledger.db").display());
+    let mut registry = Registry::new();
+    let project = ProjectCode::parse("33010000000000001").unwrap();
+    let month = YearMonth::new(2024, 3).unwrap();
+    let (owner, buyer) = (ParticipantId(1), ParticipantId(2));
+    registry
+        .issue(project, owner, month, Kwh(12_345), 1)
+        .unwrap();
+    registry
+        .transfer(
+            owner,
+            buyer,
+            project,
+            month,
+            5,
+            TransferReason::Bilateral {
+                price_per_cert: Fen(500),
+            },
+            2,
+        )
+        .unwrap();
+    let at_two = registry.checkpoint();
+    registry
+        .claim(buyer, project, month, 3, "杭州某制造企业", 3)
+        .unwrap();
+    let rows: Vec<LedgerRow> = registry
+        .entries()
+        .iter()
+        .map(|e| LedgerRow {
+            seq: e.seq,
+            at_ms: e.at_ms,
+            entry: e.to_bytes(),
+        })
+        .collect();
+    let store = Store::connect(&url).await.unwrap();
+    store.migrate().await.unwrap();
+    store.append_ledger(&rows, None).await.unwrap();
+    let put = async |seq: u64, state: Vec<u8>| {
+        store
+            .put_registry_checkpoint(&store::StoredCheckpoint { seq, state }, 4)
+            .await
+            .unwrap()
+    };
+    let verify = || {
+        let out = Command::new(env!("CARGO_BIN_EXE_lvdian"))
+            .args(["verify", "--db", &url])
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8(out.stdout).unwrap() + &String::from_utf8(out.stderr).unwrap(),
+        )
+    };
+    put(2, at_two.clone()).await;
+    assert_eq!(verify(), (Some(0), "ok 3 entries\n".to_owned()));
+    let mut bent = at_two.clone();
+    *bent.last_mut().unwrap() ^= 1;
+    put(2, bent).await;
+    let (code, said) = verify();
+    assert_eq!(code, Some(1));
+    assert!(
+        said.starts_with("entry 2: the stored checkpoint here differs"),
+        "{said}"
+    );
+    // The state after entry 3 filed under entry 2.
+    put(2, registry.checkpoint()).await;
+    let (code, said) = verify();
+    assert_eq!(code, Some(1));
+    assert!(
+        said.contains("filed under entry 2 is not a checkpoint of it"),
+        "{said}"
+    );
+    store.close().await;
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 /// A published session's stored snapshot is checked against its journal: ok as written by the
 /// server, and a changed snapshot is named.
 #[tokio::test]

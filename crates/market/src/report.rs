@@ -32,6 +32,41 @@ pub struct SettlementReport {
     pub retail: Vec<RetailLine>,
 }
 
+/// What the statistics read of a final settlement: its month and each line's contract and
+/// delivered energy. Deserializes from a stored [`SettlementReport`]'s JSON, skipping the rest.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct SettledVolumes {
+    /// The month settled, `YYYY-MM`.
+    pub month: String,
+    /// One per contract.
+    pub lines: Vec<SettledVolume>,
+}
+
+/// One contract's delivered energy in a [`SettledVolumes`].
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct SettledVolume {
+    /// The contract's key (`S<session>-C<contract>`).
+    pub contract: String,
+    /// `D`, MWh.
+    pub delivered_mwh: String,
+}
+
+impl From<&SettlementReport> for SettledVolumes {
+    fn from(report: &SettlementReport) -> SettledVolumes {
+        SettledVolumes {
+            month: report.month.clone(),
+            lines: report
+                .lines
+                .iter()
+                .map(|l| SettledVolume {
+                    contract: l.contract.clone(),
+                    delivered_mwh: l.delivered_mwh.clone(),
+                })
+                .collect(),
+        }
+    }
+}
+
 /// A retail user's share of its retailer's settled environmental value in the month.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

@@ -16,14 +16,15 @@
 //! - **Inter-provincial** volume is that of contracts between provinces (over a corridor, or
 //!   between a seller and a buyer of different provinces); its share is of the traded volume,
 //!   4 decimals, half away from zero ("0" with nothing traded).
-//! - Volume **by technology** is a contract's volume shared among its seller's projects pro rata
-//!   to their capacity (the §3.3 sharing rule; `unknown` for a seller without projects); **by
-//!   source province**, the seller's province.
+//! - Volume **by technology** is a contract's volume shared among its seller's technologies pro
+//!   rata to the capacity of its projects of each (the §3.3 sharing rule; `unknown` for a seller
+//!   without projects); **by source province**, the seller's province.
 //! - **Average prices** (energy and environmental) are weighted by volume:
 //!   `Σ(volume × price) / Σ volume`, rounded half away from zero to 0.01 yuan/MWh, the one
 //!   rounding of spec §1; null with no volume.
 //! - **Certificates** issued, transferred (by settlement, bilateral trade or a listing) and
-//!   claimed are counted by production month in the year, by the registry's ledger.
+//!   claimed are counted by production month in the year, from the registry's state (each
+//!   certificate moves from its first holder at most once, so every move is counted once).
 //! - **Top corridors** are those of coupled sessions by energy sent in the year, most first
 //!   (ties by name), at most 10.
 //! - **Months**: each month's traded volume within and between provinces, settled volume and
@@ -39,19 +40,19 @@
 //! Sums run over any number of sessions and months, so they are `i128`: each term is below
 //! 10^17 kWh (a session's bound) or 3·10^24 kWh·fen/MWh.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use domain::{
-    Contract, Kwh, Participant, ParticipantId, Price, Project, ProjectCode, Province, Role,
-    TwoPartPrice, YearMonth, div_round_half_away, split_by_weight,
+    Contract, ContractId, Kwh, Participant, ParticipantId, Price, Project, ProjectCode, Province,
+    Role, SessionId, TwoPartPrice, YearMonth, div_round_half_away, split_by_weight,
 };
 use exchange::auction::Method;
 use exchange::session::{DeliveryWindow, Mode, Scope, Session, SessionState};
-use registry::{Command, Registry};
+use registry::Registry;
 use serde::{Deserialize, Serialize};
 
-use crate::close::{contract_key, monthly_losses, monthly_volumes};
-use crate::report::SettlementReport;
+use crate::close::{monthly_losses, monthly_volumes, parse_contract_key};
+use crate::report::SettledVolumes;
 use crate::report::kwh_of;
 
 /// How many corridors the report lists.
@@ -69,8 +70,9 @@ pub struct MarketFacts<'a> {
     pub participants: &'a [Participant],
     /// Every project (for technologies and the certificates' provinces).
     pub projects: &'a [Project],
-    /// The final settlement reports of every month settled finally.
-    pub finals: &'a [SettlementReport],
+    /// What the final settlement reports settled, of every month settled finally (those of
+    /// the year and the year before suffice).
+    pub finals: &'a [SettledVolumes],
     /// The certificate registry.
     pub registry: &'a Registry,
     /// Retail contracts (retail users count as users in the months their retailer trades).
@@ -431,7 +433,8 @@ pub fn annual_report(year: u16, facts: &MarketFacts<'_>) -> AnnualReport {
 
 /// Counts one year.
 fn count(year: u16, facts: &MarketFacts<'_>) -> Year {
-    let province: BTreeMap<ParticipantId, &Province> = facts
+    // Lookups only (never iterated), so hashing leaves the results in order.
+    let province: HashMap<ParticipantId, &Province> = facts
         .participants
         .iter()
         .map(|p| (p.id, &p.province))
@@ -440,13 +443,19 @@ fn count(year: u16, facts: &MarketFacts<'_>) -> Year {
     for p in facts.projects {
         owned.entry(p.owner).or_default().push(p);
     }
-    let role: BTreeMap<ParticipantId, Role> =
+    // Each seller's technologies with their capacity, computed once.
+    let technologies: HashMap<ParticipantId, Vec<(&'static str, i64)>> = owned
+        .iter()
+        .map(|(&owner, projects)| (owner, technology_weights(projects)))
+        .collect();
+    let role: HashMap<ParticipantId, Role> =
         facts.participants.iter().map(|p| (p.id, p.role)).collect();
     // (buyer, month) of every contract delivering in the year: a retailer's trading months.
     let mut retailer_months: BTreeSet<(ParticipantId, YearMonth)> = BTreeSet::new();
     let mut y = Year::default();
-    // (seller, buyer) of each contract key, for the settled volumes.
-    let mut parties: BTreeMap<String, (ParticipantId, ParticipantId)> = BTreeMap::new();
+    // (seller, buyer) of each contract, for the settled volumes.
+    let mut parties: HashMap<(SessionId, ContractId), (ParticipantId, ParticipantId)> =
+        HashMap::new();
     let in_year = |m: YearMonth| m.year() == year;
     for s in facts.sessions {
         let window = s.settings().delivery;
@@ -476,7 +485,7 @@ fn count(year: u16, facts: &MarketFacts<'_>) -> Year {
             }
         }
         for c in s.contracts() {
-            parties.insert(contract_key(c.session, c.id), (c.seller, c.buyer));
+            parties.insert((c.session, c.id), (c.seller, c.buyer));
             let total = c.total_volume();
             let loss_total = c.corridor.as_ref().map_or(Kwh::ZERO, |k| k.total_loss());
             let (months_of_year, lost) = part_of_year(window, total, loss_total, year);
@@ -487,7 +496,7 @@ fn count(year: u16, facts: &MarketFacts<'_>) -> Year {
             // Across provinces: over a corridor, or between participants of two provinces.
             let crossing =
                 c.corridor.is_some() || province.get(&c.seller) != province.get(&c.buyer);
-            let by_technology = technology_shares(owned.get(&c.seller), sent);
+            let by_technology = technology_shares(technologies.get(&c.seller), sent);
             let from = province.get(&c.seller).copied();
             let to = province.get(&c.buyer).copied();
             // The whole market.
@@ -518,11 +527,11 @@ fn count(year: u16, facts: &MarketFacts<'_>) -> Year {
                 *m.technology.entry(t).or_default() += v;
             }
             if let Some(p) = from {
-                *m.source.entry(p.clone()).or_default() += sent;
+                *slot(&mut m.source, p) += sent;
             }
             // The seller's province.
             if let Some(p) = from {
-                let t = y.provinces.entry(p.clone()).or_default();
+                let t = slot(&mut y.provinces, p);
                 t.sold += sent;
                 if crossing {
                     t.exported += sent;
@@ -532,7 +541,7 @@ fn count(year: u16, facts: &MarketFacts<'_>) -> Year {
             }
             // The buyer's province.
             if let Some(p) = to {
-                let t = y.provinces.entry(p.clone()).or_default();
+                let t = slot(&mut y.provinces, p);
                 t.bought += sent - lost;
                 t.traded += sent;
                 if crossing {
@@ -548,7 +557,7 @@ fn count(year: u16, facts: &MarketFacts<'_>) -> Year {
                     *t.technology.entry(tech).or_default() += v;
                 }
                 if let Some(source) = from {
-                    *t.source.entry(source.clone()).or_default() += sent;
+                    *slot(&mut t.source, source) += sent;
                 }
             }
         }
@@ -580,7 +589,9 @@ fn count(year: u16, facts: &MarketFacts<'_>) -> Year {
             if let Ok(m) = YearMonth::parse(&report.month) {
                 y.months.entry(m.month()).or_default().2 += delivered;
             }
-            let buyer = parties.get(&line.contract).map(|(_, b)| b);
+            let buyer = parse_contract_key(&line.contract)
+                .and_then(|key| parties.get(&key))
+                .map(|(_, b)| b);
             if let Some(p) = buyer.and_then(|b| province.get(b)) {
                 y.provinces.entry((*p).clone()).or_default().settled += delivered;
             }
@@ -591,20 +602,19 @@ fn count(year: u16, facts: &MarketFacts<'_>) -> Year {
         .iter()
         .map(|p| (p.code, &p.province))
         .collect();
-    for entry in facts.registry.entries() {
-        let field: fn(&mut CertificateCounts) -> &mut u64 = match entry.body.command() {
-            Command::Issue { .. } => |c| &mut c.issued,
-            Command::Transfer { .. } | Command::BuyListing { .. } => |c| &mut c.transferred,
-            Command::Claim { .. } => |c| &mut c.claimed,
-            _ => continue,
+    for pm in facts.registry.lifecycle_counts() {
+        if !in_year(pm.month) {
+            continue;
+        }
+        let add = |c: &mut CertificateCounts| {
+            c.issued += pm.issued;
+            c.transferred += pm.transferred;
+            c.claimed += pm.claimed;
         };
-        for range in entry.ranges().iter().filter(|r| in_year(r.month())) {
-            let n = u64::from(range.count());
-            *field(&mut y.market.certificates) += n;
-            *field(&mut y.months.entry(range.month().month()).or_default().3) += n;
-            if let Some(p) = project_province.get(&range.project()) {
-                *field(&mut y.provinces.entry((*p).clone()).or_default().certificates) += n;
-            }
+        add(&mut y.market.certificates);
+        add(&mut y.months.entry(pm.month.month()).or_default().3);
+        if let Some(p) = project_province.get(&pm.project) {
+            add(&mut y.provinces.entry((*p).clone()).or_default().certificates);
         }
     }
     y
@@ -630,27 +640,43 @@ fn part_of_year(
     (months, lost)
 }
 
-/// A volume shared among a seller's projects' technologies pro rata to their capacity.
-fn technology_shares(projects: Option<&Vec<&Project>>, volume: i128) -> Vec<(&'static str, i128)> {
-    let projects: Vec<&&Project> = projects
-        .into_iter()
-        .flatten()
-        .filter(|p| p.capacity_kw > 0)
-        .collect();
+/// A seller's technologies with the capacity of its projects of each (projects of no capacity
+/// left out), in name order.
+fn technology_weights(projects: &[&Project]) -> Vec<(&'static str, i64)> {
+    let mut by_name: BTreeMap<&'static str, i64> = BTreeMap::new();
+    for p in projects.iter().filter(|p| p.capacity_kw > 0) {
+        let kw = i64::try_from(p.capacity_kw).unwrap_or(i64::MAX);
+        let sum = by_name.entry(p.technology.as_str()).or_default();
+        *sum = sum.saturating_add(kw);
+    }
+    by_name.into_iter().collect()
+}
+
+/// A volume shared among a seller's technologies pro rata to their capacity
+/// ([`technology_weights`]); "unknown" when it has none.
+fn technology_shares(
+    technologies: Option<&Vec<(&'static str, i64)>>,
+    volume: i128,
+) -> Vec<(&'static str, i128)> {
+    let Some(technologies) = technologies.filter(|t| !t.is_empty()) else {
+        return vec![("unknown", volume)];
+    };
     // A year's volume of one contract is below 96 × 10^9 kWh, so it fits i64.
     let volume_i64 = i64::try_from(volume).expect("a contract's volume fits i64");
-    if projects.is_empty() {
-        return vec![("unknown", volume)];
-    }
-    let weights: Vec<i64> = projects
-        .iter()
-        .map(|p| i64::try_from(p.capacity_kw).unwrap_or(i64::MAX))
-        .collect();
-    projects
+    let weights: Vec<i64> = technologies.iter().map(|&(_, kw)| kw).collect();
+    technologies
         .iter()
         .zip(split_by_weight(volume_i64, &weights))
-        .map(|(p, v)| (p.technology.as_str(), i128::from(v)))
+        .map(|(&(name, _), v)| (name, i128::from(v)))
         .collect()
+}
+
+/// The entry of `key` in `map`, made empty if missing (without cloning a key already there).
+fn slot<'m, V: Default>(map: &'m mut BTreeMap<Province, V>, key: &Province) -> &'m mut V {
+    if !map.contains_key(key) {
+        map.insert(key.clone(), V::default());
+    }
+    map.get_mut(key).expect("present")
 }
 
 /// How the statistics name a session's mode.

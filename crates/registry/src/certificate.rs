@@ -8,6 +8,7 @@ use domain::{ContractId, Kwh, ParticipantId, ProjectCode};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
 
+use crate::ledger::{Body, Entry, TransferReason};
 use crate::pdf::{self, Item};
 use crate::{SerialRange, YearMonth};
 
@@ -26,6 +27,59 @@ pub struct ConsumptionLine {
     pub mwh: u64,
     /// The certificates, sorted by serial; their counts add up to `mwh`.
     pub ranges: Vec<SerialRange>,
+}
+
+/// The lines of a buyer's green power consumption certificate (绿色电力消费凭证) for a
+/// settlement month, from ledger `entries` (those of [`crate::Registry::settlement_spans`]
+/// suffice; others are skipped): every settlement transfer (证电合一) to `buyer` for that month,
+/// one line per contract and project-month, in ledger order.
+pub fn consumption_lines<'a>(
+    entries: impl IntoIterator<Item = &'a Entry>,
+    buyer: ParticipantId,
+    settlement_month: YearMonth,
+) -> Vec<ConsumptionLine> {
+    let mut lines: Vec<ConsumptionLine> = Vec::new();
+    for entry in entries {
+        let Body::Transfer {
+            from,
+            to,
+            project,
+            month,
+            count,
+            reason:
+                TransferReason::Settlement {
+                    contract,
+                    settlement_month: settled,
+                    ..
+                },
+            ranges,
+        } = &entry.body
+        else {
+            continue;
+        };
+        if *to != buyer || *settled != settlement_month {
+            continue;
+        }
+        let same = |l: &ConsumptionLine| {
+            l.contract == *contract && l.project == *project && l.production_month == *month
+        };
+        match lines.iter_mut().find(|l| same(l)) {
+            Some(line) => {
+                line.mwh += u64::from(*count);
+                line.ranges.extend(ranges.iter().copied());
+                line.ranges.sort();
+            }
+            None => lines.push(ConsumptionLine {
+                contract: *contract,
+                seller: *from,
+                project: *project,
+                production_month: *month,
+                mwh: u64::from(*count),
+                ranges: ranges.clone(),
+            }),
+        }
+    }
+    lines
 }
 
 /// Why a consumption certificate cannot be made.

@@ -99,11 +99,11 @@ impl CertState {
         self as usize
     }
 
-    fn code(self) -> u8 {
+    pub(crate) fn code(self) -> u8 {
         self as u8 + 1
     }
 
-    fn from_code(code: u8) -> Option<CertState> {
+    pub(crate) fn from_code(code: u8) -> Option<CertState> {
         CertState::ALL
             .get(usize::from(code).checked_sub(1)?)
             .copied()
@@ -644,7 +644,7 @@ pub(crate) fn hash_of(prev_hash: Digest, seq: u64, at_ms: i64, body: &Body) -> D
 }
 
 /// Where encoded bytes go: a buffer or straight into a hasher.
-trait Sink {
+pub(crate) trait Sink {
     fn put(&mut self, bytes: &[u8]);
 }
 
@@ -660,7 +660,7 @@ impl Sink for Sha256 {
     }
 }
 
-struct Enc<'a, S: Sink>(&'a mut S);
+pub(crate) struct Enc<'a, S: Sink>(pub(crate) &'a mut S);
 
 impl<S: Sink> Enc<'_, S> {
     fn canonical(&mut self, seq: u64, at_ms: i64, body: &Body) {
@@ -675,35 +675,35 @@ impl<S: Sink> Enc<'_, S> {
         self.i64(at_ms);
     }
 
-    fn u8(&mut self, v: u8) {
+    pub(crate) fn u8(&mut self, v: u8) {
         self.0.put(&[v]);
     }
-    fn u32(&mut self, v: u32) {
+    pub(crate) fn u32(&mut self, v: u32) {
         self.0.put(&v.to_be_bytes());
     }
-    fn u64(&mut self, v: u64) {
+    pub(crate) fn u64(&mut self, v: u64) {
         self.0.put(&v.to_be_bytes());
     }
-    fn i64(&mut self, v: i64) {
+    pub(crate) fn i64(&mut self, v: i64) {
         self.0.put(&v.to_be_bytes());
     }
-    fn len(&mut self, n: usize) {
+    pub(crate) fn len(&mut self, n: usize) {
         self.u32(u32::try_from(n).expect("a ledger list or string over 4 GiB"));
     }
-    fn str(&mut self, s: &str) {
+    pub(crate) fn str(&mut self, s: &str) {
         self.len(s.len());
         self.0.put(s.as_bytes());
     }
-    fn digest(&mut self, d: Digest) {
+    pub(crate) fn digest(&mut self, d: Digest) {
         self.u8(match d.alg {
             HashAlg::Sha256 => 1,
         });
         self.0.put(&d.bytes);
     }
-    fn project(&mut self, p: ProjectCode) {
+    pub(crate) fn project(&mut self, p: ProjectCode) {
         self.0.put(p.as_str().as_bytes());
     }
-    fn month(&mut self, m: YearMonth) {
+    pub(crate) fn month(&mut self, m: YearMonth) {
         self.u32(m.yyyymm());
     }
     fn range(&mut self, r: &SerialRange) {
@@ -865,9 +865,9 @@ impl<S: Sink> Enc<'_, S> {
     }
 }
 
-struct Dec<'a> {
-    bytes: &'a [u8],
-    pos: usize,
+pub(crate) struct Dec<'a> {
+    pub(crate) bytes: &'a [u8],
+    pub(crate) pos: usize,
 }
 
 impl<'a> Dec<'a> {
@@ -884,20 +884,20 @@ impl<'a> Dec<'a> {
     fn array<const N: usize>(&mut self) -> Result<[u8; N], DecodeError> {
         Ok(self.take(N)?.try_into().expect("took N bytes"))
     }
-    fn u8(&mut self) -> Result<u8, DecodeError> {
+    pub(crate) fn u8(&mut self) -> Result<u8, DecodeError> {
         Ok(self.take(1)?[0])
     }
-    fn u32(&mut self) -> Result<u32, DecodeError> {
+    pub(crate) fn u32(&mut self) -> Result<u32, DecodeError> {
         Ok(u32::from_be_bytes(self.array()?))
     }
-    fn u64(&mut self) -> Result<u64, DecodeError> {
+    pub(crate) fn u64(&mut self) -> Result<u64, DecodeError> {
         Ok(u64::from_be_bytes(self.array()?))
     }
-    fn i64(&mut self) -> Result<i64, DecodeError> {
+    pub(crate) fn i64(&mut self) -> Result<i64, DecodeError> {
         Ok(i64::from_be_bytes(self.array()?))
     }
     /// A list length, bounded by the bytes left (each item takes at least `min_item` bytes).
-    fn len(&mut self, min_item: usize) -> Result<usize, DecodeError> {
+    pub(crate) fn len(&mut self, min_item: usize) -> Result<usize, DecodeError> {
         let n = self.u32()? as usize;
         if n.saturating_mul(min_item) > self.bytes.len() - self.pos {
             return Err(DecodeError(format!(
@@ -906,12 +906,12 @@ impl<'a> Dec<'a> {
         }
         Ok(n)
     }
-    fn str(&mut self) -> Result<String, DecodeError> {
+    pub(crate) fn str(&mut self) -> Result<String, DecodeError> {
         let n = self.len(1)?;
         let bytes = self.take(n)?;
         String::from_utf8(bytes.to_vec()).map_err(|_| DecodeError("a string is not UTF-8".into()))
     }
-    fn digest(&mut self) -> Result<Digest, DecodeError> {
+    pub(crate) fn digest(&mut self) -> Result<Digest, DecodeError> {
         match self.u8()? {
             1 => Ok(Digest {
                 alg: HashAlg::Sha256,
@@ -920,18 +920,18 @@ impl<'a> Dec<'a> {
             other => Err(DecodeError(format!("unknown hash algorithm {other}"))),
         }
     }
-    fn project(&mut self) -> Result<ProjectCode, DecodeError> {
+    pub(crate) fn project(&mut self) -> Result<ProjectCode, DecodeError> {
         let bytes = self.take(17)?;
         std::str::from_utf8(bytes)
             .ok()
             .and_then(|s| ProjectCode::parse(s).ok())
             .ok_or_else(|| DecodeError("a project code is not 17 digits".into()))
     }
-    fn month(&mut self) -> Result<YearMonth, DecodeError> {
+    pub(crate) fn month(&mut self) -> Result<YearMonth, DecodeError> {
         let v = self.u32()?;
         YearMonth::from_yyyymm(v).map_err(|e| DecodeError(e.to_string()))
     }
-    fn participant(&mut self) -> Result<ParticipantId, DecodeError> {
+    pub(crate) fn participant(&mut self) -> Result<ParticipantId, DecodeError> {
         Ok(ParticipantId(self.u64()?))
     }
     fn range(&mut self) -> Result<SerialRange, DecodeError> {

@@ -45,7 +45,9 @@ mod registry;
 mod serial;
 mod verify;
 
-pub use certificate::{ConsumptionLine, Document, DocumentError, consumption_certificate};
+pub use certificate::{
+    ConsumptionLine, Document, DocumentError, consumption_certificate, consumption_lines,
+};
 pub use error::RegistryError;
 pub use ledger::{
     Body, Cancelled, CertState, Command, DecodeError, Digest, Entry, HashAlg, ListingId,
@@ -53,8 +55,11 @@ pub use ledger::{
 };
 pub use month::YearMonth;
 pub use registry::{
-    ConservationError, Holding, Listing, MAX_BENEFICIARY_CHARS, Registry, Totals, VALIDITY_MONTHS,
-    expiry_month,
+    ConservationError, Holding, LifecycleCounts, Listing, MAX_BENEFICIARY_CHARS, Registry, Totals,
+    VALIDITY_MONTHS, expiry_month,
 };
 pub use serial::{MAX_SEQ, Serial, SerialRange};
-pub use verify::{VerifyError, VerifyFailure, VerifyReport, replay, verify, verify_bytes};
+pub use verify::{
+    VerifyError, VerifyFailure, VerifyReport, replay, resume, verify, verify_bytes,
+    verify_bytes_with_checkpoint,
+};

@@ -7,12 +7,13 @@ use std::ops::Bound;
 use domain::{Fen, Kwh, ParticipantId, ProjectCode};
 use serde::{Deserialize, Serialize};
 
-use crate::certificate::ConsumptionLine;
 use crate::ledger::{
     Body, Cancelled, CertState, Command, Digest, Entry, ListingId, TransferReason,
 };
 use crate::serial::MAX_SEQ;
 use crate::{RegistryError, SerialRange, YearMonth};
+
+mod checkpoint;
 
 /// How many months a certificate stays valid, its production month included.
 pub const VALIDITY_MONTHS: u32 = 24;
@@ -91,6 +92,22 @@ pub struct Holding {
     pub listing: Option<ListingId>,
 }
 
+/// The lifecycle of one project-month's certificates: how many were issued, moved once to
+/// another account (settlement, bilateral, listing bought) and claimed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LifecycleCounts {
+    /// The project.
+    pub project: ProjectCode,
+    /// The production month.
+    pub month: YearMonth,
+    /// Certificates issued.
+    pub issued: u64,
+    /// Of them, moved out of the first holder's account.
+    pub transferred: u64,
+    /// Of them, claimed.
+    pub claimed: u64,
+}
+
 /// A standalone listing (挂牌): certificates of one project-month offered at a price per
 /// certificate, bought in lots of one certificate (摘牌).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -125,7 +142,7 @@ pub struct ConservationError {
 
 /// A run of consecutive certificates with one holder, state and listing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Piece {
+pub(crate) struct Piece {
     first: u32,
     count: u32,
     /// Index into `Registry::accounts`.
@@ -144,13 +161,16 @@ impl Piece {
 /// Every certificate of one project and production month, as pieces sorted by sequence number
 /// that partition `1..=issued`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-struct ProjectMonth {
+pub(crate) struct ProjectMonth {
     project: ProjectCode,
     month: YearMonth,
     issued: u32,
     pieces: Vec<Piece>,
     /// Certificates per state, indexed by `CertState::index`, kept with every move.
     by_state: [u64; 5],
+    /// Certificates moved out of their first holder's account (by settlement, a bilateral
+    /// transfer or a listing bought): each moves at most once, so this never goes down.
+    moved: u64,
 }
 
 impl ProjectMonth {
@@ -182,7 +202,7 @@ impl ProjectMonth {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-struct Project {
+pub(crate) struct Project {
     carry: Kwh,
     last_month: YearMonth,
     /// The project's months, in issuance (thus month) order, with their index into `pms`.
@@ -190,9 +210,11 @@ struct Project {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-struct Account {
+pub(crate) struct Account {
     id: ParticipantId,
-    /// Every project-month it ever held a certificate of, sorted.
+    /// Every project-month it holds certificates of, in any state, sorted; it may also name
+    /// project-months it no longer holds any of (a registry restored from a checkpoint names
+    /// only those it holds).
     pms: Vec<u32>,
 }
 
@@ -222,7 +244,18 @@ pub struct Registry {
     /// Listing `id` is at `id - 1`, with its project-month.
     listings: Vec<(Listing, u32)>,
     expired_through: Option<YearMonth>,
+    /// The ledger entries after `base`, in memory: every entry for a registry built from
+    /// empty; those after its checkpoint for a restored one; none once a store has them and
+    /// [`Registry::forget_entries`] was called.
     entries: Vec<Entry>,
+    /// The sequence number of the last entry not in `entries`.
+    base: u64,
+    /// The last entry's time (`i64::MIN` before the first).
+    last_at_ms: i64,
+    /// Per settlement month, the spans `first..=last` of sequence numbers that hold its
+    /// settlement transfers (证电合一), merged when adjacent: where its consumption certificates'
+    /// lines are in the ledger.
+    settlement_spans: BTreeMap<YearMonth, Vec<(u64, u64)>>,
     head: Digest,
 }
 
@@ -245,6 +278,9 @@ impl Registry {
             listings: Vec::new(),
             expired_through: None,
             entries: Vec::new(),
+            base: 0,
+            last_at_ms: i64::MIN,
+            settlement_spans: BTreeMap::new(),
             head: Digest::GENESIS,
         }
     }
@@ -261,29 +297,23 @@ impl Registry {
     /// command, and appends the entry itself (no second hash) if the effects are the ones it
     /// records. On `Ok(Err(body))` the effects differ (the rules gave `body`); the registry
     /// is then left half-replayed and must be dropped.
-    pub(crate) fn replay_entry(
-        &mut self,
-        entry: &Entry,
-    ) -> Result<Result<(), Body>, RegistryError> {
-        debug_assert_eq!(entry.seq, self.entries.len() as u64 + 1);
+    pub(crate) fn replay_entry(&mut self, entry: Entry) -> Result<Result<(), Body>, RegistryError> {
+        debug_assert_eq!(entry.seq, self.last_seq() + 1);
         debug_assert_eq!(entry.prev_hash, self.head);
         let body = self.effects(entry.body.command(), entry.at_ms)?;
         if body != entry.body {
             return Ok(Err(body));
         }
-        self.head = entry.hash;
-        self.entries.push(entry.clone());
+        self.record(entry);
         Ok(Ok(()))
     }
 
     /// Checks and applies a command, returning the body of the entry to write.
     fn effects(&mut self, command: Command, at_ms: i64) -> Result<Body, RegistryError> {
-        if let Some(last) = self.entries.last()
-            && at_ms < last.at_ms
-        {
+        if at_ms < self.last_at_ms {
             return Err(RegistryError::ClockWentBack {
                 at_ms,
-                last_ms: last.at_ms,
+                last_ms: self.last_at_ms,
             });
         }
         let body = match command {
@@ -574,6 +604,7 @@ impl Registry {
             issued: certs,
             pieces: Vec::new(),
             by_state: [0; 5],
+            moved: 0,
         };
         if certs > 0 {
             book.pieces.push(Piece {
@@ -660,6 +691,7 @@ impl Registry {
             |p| p.holder == from_acct && p.state == CertState::Issued,
             (to_acct, CertState::Transferred, 0),
         );
+        self.pms[pm as usize].moved += u64::from(count);
         self.link(to_acct, pm);
         Ok(Body::Transfer {
             from,
@@ -794,6 +826,7 @@ impl Registry {
             |p| p.state == CertState::Listed && p.listing == id.0,
             (buyer_acct, CertState::Transferred, 0),
         );
+        self.pms[pm as usize].moved += u64::from(count);
         self.link(buyer_acct, pm);
         self.listing_mut(id).remaining -= count;
         Ok(Body::Buy {
@@ -902,11 +935,29 @@ impl Registry {
     // ---- internals -------------------------------------------------------------------------
 
     fn append(&mut self, at_ms: i64, body: Body) -> &Entry {
-        let seq = self.entries.len() as u64 + 1;
-        let entry = Entry::seal(seq, at_ms, self.head, body);
+        let entry = Entry::seal(self.last_seq() + 1, at_ms, self.head, body);
+        self.record(entry);
+        self.entries.last().expect("just recorded")
+    }
+
+    /// Makes `entry`, whose effects are applied, the head of the ledger.
+    fn record(&mut self, entry: Entry) {
+        if let Body::Transfer {
+            reason: TransferReason::Settlement {
+                settlement_month, ..
+            },
+            ..
+        } = &entry.body
+        {
+            let spans = self.settlement_spans.entry(*settlement_month).or_default();
+            match spans.last_mut() {
+                Some((_, last)) if *last + 1 == entry.seq => *last = entry.seq,
+                _ => spans.push((entry.seq, entry.seq)),
+            }
+        }
         self.head = entry.hash;
+        self.last_at_ms = entry.at_ms;
         self.entries.push(entry);
-        self.entries.last().expect("just pushed")
     }
 
     fn pm_of(&self, project: ProjectCode, month: YearMonth) -> Result<u32, RegistryError> {
@@ -1230,15 +1281,35 @@ impl Registry {
         self.expired_through
     }
 
-    /// The whole ledger, by sequence number.
+    /// The ledger entries held in memory, by sequence number: the whole ledger for a registry
+    /// built from empty, those since its checkpoint for a restored one, and none after
+    /// [`Registry::forget_entries`].
     pub fn entries(&self) -> &[Entry] {
         &self.entries
     }
 
-    /// Ledger entries after `seq` (those a store has not yet persisted).
+    /// Ledger entries after `seq` (those a store has not yet persisted), of those in memory.
     pub fn entries_after(&self, seq: u64) -> &[Entry] {
-        let from = usize::try_from(seq).unwrap_or(usize::MAX);
+        let from = usize::try_from(seq.saturating_sub(self.base)).unwrap_or(usize::MAX);
         self.entries.get(from..).unwrap_or(&[])
+    }
+
+    /// Drops the entries held in memory (a store holds them): the state is kept, and
+    /// [`Registry::entries`] is empty until the next operation.
+    pub fn forget_entries(&mut self) {
+        self.base = self.last_seq();
+        self.entries.clear();
+        self.entries.shrink_to(64);
+    }
+
+    /// The sequence number of the last entry (0 when the ledger is empty).
+    pub fn last_seq(&self) -> u64 {
+        self.base + self.entries.len() as u64
+    }
+
+    /// The time of the last entry, if any: the next operation may not be stamped earlier.
+    pub fn last_at_ms(&self) -> Option<i64> {
+        (self.last_seq() > 0).then_some(self.last_at_ms)
     }
 
     /// The last entry's hash ([`Digest::GENESIS`] when empty): the head of the chain, to keep
@@ -1247,56 +1318,25 @@ impl Registry {
         self.head
     }
 
-    /// The lines of a buyer's green power consumption certificate (绿色电力消费凭证) for a
-    /// settlement month: every settlement transfer (证电合一) to `buyer` for that month, one line
-    /// per contract and project-month, in ledger order.
-    pub fn consumption_lines(
-        &self,
-        buyer: ParticipantId,
-        settlement_month: YearMonth,
-    ) -> Vec<ConsumptionLine> {
-        let mut lines: Vec<ConsumptionLine> = Vec::new();
-        for entry in &self.entries {
-            let Body::Transfer {
-                from,
-                to,
-                project,
-                month,
-                count,
-                reason:
-                    TransferReason::Settlement {
-                        contract,
-                        settlement_month: settled,
-                        ..
-                    },
-                ranges,
-            } = &entry.body
-            else {
-                continue;
-            };
-            if *to != buyer || *settled != settlement_month {
-                continue;
-            }
-            let same = |l: &ConsumptionLine| {
-                l.contract == *contract && l.project == *project && l.production_month == *month
-            };
-            match lines.iter_mut().find(|l| same(l)) {
-                Some(line) => {
-                    line.mwh += u64::from(*count);
-                    line.ranges.extend(ranges.iter().copied());
-                    line.ranges.sort();
-                }
-                None => lines.push(ConsumptionLine {
-                    contract: *contract,
-                    seller: *from,
-                    project: *project,
-                    production_month: *month,
-                    mwh: u64::from(*count),
-                    ranges: ranges.clone(),
-                }),
-            }
-        }
-        lines
+    /// Where the settlement transfers (证电合一) of `settlement_month` are in the ledger: spans
+    /// `first..=last` of sequence numbers, in order, that hold every one of them (and nothing
+    /// else). A final settlement's transfers are one span.
+    pub fn settlement_spans(&self, settlement_month: YearMonth) -> &[(u64, u64)] {
+        self.settlement_spans
+            .get(&settlement_month)
+            .map_or(&[], Vec::as_slice)
+    }
+
+    /// Per project and production month, its certificates issued, moved out of their first
+    /// holder's account, and claimed, in issuance order.
+    pub fn lifecycle_counts(&self) -> impl Iterator<Item = LifecycleCounts> + '_ {
+        self.pms.iter().map(|book| LifecycleCounts {
+            project: book.project,
+            month: book.month,
+            issued: u64::from(book.issued),
+            transferred: book.moved,
+            claimed: book.by_state[CertState::Claimed.index()],
+        })
     }
 
     /// The project-months an entry body concerns, for verification.

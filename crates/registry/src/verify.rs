@@ -68,6 +68,10 @@ pub enum VerifyFailure {
     /// The conservation rule fails after it.
     #[error("breaks conservation: {0}")]
     Conservation(ConservationError),
+    /// A stored checkpoint at this entry is not the state the ledger replays to (or is
+    /// unreadable, or lies beyond the ledger's end: entries were cut off).
+    #[error("the stored checkpoint here {0}")]
+    Checkpoint(String),
 }
 
 /// Verifies entries in ledger order: each must carry its position as sequence number, chain
@@ -79,20 +83,74 @@ pub fn verify(entries: &[Entry]) -> Result<VerifyReport, VerifyError> {
 
 /// Verifies entries from their stored bytes ([`Entry::to_bytes`]), as a store keeps them.
 pub fn verify_bytes<B: AsRef<[u8]>>(entries: &[B]) -> Result<VerifyReport, VerifyError> {
-    let mut replayer = Replayer::new();
+    verify_bytes_with_checkpoint(entries, None)
+}
+
+/// [`verify_bytes`], and a stored checkpoint ([`Registry::checkpoint`]) checked on the way:
+/// the state the ledger replays to at its position must encode to exactly its bytes.
+pub fn verify_bytes_with_checkpoint<B: AsRef<[u8]>>(
+    entries: &[B],
+    checkpoint: Option<&[u8]>,
+) -> Result<VerifyReport, VerifyError> {
+    let at = match checkpoint {
+        Some(bytes) => Some(Registry::checkpoint_seq(bytes).map_err(|e| VerifyError {
+            first_bad_seq: 0,
+            reason: VerifyFailure::Checkpoint(format!("cannot be read: {e}")),
+        })?),
+        None => None,
+    };
+    let mut replayer = Replayer::new(Registry::new());
+    let check = |replayer: &Replayer| match (at, checkpoint) {
+        (Some(seq), Some(bytes)) if seq == replayer.next_seq - 1 => {
+            if replayer.registry.checkpoint() == bytes {
+                Ok(())
+            } else {
+                Err(VerifyError {
+                    first_bad_seq: seq,
+                    reason: VerifyFailure::Checkpoint(
+                        "differs from the state the ledger replays to".into(),
+                    ),
+                })
+            }
+        }
+        _ => Ok(()),
+    };
+    check(&replayer)?;
     for bytes in entries {
         let entry = Entry::from_bytes(bytes.as_ref()).map_err(|e| VerifyError {
             first_bad_seq: replayer.next_seq,
             reason: VerifyFailure::Undecodable(e),
         })?;
-        replayer.push(&entry)?;
+        replayer.push(entry)?;
+        // Only the state is needed: the entries are the caller's.
+        replayer.registry.forget_entries();
+        check(&replayer)?;
+    }
+    if let Some(seq) = at.filter(|&seq| seq >= replayer.next_seq) {
+        return Err(VerifyError {
+            first_bad_seq: seq,
+            reason: VerifyFailure::Checkpoint(format!(
+                "lies beyond the ledger, which ends at entry {}: entries were cut off",
+                replayer.next_seq - 1
+            )),
+        });
     }
     replayer.finish().map(|(_, report)| report)
 }
 
 /// Rebuilds a registry from its ledger, verifying it on the way (see [`verify`]).
 pub fn replay(entries: &[Entry]) -> Result<(Registry, VerifyReport), VerifyError> {
-    let mut replayer = Replayer::new();
+    resume(Registry::new(), entries.iter().cloned())
+}
+
+/// Replays `entries` — those after `registry`'s last, as when it was restored from a
+/// checkpoint — onto it, verifying each as [`verify`] does (sequence, chain onto its head,
+/// hash, rules, conservation).
+pub fn resume(
+    registry: Registry,
+    entries: impl IntoIterator<Item = Entry>,
+) -> Result<(Registry, VerifyReport), VerifyError> {
+    let mut replayer = Replayer::new(registry);
     for entry in entries {
         replayer.push(entry)?;
     }
@@ -105,14 +163,14 @@ struct Replayer {
 }
 
 impl Replayer {
-    fn new() -> Replayer {
+    fn new(registry: Registry) -> Replayer {
         Replayer {
-            registry: Registry::new(),
-            next_seq: 1,
+            next_seq: registry.last_seq() + 1,
+            registry,
         }
     }
 
-    fn push(&mut self, entry: &Entry) -> Result<(), VerifyError> {
+    fn push(&mut self, entry: Entry) -> Result<(), VerifyError> {
         let bad = |reason| VerifyError {
             first_bad_seq: self.next_seq,
             reason,
@@ -140,7 +198,8 @@ impl Replayer {
             }
             Ok(Ok(())) => {}
         }
-        let pms = self.registry.pms_of_body(&entry.body);
+        let last = self.registry.entries().last().expect("just replayed");
+        let pms = self.registry.pms_of_body(&last.body);
         self.registry
             .check_pms(&pms)
             .map_err(|e| bad(VerifyFailure::Conservation(e)))?;

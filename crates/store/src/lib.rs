@@ -48,6 +48,7 @@
 //! | `idempotency` | `(participant_id, key)` | HTTP status and body of the first response, the SHA-256 of its request (migration 0006); `key` is the route's scope and the client's key |
 //! | `access_log` | `id`, in insertion order | who read sealed data, when, what |
 //! | `corridors` | `(from_province, to_province)` | the network registry (migration 0005): capacity_kwh, loss (1/10000), tariff (fen/MWh), updated_at_ms, updated_by |
+//! | `registry_checkpoints` | `seq` | the certificate registry's state after ledger entry `seq` (migration 0012, Snappy): derived, the latest kept |
 //!
 //! Foreign keys tie tokens, projects and corridors (their `updated_by`) to participants, and the
 //! journal, orders and contracts to their session. The derived tables (`orders`, `contracts`,
@@ -60,6 +61,7 @@
 //! reported as [`StoreError::Corrupt`] naming the table and the row.
 
 mod append;
+mod checkpoints;
 mod network;
 mod registry;
 mod retail;
@@ -84,6 +86,7 @@ use sqlx::{AssertSqlSafe, Connection};
 
 use crate::rows::{name_of, to_db};
 
+pub use crate::checkpoints::StoredCheckpoint;
 pub use crate::network::NetworkCorridor;
 pub use crate::registry::{LedgerRow, MeterMonth};
 pub use crate::snapshots::StoredSnapshot;

@@ -323,17 +323,7 @@ impl Store {
 
     /// Every ledger entry, by sequence number.
     pub async fn ledger(&self) -> Result<Vec<LedgerRow>> {
-        const SQL: &str = "SELECT seq, at_ms, entry FROM ledger ORDER BY seq";
-        let rows: Vec<(i64, i64, Vec<u8>)> =
-            on_pool!(self, pool => sqlx::query_as(SQL).fetch_all(pool).await)?;
-        Ok(rows
-            .into_iter()
-            .map(|(seq, at_ms, entry)| LedgerRow {
-                seq: seq as u64,
-                at_ms,
-                entry,
-            })
-            .collect())
+        self.ledger_range(0, u64::MAX).await
     }
 
     /// Stores meter months, each as the next version of its (meter, month), in one transaction;

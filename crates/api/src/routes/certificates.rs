@@ -791,16 +791,34 @@ async fn settle_month(
         .await
 }
 
-/// Every final settlement report recorded, by month.
-pub(crate) async fn final_reports(
+/// What the final settlements of `months` settled, in their order (months not settled finally
+/// are skipped).
+pub(crate) async fn final_volumes(
     app: &AppState,
-) -> Result<Vec<market::SettlementReport>, ApiError> {
-    app.store
-        .final_settlements()
-        .await?
-        .into_iter()
-        .map(|(month, result)| read_report(&month, &result))
-        .collect()
+    months: impl IntoIterator<Item = YearMonth>,
+) -> Result<Vec<market::SettledVolumes>, ApiError> {
+    let mut parsing = Vec::new();
+    for month in months {
+        let month = month.to_string();
+        if let Some(stored) = app.store.final_settlement(&month).await? {
+            // Months parse on the blocking threads side by side.
+            parsing.push(tokio::task::spawn_blocking(move || {
+                serde_json::from_str::<market::SettledVolumes>(&stored).map_err(|e| {
+                    ApiError::unavailable(format!(
+                        "the final settlement of {month} is stored unreadably: {e}"
+                    ))
+                })
+            }));
+        }
+    }
+    let mut volumes = Vec::with_capacity(parsing.len());
+    for task in parsing {
+        volumes
+            .push(task.await.map_err(|e| {
+                ApiError::unavailable(format!("reading a final settlement: {e}"))
+            })??);
+    }
+    Ok(volumes)
 }
 
 /// A stored final settlement record as the report it is.
@@ -890,10 +908,7 @@ async fn consumption_certificate(
 ) -> Result<Response, ApiError> {
     let ym = month_of("month", &month)?;
     let buyer = caller.participant();
-    let lines = app
-        .certificates
-        .read(|r| r.consumption_lines(buyer.id, ym))
-        .await;
+    let lines = app.certificates.consumption_lines(buyer.id, ym).await?;
     if lines.is_empty() {
         return Err(ApiError::not_found(format!(
             "no certificates were transferred to participant {} for {month}",

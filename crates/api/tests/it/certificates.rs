@@ -371,6 +371,84 @@ async fn certificates_end_to_end(h: Harness) {
         StatusCode::BAD_REQUEST,
     )
     .await;
+
+    // Checkpoints: with one every entry, the next change stores the registry's state after
+    // it, a restart starts from it (and the entries after it), and the consumption
+    // certificate, whose transfers are before it, still reads them from the ledger.
+    assert_eq!(h.store.registry_checkpoint().await.unwrap(), None);
+    let document = h
+        .call(
+            Method::GET,
+            "/api/v1/consumption-certificates/2024-03",
+            Some(&user_token),
+            None,
+        )
+        .await;
+    h.state.certificates.set_checkpoint_every(1);
+    let expire = |month: &str| json!({ "month": month });
+    h.post(
+        "/api/v1/certificates/expire",
+        &h.operator,
+        expire("2025-03"),
+        StatusCode::OK,
+    )
+    .await;
+    let checkpoint = h
+        .store
+        .registry_checkpoint()
+        .await
+        .unwrap()
+        .expect("a checkpoint");
+    assert_eq!(checkpoint.seq, 7);
+    let (restored, _) = registry::replay(
+        &h.store
+            .ledger()
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| registry::Entry::from_bytes(&r.entry).unwrap())
+            .collect::<Vec<_>>(),
+    )
+    .unwrap();
+    assert_eq!(checkpoint.state, restored.checkpoint());
+    let mine = h
+        .get("/api/v1/certificates", Some(&gen_token), StatusCode::OK)
+        .await;
+    let h = h.restart().await;
+    assert_eq!(
+        h.get("/api/v1/certificates", Some(&gen_token), StatusCode::OK)
+            .await,
+        mine
+    );
+    assert_eq!(
+        h.call(
+            Method::GET,
+            "/api/v1/consumption-certificates/2024-03",
+            Some(&user_token),
+            None,
+        )
+        .await,
+        document
+    );
+    // A change after the restart appends after the checkpoint; the next start replays it.
+    h.state.certificates.set_checkpoint_every(100);
+    h.post(
+        "/api/v1/certificates/expire",
+        &h.operator,
+        expire("2025-04"),
+        StatusCode::OK,
+    )
+    .await;
+    let theirs = h
+        .get("/api/v1/certificates", Some(&gen_token), StatusCode::OK)
+        .await;
+    let h = h.restart().await;
+    assert_eq!(
+        h.get("/api/v1/certificates", Some(&gen_token), StatusCode::OK)
+            .await,
+        theirs
+    );
+    assert_eq!(h.store.registry_checkpoint().await.unwrap().unwrap().seq, 7);
     h.finish().await;
 }
 on_both!(certificates, certificates_end_to_end);

@@ -122,7 +122,7 @@ fn a_hand_worked_year() {
         sessions: &session_refs,
         participants: &participants,
         projects: &projects,
-        finals: std::slice::from_ref(&report),
+        finals: &[market::SettledVolumes::from(&report)],
         registry: &registry,
         retail: &[],
     };
@@ -133,8 +133,9 @@ fn a_hand_worked_year() {
     // Energy: (400,000 × 400 + 3,000 × 225 + 3,250 × 450 + 5,000 × 225 + 61,000 × 300) /
     // 472,250 = 384.4627 → 384.46; environment (400,000 × 20 + 61,000 × 10) / 472,250 =
     // 18.2319 → 18.23.
-    // Technologies: seller 1's A and C shared 3:1 by capacity (C: 2,437.5 / 812.5, the tied kWh
-    // to P1): offshore 300,000 + 2,438, distributed PV 100,000 + 812; seller 2's B, D, E all
+    // Technologies: seller 1's A and C shared 3:1 by capacity between its technologies, in name
+    // order (C: 812.5 / 2,437.5, the tied kWh to the first, distributed PV): offshore
+    // 300,000 + 2,437, distributed PV 100,000 + 813; seller 2's B, D, E all
     // central PV: 69,000. Sources: ZJ 403,250, QH 69,000.
     // Certificates of 2024: issued 450, transferred 380, claimed 100.
     // QH: sold B + D + E = 69,000, exported D + E = 66,000; bought B 3,000 at 225.00; in S2
@@ -168,8 +169,8 @@ fn a_hand_worked_year() {
             "average_env_price": "18.23",
             "by_technology": [
                 {"technology": "pv_central", "mwh": "69.000"},
-                {"technology": "pv_distributed", "mwh": "100.812"},
-                {"technology": "wind_offshore", "mwh": "302.438"}],
+                {"technology": "pv_distributed", "mwh": "100.813"},
+                {"technology": "wind_offshore", "mwh": "302.437"}],
             "by_source_province": [
                 {"province": "QH", "mwh": "69.000"},
                 {"province": "ZJ", "mwh": "403.250"}],
@@ -189,8 +190,8 @@ fn a_hand_worked_year() {
                  "participants": 3, "users": 2, "average_energy_price": "385.48", "average_env_price": "18.35",
                  "by_technology": [
                      {"technology": "pv_central", "mwh": "66.000"},
-                     {"technology": "pv_distributed", "mwh": "100.812"},
-                     {"technology": "wind_offshore", "mwh": "302.438"}],
+                     {"technology": "pv_distributed", "mwh": "100.813"},
+                     {"technology": "wind_offshore", "mwh": "302.437"}],
                  "by_source_province": [
                      {"province": "QH", "mwh": "66.000"},
                      {"province": "ZJ", "mwh": "403.250"}],

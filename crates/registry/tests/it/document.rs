@@ -39,7 +39,7 @@ fn range(n: u64, first: u32, count: u32) -> SerialRange {
 #[test]
 fn lines_come_from_the_months_settlement_transfers() {
     let reg = settled_registry();
-    let lines = reg.consumption_lines(p(9), ym("2024-03"));
+    let lines = registry::consumption_lines(reg.entries(), p(9), ym("2024-03"));
     assert_eq!(
         lines,
         vec![
@@ -65,7 +65,7 @@ fn lines_come_from_the_months_settlement_transfers() {
 
 fn document() -> registry::Document {
     let reg = settled_registry();
-    let lines = reg.consumption_lines(p(9), ym("2024-03"));
+    let lines = registry::consumption_lines(reg.entries(), p(9), ym("2024-03"));
     consumption_certificate(p(9), "杭州<绿能>用户 & Co.", ym("2024-03"), &lines).unwrap()
 }
 
@@ -92,7 +92,7 @@ fn html_is_escaped_and_self_contained() {
 
 #[test]
 fn inconsistent_lines_are_refused() {
-    let good = settled_registry().consumption_lines(p(9), ym("2024-03"));
+    let good = registry::consumption_lines(settled_registry().entries(), p(9), ym("2024-03"));
     assert_eq!(
         consumption_certificate(p(9), "x", ym("2024-03"), &[]),
         Err(DocumentError::NoLines)
@@ -204,7 +204,7 @@ fn a_long_certificate_runs_over_pages() {
         reg.transfer(p(1), p(9), project(1), m, 2, settlement(c, "2024-03"), 0)
             .unwrap();
     }
-    let lines = reg.consumption_lines(p(9), m);
+    let lines = registry::consumption_lines(reg.entries(), p(9), m);
     assert_eq!(lines.len(), 150);
     let doc = consumption_certificate(p(9), "用户", m, &lines).unwrap();
     let pdf = ascii(&doc.pdf);

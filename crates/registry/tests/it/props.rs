@@ -6,8 +6,9 @@ use domain::{Fen, Kwh, ParticipantId, ProjectCode};
 use proptest::prelude::*;
 use proptest::sample::Index;
 use registry::{
-    Body, CertState, Entry, ListingId, Registry, RegistryError, SerialRange, YearMonth, replay,
-    verify, verify_bytes,
+    Body, CertState, Entry, ListingId, Registry, RegistryError, SerialRange, VerifyFailure,
+    YearMonth, consumption_lines, replay, resume, verify, verify_bytes,
+    verify_bytes_with_checkpoint,
 };
 
 use crate::{bilateral, p, project, settlement, ym};
@@ -470,4 +471,90 @@ proptest! {
         let bytes: Vec<Vec<u8>> = back.iter().map(Entry::to_bytes).collect();
         prop_assert_eq!(verify_bytes(&bytes).unwrap(), report);
     }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(128))]
+
+    /// A checkpoint taken after any entry restores to a registry that, with the entries after
+    /// it replayed, is the registry: the same checkpoint bytes, holdings, totals, lifecycle
+    /// counts and settlement spans. `lvdian verify` accepts the true checkpoint and names any
+    /// changed byte of it.
+    #[test]
+    fn a_checkpoint_and_the_entries_after_it_are_the_registry(
+        ops in prop::collection::vec(op(), 1..80),
+        at in any::<Index>(), byte in any::<Index>(), mask in 1u8..=255,
+    ) {
+        let reg = build(&ops);
+        let entries = reg.entries();
+        let k = at.index(entries.len() + 1);
+        let (head, _) = replay(&entries[..k]).map_err(|e| TestCaseError::fail(e.to_string()))?;
+        let bytes = head.checkpoint();
+        prop_assert_eq!(Registry::checkpoint_seq(&bytes).unwrap(), k as u64);
+        let restored = Registry::restore(&bytes).map_err(|e| TestCaseError::fail(e.to_string()))?;
+        prop_assert_eq!(restored.checkpoint(), bytes.clone());
+        prop_assert!(restored.entries().is_empty());
+        let (resumed, report) = resume(restored, entries[k..].iter().cloned())
+            .map_err(|e| TestCaseError::fail(e.to_string()))?;
+        prop_assert_eq!(report.head, reg.head());
+        prop_assert_eq!(resumed.checkpoint(), reg.checkpoint());
+        prop_assert_eq!(resumed.totals(), reg.totals());
+        prop_assert!(resumed.lifecycle_counts().eq(reg.lifecycle_counts()));
+        for who in 1..=PARTICIPANTS {
+            prop_assert_eq!(resumed.holdings(p(who)), reg.holdings(p(who)));
+        }
+        let stored: Vec<Vec<u8>> = entries.iter().map(Entry::to_bytes).collect();
+        prop_assert_eq!(
+            verify_bytes_with_checkpoint(&stored, Some(&bytes)).unwrap(),
+            verify_bytes(&stored).unwrap()
+        );
+        let mut bent = bytes.clone();
+        let j = byte.index(bent.len());
+        bent[j] ^= mask;
+        // Restoring changed bytes may fail or not (a changed price is still a state), never
+        // panics; verification always refuses them.
+        let _ = Registry::restore(&bent);
+        let err = verify_bytes_with_checkpoint(&stored, Some(&bent)).unwrap_err();
+        prop_assert!(matches!(err.reason, VerifyFailure::Checkpoint(_)), "{}", err);
+        // A checkpoint beyond a cut-off ledger is refused.
+        if k > 0 {
+            let err = verify_bytes_with_checkpoint(&stored[..k - 1], Some(&bytes)).unwrap_err();
+            prop_assert!(matches!(err.reason, VerifyFailure::Checkpoint(_)), "{}", err);
+        }
+    }
+
+    /// The settlement spans hold every settlement transfer of their month: a buyer's
+    /// consumption certificate lines from the spans' entries are those from the whole ledger.
+    #[test]
+    fn settlement_spans_hold_a_months_consumption_lines(ops in prop::collection::vec(op(), 1..80)) {
+        let reg = build(&ops);
+        for offset in 0..12 {
+            let m = month(offset);
+            let spanned: Vec<&Entry> = reg
+                .settlement_spans(m)
+                .iter()
+                .flat_map(|&(first, last)| &reg.entries()[first as usize - 1..last as usize])
+                .collect();
+            for who in 1..=PARTICIPANTS {
+                prop_assert_eq!(
+                    consumption_lines(spanned.iter().copied(), p(who), m),
+                    consumption_lines(reg.entries(), p(who), m)
+                );
+            }
+        }
+    }
+}
+
+/// Bytes that are not a checkpoint are refused, whatever their length.
+#[test]
+fn truncated_checkpoints_are_refused() {
+    let reg = build(&[]);
+    let bytes = reg.checkpoint();
+    assert!(Registry::restore(&bytes).is_ok());
+    for n in 0..bytes.len() {
+        assert!(Registry::restore(&bytes[..n]).is_err(), "{n} bytes");
+    }
+    let mut long = bytes.clone();
+    long.push(0);
+    assert!(Registry::restore(&long).is_err());
 }

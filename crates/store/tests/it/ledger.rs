@@ -1,10 +1,11 @@
 //! Ledger entries and versioned meter data.
 
-use store::{LedgerRow, MeterMonth, StoreError};
+use store::{LedgerRow, MeterMonth, StoreError, StoredCheckpoint};
 
 use crate::Db;
 
 crate::on_both_backends!(
+    checkpoints_follow_the_ledger,
     final_settlement_is_all_or_nothing,
     ledger_appends_in_order_only,
     meter_corrections_are_new_versions
@@ -55,6 +56,52 @@ async fn ledger_appends_in_order_only(db: &mut Db) {
     );
     db.reopen().await;
     assert_eq!(db.store.ledger().await.unwrap().len(), 3);
+}
+
+async fn checkpoints_follow_the_ledger(db: &mut Db) {
+    let s = &db.store;
+    let at = |seq: u64, state: &[u8]| StoredCheckpoint {
+        seq,
+        state: state.to_vec(),
+    };
+    assert_eq!(s.registry_checkpoint().await.unwrap(), None);
+    // A checkpoint of the empty ledger, then one beyond the stored entries: refused.
+    s.put_registry_checkpoint(&at(0, b"empty"), 1)
+        .await
+        .unwrap();
+    match s.put_registry_checkpoint(&at(1, b"early"), 2).await {
+        Err(StoreError::Conflict { what }) => assert!(what.contains("ledger ends at 0"), "{what}"),
+        other => panic!("expected a conflict, got {other:?}"),
+    }
+    assert_eq!(
+        s.registry_checkpoint().await.unwrap(),
+        Some(at(0, b"empty"))
+    );
+    s.append_ledger(&[row(1, b"one"), row(2, b"two"), row(3, b"three")], None)
+        .await
+        .unwrap();
+    // Large states round-trip through the compression; the latest position is read.
+    let big: Vec<u8> = (0..300_000u32)
+        .flat_map(|i| (i % 251).to_be_bytes())
+        .collect();
+    s.put_registry_checkpoint(&at(2, &big), 3).await.unwrap();
+    assert_eq!(s.registry_checkpoint().await.unwrap(), Some(at(2, &big)));
+    s.put_registry_checkpoint(&at(2, b"again"), 4)
+        .await
+        .unwrap();
+    s.put_registry_checkpoint(&at(3, b"three"), 5)
+        .await
+        .unwrap();
+    db.reopen().await;
+    assert_eq!(
+        db.store.registry_checkpoint().await.unwrap(),
+        Some(at(3, b"three"))
+    );
+    assert_eq!(
+        db.store.ledger_range(2, 3).await.unwrap(),
+        vec![row(2, b"two"), row(3, b"three")]
+    );
+    assert_eq!(db.store.ledger_range(4, u64::MAX).await.unwrap(), vec![]);
 }
 
 async fn meter_corrections_are_new_versions(db: &mut Db) {
