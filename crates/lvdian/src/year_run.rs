@@ -71,14 +71,34 @@ pub struct Stages {
     pub claims: std::time::Duration,
 }
 
-/// The scenario's clock: set by the driver, read by the service.
+/// The scenario's clock: set by the driver, read by the service. A task that acts at another
+/// time than the driver (the grid uploading next month's meter data while this month closes)
+/// runs in a [`ACTING_AT`] scope, and the service reads that time in it.
 #[derive(Debug, Default)]
 struct ScenarioClock(AtomicI64);
 
+tokio::task_local! {
+    /// The time of the task's requests, when it is not the driver's.
+    static ACTING_AT: i64;
+}
+
 impl Clock for ScenarioClock {
     fn now_ms(&self) -> i64 {
-        self.0.load(Ordering::Relaxed)
+        ACTING_AT
+            .try_with(|&at| at)
+            .unwrap_or_else(|_| self.0.load(Ordering::Relaxed))
     }
+}
+
+/// 09:00 on the first day of the month after `month`: when the month closes.
+fn closing_time(month: YearMonth) -> i64 {
+    let close = month.plus_months(1).expect("a later month");
+    sim::year::SimDate {
+        year: close.year(),
+        month: close.month(),
+        day: 1,
+    }
+    .at_ms(9)
 }
 
 /// Runs the scenario into a new SQLite database at `db` (refused if the file exists).
@@ -119,12 +139,12 @@ pub async fn run(run: &YearRun, db: &Path) -> Result<(RunSummary, AppState)> {
         .await
         .map_err(|e| anyhow!("{}", e.message))?;
     let router = api::router(app.clone());
-    let http = Http {
+    let http = Arc::new(Http {
         router,
         operator,
         grid,
         buyers,
-    };
+    });
     let mut summary = RunSummary::default();
     for &year in &run.years {
         let calendar = Calendar::for_year(year, &population, &targets);
@@ -147,31 +167,24 @@ pub async fn run(run: &YearRun, db: &Path) -> Result<(RunSummary, AppState)> {
         }
         bar.finish();
         let bar = progress(12, &format!("{year} 月结 month close"));
-        // The grid's file of each month is written while the month before closes.
+        // The grid's file of each month is written, and uploaded, while the month before
+        // closes: meter data of one month is independent of the close of another.
         let months: Vec<YearMonth> = (1..=12)
             .map(|m| YearMonth::new(year, m).expect("a month"))
             .collect();
-        let mut next = Some(meter_file(&population, months[0]));
+        let mut next = Some(upload(&http, meter_file(&population, months[0]), months[0]));
         for (k, &month) in months.iter().enumerate() {
             let started = std::time::Instant::now();
-            let file = next
-                .take()
-                .expect("the month's file is under way")
+            next.take()
+                .expect("the month's upload is under way")
                 .await
-                .context("the meter file writer failed")?;
-            next = months.get(k + 1).map(|&m| meter_file(&population, m));
+                .context("the meter upload failed")??;
             summary.stages.meters += started.elapsed();
-            let close = month.plus_months(1).expect("a later month");
-            clock.0.store(
-                sim::year::SimDate {
-                    year: close.year(),
-                    month: close.month(),
-                    day: 1,
-                }
-                .at_ms(9),
-                Ordering::Relaxed,
-            );
-            let report = close_month(&http, file, month, &mut summary.stages).await?;
+            next = months
+                .get(k + 1)
+                .map(|&m| upload(&http, meter_file(&population, m), m));
+            clock.0.store(closing_time(month), Ordering::Relaxed);
+            let report = close_month(&http, month, &mut summary.stages).await?;
             let contracts = app
                 .hub
                 .read_all(|sessions| market::delivering(sessions.iter().copied(), month));
@@ -421,29 +434,40 @@ fn meter_file(population: &Arc<Population>, month: YearMonth) -> tokio::task::Jo
     })
 }
 
-/// Closes a month as the exchange does: the grid's meter data (`file`), the month's
-/// certificates, the final settlement (证电合一), and the buyers' claims; returns the final
-/// settlement's report.
+/// Uploads the grid's meter data of `month` once its file is written (`POST
+/// /api/v1/meters/{month}`), as a task of its own acting when the month closes.
+fn upload(
+    http: &Arc<Http>,
+    file: tokio::task::JoinHandle<Vec<u8>>,
+    month: YearMonth,
+) -> tokio::task::JoinHandle<Result<()>> {
+    let http = Arc::clone(http);
+    tokio::spawn(ACTING_AT.scope(closing_time(month), async move {
+        let file = file.await.context("the meter file writer failed")?;
+        let (status, answer) = http
+            .send(
+                &http.grid,
+                "POST",
+                &format!("/api/v1/meters/{month}"),
+                "text/csv",
+                file,
+            )
+            .await?;
+        if status != StatusCode::CREATED {
+            bail!("meters of {month}: {status}: {answer}");
+        }
+        Ok(())
+    }))
+}
+
+/// Closes a month as the exchange does once its meter data is in: the month's certificates,
+/// the final settlement (证电合一), and the buyers' claims; returns the final settlement's
+/// report.
 async fn close_month(
     http: &Http,
-    file: Vec<u8>,
     month: YearMonth,
     stages: &mut Stages,
 ) -> Result<market::SettlementReport> {
-    let started = std::time::Instant::now();
-    let (status, answer) = http
-        .send(
-            &http.grid,
-            "POST",
-            &format!("/api/v1/meters/{month}"),
-            "text/csv",
-            file,
-        )
-        .await?;
-    if status != StatusCode::CREATED {
-        bail!("meters of {month}: {status}: {answer}");
-    }
-    stages.meters += started.elapsed();
     let started = std::time::Instant::now();
     http.post(
         "/api/v1/certificates/issue",

@@ -137,7 +137,7 @@ async fn run(url: &str) {
     getrandom::fill(&mut seed).unwrap();
     let delay = 300 + u64::from(u16::from_le_bytes(seed)) % 700;
     tokio::time::sleep(Duration::from_millis(delay)).await;
-    server.kill(); // SIGKILL
+    server.kill_mid_work().await; // SIGKILL
     for c in clients {
         c.await.unwrap();
     }

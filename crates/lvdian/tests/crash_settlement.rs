@@ -366,13 +366,13 @@ async fn round(
     let (answered, elapsed) = match kill {
         Kill::After(delay) => {
             tokio::time::sleep(delay).await;
-            server.kill(); // SIGKILL
+            server.kill_mid_work().await; // SIGKILL
             (sent.await.unwrap().ok(), started.elapsed())
         }
         Kill::AfterReply => {
             let reply = sent.await.unwrap().unwrap();
             let elapsed = started.elapsed();
-            server.kill(); // SIGKILL
+            server.kill_mid_work().await; // SIGKILL
             (Some(reply), elapsed)
         }
     };

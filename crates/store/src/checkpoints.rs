@@ -50,7 +50,7 @@ impl Store {
             .expect("Snappy compresses any input below 4 GiB");
         macro_rules! write {
             ($pool:expr) => {{
-                let mut tx = $pool.begin().await?;
+                let mut tx = $pool.begin_with(self.begin_write()).await?;
                 let (last,): (i64,) = sqlx::query_as(LAST).fetch_one(&mut *tx).await?;
                 if last < seq {
                     return Err(crate::StoreError::Conflict {

@@ -351,7 +351,7 @@ impl Store {
             months.iter().map(|m| m.month.as_str()).collect();
         macro_rules! write {
             ($db:ty, $pool:expr, $max_variables:expr) => {{
-                let mut tx = $pool.begin().await?;
+                let mut tx = $pool.begin_with(self.begin_write()).await?;
                 let mut latest: std::collections::HashMap<(String, String), i64> =
                     std::collections::HashMap::new();
                 for month in distinct {

@@ -16,6 +16,8 @@ pub struct Server {
     pub child: Child,
     /// `http://127.0.0.1:PORT`.
     pub base: String,
+    /// Its database.
+    pub url: String,
 }
 
 impl Server {
@@ -28,6 +30,37 @@ impl Server {
     pub fn kill(&mut self) {
         self.child.kill().unwrap();
         self.child.wait().unwrap();
+    }
+
+    /// SIGKILL mid-work, and wait until nothing of the process can still change its database:
+    /// on PostgreSQL a killed client's backend may still be committing what it last sent, so
+    /// this waits (up to 30 s) until the database has no other connection.
+    pub async fn kill_mid_work(&mut self) {
+        self.kill();
+        if !self.url.starts_with("postgres") {
+            return;
+        }
+        use sqlx::Connection;
+        let mut conn = sqlx::PgConnection::connect(&self.url).await.unwrap();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let (others,): (i64,) = sqlx::query_as(
+                "SELECT COUNT(*) FROM pg_stat_activity \
+                 WHERE datname = current_database() AND pid <> pg_backend_pid()",
+            )
+            .fetch_one(&mut conn)
+            .await
+            .unwrap();
+            if others == 0 {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the killed server's connections did not end"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        conn.close().await.unwrap();
     }
 }
 
@@ -62,7 +95,11 @@ pub async fn start(url: &str) -> Server {
         assert!(Instant::now() < deadline, "the server did not start");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    Server { child, base }
+    Server {
+        child,
+        base,
+        url: url.to_owned(),
+    }
 }
 
 /// Registers an operator with `lvdian admin create-operator`; returns its token.

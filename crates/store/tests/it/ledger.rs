@@ -6,6 +6,7 @@ use crate::Db;
 
 crate::on_both_backends!(
     checkpoints_follow_the_ledger,
+    meter_uploads_and_ledger_appends_run_side_by_side,
     final_settlement_is_all_or_nothing,
     ledger_appends_in_order_only,
     meter_corrections_are_new_versions
@@ -102,6 +103,41 @@ async fn checkpoints_follow_the_ledger(db: &mut Db) {
         vec![row(2, b"two"), row(3, b"three")]
     );
     assert_eq!(db.store.ledger_range(4, u64::MAX).await.unwrap(), vec![]);
+}
+
+/// A meter upload and ledger appends at the same time both commit: every write transaction
+/// takes the write lock when it begins (on SQLite a deferred one that read first failed with
+/// "database is locked" when another wrote meanwhile).
+async fn meter_uploads_and_ledger_appends_run_side_by_side(db: &mut Db) {
+    let month = |n: usize| MeterMonth {
+        meter: format!("M{n}"),
+        month: "2024-02".into(),
+        participant: "G1".into(),
+        kwh: vec![n as i64; 2_784],
+    };
+    let uploads = {
+        let s = db.store.clone();
+        tokio::spawn(async move {
+            for round in 0..20 {
+                let months: Vec<MeterMonth> = (0..50).map(month).collect();
+                s.put_meter_months(&months, round).await.unwrap();
+            }
+        })
+    };
+    let appends = {
+        let s = db.store.clone();
+        tokio::spawn(async move {
+            for seq in 1..=200 {
+                s.append_ledger(&[row(seq, b"entry")], None).await.unwrap();
+            }
+        })
+    };
+    uploads.await.unwrap();
+    appends.await.unwrap();
+    assert_eq!(db.store.ledger().await.unwrap().len(), 200);
+    let stored = db.store.meter_months("2024-02").await.unwrap();
+    assert_eq!(stored.len(), 50);
+    assert!(stored.iter().all(|(_, version)| *version == 20));
 }
 
 async fn meter_corrections_are_new_versions(db: &mut Db) {
