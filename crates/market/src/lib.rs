@@ -31,8 +31,8 @@ pub use close::{
     settle_terms,
 };
 pub use report::{
-    IssuanceReport, IssuedProject, RetailLine, SettledVolume, SettledVolumes, SettlementLine,
-    SettlementReport, TransferLine,
+    IssuanceReport, IssuedProject, RetailLine, SettledVolume, SettledVolumes, SettlementCursor,
+    SettlementLine, SettlementReport, TransferLine,
 };
 pub use statistics::{AnnualReport, MarketFacts, annual_report, average_price};
 pub use visibility::{Access, Viewer};

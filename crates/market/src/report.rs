@@ -32,6 +32,105 @@ pub struct SettlementReport {
     pub retail: Vec<RetailLine>,
 }
 
+/// Where a page of a settlement report starts: after a line (its contract) or after a retail
+/// allocation (its retail contract). Written `line:<contract>` or `retail:<id>`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SettlementCursor {
+    /// After the line of this contract (lines are in byte order of their contract).
+    Line(String),
+    /// After the allocation of this retail contract (every line comes before; allocations are
+    /// in report order, by retailer, then retail contract).
+    Retail(u64),
+}
+
+impl SettlementCursor {
+    /// Reads `line:<contract>` or `retail:<id>`.
+    pub fn parse(text: &str) -> Option<SettlementCursor> {
+        if let Some(contract) = text.strip_prefix("line:") {
+            return (!contract.is_empty()).then(|| SettlementCursor::Line(contract.to_owned()));
+        }
+        let id = text.strip_prefix("retail:")?;
+        (!id.is_empty() && id.bytes().all(|b| b.is_ascii_digit()))
+            .then(|| id.parse().ok())
+            .flatten()
+            .map(SettlementCursor::Retail)
+    }
+}
+
+impl std::fmt::Display for SettlementCursor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SettlementCursor::Line(contract) => write!(f, "line:{contract}"),
+            SettlementCursor::Retail(id) => write!(f, "retail:{id}"),
+        }
+    }
+}
+
+impl SettlementReport {
+    /// One page of the report: up to `limit` items after `after` (or from the start), the
+    /// lines first, then the retail allocations, each line with its certificate transfers.
+    /// Returns the page and, when more follow, the cursor of its last item.
+    pub fn page(
+        &self,
+        after: Option<&SettlementCursor>,
+        limit: usize,
+    ) -> (SettlementReport, Option<SettlementCursor>) {
+        let first_line = match after {
+            None => 0,
+            Some(SettlementCursor::Line(c)) => self
+                .lines
+                .partition_point(|l| l.contract.as_bytes() <= c.as_bytes()),
+            Some(SettlementCursor::Retail(_)) => self.lines.len(),
+        };
+        let lines: Vec<SettlementLine> = self.lines[first_line..]
+            .iter()
+            .take(limit)
+            .cloned()
+            .collect();
+        let first_retail = match after {
+            // In report order (by retailer, then retail contract); an unknown one ends the
+            // report.
+            Some(SettlementCursor::Retail(id)) => self
+                .retail
+                .iter()
+                .position(|r| r.retail_contract == *id)
+                .map_or(self.retail.len(), |i| i + 1),
+            _ => 0,
+        };
+        let retail: Vec<RetailLine> = self.retail[first_retail..]
+            .iter()
+            .take(limit - lines.len())
+            .cloned()
+            .collect();
+        let more = first_line + lines.len() < self.lines.len()
+            || first_retail + retail.len() < self.retail.len();
+        let next = more.then(|| match retail.last() {
+            Some(r) => SettlementCursor::Retail(r.retail_contract),
+            None => SettlementCursor::Line(
+                lines
+                    .last()
+                    .map_or_else(String::new, |l| l.contract.clone()),
+            ),
+        });
+        let contracts: std::collections::BTreeSet<&str> =
+            lines.iter().map(|l| l.contract.as_str()).collect();
+        let transfers = self.transfers.as_ref().map(|all| {
+            all.iter()
+                .filter(|t| contracts.contains(t.contract.as_str()))
+                .cloned()
+                .collect()
+        });
+        let page = SettlementReport {
+            month: self.month.clone(),
+            is_final: self.is_final,
+            lines,
+            transfers,
+            retail,
+        };
+        (page, next)
+    }
+}
+
 /// What the statistics read of a final settlement: its month and each line's contract and
 /// delivered energy. Deserializes from a stored [`SettlementReport`]'s JSON, skipping the rest.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]

@@ -2,12 +2,14 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use domain::Role;
+use serde::Deserialize;
+use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::{Body, Path, json_reply, respond_stored};
+use super::{Body, Path, Query, json_reply, respond_stored};
 use crate::AppState;
 use crate::auth::{Caller, IdempotencyKey};
 use crate::dto::{RetailContractRequest, RetailContractView};
@@ -92,20 +94,59 @@ async fn list_retail_contracts(
     ))
 }
 
+/// Query of [`final_settlement`].
+#[derive(Debug, Deserialize, IntoParams)]
+struct SettlementPageQuery {
+    /// Only what comes after this item, written `line:<contract>` or `retail:<retail contract>`:
+    /// the `after` of the `Link: <…>; rel="next"` header of the page before.
+    after: Option<String>,
+    /// At most this many lines and retail allocations (1 to 10000; 1000 when absent).
+    limit: Option<u32>,
+}
+
+/// Lines and allocations per page when the query does not say.
+const SETTLEMENT_PAGE: u32 = 1_000;
+/// The most a page may hold.
+const SETTLEMENT_PAGE_MAX: u32 = 10_000;
+
 /// A month's final settlement as the caller may read it (spec §7): the lines of its own
 /// contracts (as seller or buyer), their certificate transfers and the retail allocations it is
 /// party to (as retailer or retail user); everything for the operator and the regulator (whose
-/// read is logged).
+/// read is logged). In pages: the lines by contract (each with its transfers), then the retail
+/// allocations; when more follow, the `Link` header names the next page
+/// (`</api/v1/settlements/2024-03?after=line:S3-C1000&limit=1000>; rel="next"`).
 #[utoipa::path(get, path = "/api/v1/settlements/{month}", tag = "certificates",
-    params(("month" = String, Path, description = "YYYY-MM")),
-    responses((status = 200, description = "OK", body = market::SettlementReport), (status = 400, description = "Bad request: the message names the field", body = ErrorBody),
+    params(("month" = String, Path, description = "YYYY-MM"), SettlementPageQuery),
+    responses((status = 200, description = "OK", body = market::SettlementReport,
+            headers(("Link" = String, description = "The next page, `<url>; rel=\"next\"`, when more follow"))),
+        (status = 400, description = "Bad request: the message names the field", body = ErrorBody),
         (status = 401, description = "No valid bearer token", body = ErrorBody), (status = 404, description = "The month has no final settlement", body = ErrorBody)),
     security(("bearer" = [])))]
 async fn final_settlement(
     State(app): State<AppState>,
     caller: Caller,
     Path(month): Path<String>,
-) -> Result<axum::Json<market::SettlementReport>, ApiError> {
+    Query(query): Query<SettlementPageQuery>,
+) -> Result<Response, ApiError> {
+    let limit = query.limit.unwrap_or(SETTLEMENT_PAGE);
+    if !(1..=SETTLEMENT_PAGE_MAX).contains(&limit) {
+        return Err(ApiError::field(
+            "limit",
+            format!("{limit} is not from 1 to {SETTLEMENT_PAGE_MAX}"),
+        ));
+    }
+    let after = match &query.after {
+        None => None,
+        Some(text) => Some(market::SettlementCursor::parse(text).ok_or_else(|| {
+            ApiError::field(
+                "after",
+                format!(
+                    "`{}` is not `line:<contract>` or `retail:<retail contract>`",
+                    domain::shown(text)
+                ),
+            )
+        })?),
+    };
     let ym = super::certificates::month_of("month", &month)?;
     let stored = app
         .store
@@ -129,9 +170,19 @@ async fn final_settlement(
         )
         .await?;
     }
-    Ok(axum::Json(market::visibility::visible_settlement(
-        viewer,
-        &report,
-        |contract| parties.get(contract).copied(),
-    )))
+    let visible = market::visibility::visible_settlement(viewer, &report, |contract| {
+        parties.get(contract).copied()
+    });
+    let (page, next) = visible.page(after.as_ref(), limit as usize);
+    let mut response = axum::Json(page).into_response();
+    if let Some(next) = next {
+        let link = format!("</api/v1/settlements/{ym}?after={next}&limit={limit}>; rel=\"next\"");
+        // Contract keys are ASCII; a cursor that is not (from a stored report) ends the pages.
+        if let Ok(value) = axum::http::HeaderValue::from_str(&link) {
+            response
+                .headers_mut()
+                .insert(axum::http::header::LINK, value);
+        }
+    }
+    Ok(response)
 }

@@ -9,7 +9,11 @@ use crate::harness::Harness;
 use crate::on_both;
 
 /// GETs `path` as `token`: the status, the JSON body and the `Link` header.
-async fn get_page(h: &Harness, path: &str, token: &str) -> (StatusCode, Value, Option<String>) {
+pub(crate) async fn get_page(
+    h: &Harness,
+    path: &str,
+    token: &str,
+) -> (StatusCode, Value, Option<String>) {
     let request = Request::get(path)
         .header("authorization", format!("Bearer {token}"))
         .body(axum::body::Body::empty())

@@ -180,6 +180,59 @@ async fn retail_allocation(h: Harness) {
         "{seen_by_generator}"
     );
     assert_eq!(read(h.operator.clone()).await, done);
+    // In pages of one: the line (with its transfers), then each allocation; the `Link` header
+    // leads from one to the next, and a bad cursor or limit names its field.
+    let mut path = "/api/v1/settlements/2024-03?limit=1".to_owned();
+    let mut pages = Vec::new();
+    loop {
+        let (status, page, link) = crate::paging::get_page(&h, &path, &h.operator).await;
+        assert_eq!(status, StatusCode::OK, "{page}");
+        pages.push(page);
+        let Some(link) = link else { break };
+        let (url, rel) = link.split_once(">; ").unwrap();
+        assert_eq!(rel, "rel=\"next\"");
+        path = url.trim_start_matches('<').to_owned();
+    }
+    assert_eq!(pages.len(), 3, "{pages:?}");
+    assert_eq!(
+        (
+            &pages[0]["lines"],
+            &pages[0]["transfers"],
+            pages[0].get("retail")
+        ),
+        (&done["lines"], &done["transfers"], None)
+    );
+    assert_eq!(
+        (
+            &pages[1]["lines"],
+            &pages[1]["transfers"],
+            &pages[1]["retail"]
+        ),
+        (&json!([]), &json!([]), &json!([retail[0]]))
+    );
+    assert_eq!(pages[2]["retail"], json!([retail[1]]));
+    for (query, field) in [
+        ("limit=0", "limit"),
+        ("limit=10001", "limit"),
+        ("after=S1-C1", "after"),
+        ("after=retail:x", "after"),
+        ("after=line:", "after"),
+    ] {
+        let (status, body, _) = crate::paging::get_page(
+            &h,
+            &format!("/api/v1/settlements/2024-03?{query}"),
+            &h.operator,
+        )
+        .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{query}: {body}");
+        assert!(
+            body["message"]
+                .as_str()
+                .unwrap()
+                .starts_with(&format!("field `{field}`")),
+            "{query}: {body}"
+        );
+    }
     h.get(
         "/api/v1/settlements/2024-04",
         Some(&a_token),
