@@ -6,14 +6,8 @@ use domain::{Fen, Kwh, ParticipantId, ProjectCode};
 use registry::{Registry, TransferReason, YearMonth};
 use store::{LedgerRow, Store};
 
-#[tokio::test]
-async fn verify_passes_then_names_the_entry_with_a_changed_byte() {
-    let dir = std::env::temp_dir().join(format!("lvdian-verify-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join("ledger.db");
-    let url = format!("sqlite:{}", path.display());
-
-    // A small year: issue 12.345 MWh (12 certificates, 345 kWh carried), transfer 5, claim 3.
+/// A small year: issue 12.345 MWh (12 certificates, 345 kWh carried), transfer 5, claim 3.
+fn small_year() -> Registry {
     let mut registry = Registry::new();
     let project = ProjectCode::parse("33010000000000001").unwrap();
     let month = YearMonth::new(2024, 3).unwrap();
@@ -37,7 +31,12 @@ async fn verify_passes_then_names_the_entry_with_a_changed_byte() {
     registry
         .claim(buyer, project, month, 3, "杭州某制造企业", 3)
         .unwrap();
-    let rows: Vec<LedgerRow> = registry
+    registry
+}
+
+/// The ledger rows a store keeps of `registry`'s entries.
+fn rows_of(registry: &Registry) -> Vec<LedgerRow> {
+    registry
         .entries()
         .iter()
         .map(|e| LedgerRow {
@@ -45,7 +44,17 @@ async fn verify_passes_then_names_the_entry_with_a_changed_byte() {
             at_ms: e.at_ms,
             entry: e.to_bytes(),
         })
-        .collect();
+        .collect()
+}
+
+#[tokio::test]
+async fn verify_passes_then_names_the_entry_with_a_changed_byte() {
+    let dir = std::env::temp_dir().join(format!("lvdian-verify-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("ledger.db");
+    let url = format!("sqlite:{}", path.display());
+
+    let rows = rows_of(&small_year());
     assert_eq!(rows.len(), 3);
     let store = Store::connect(&url).await.unwrap();
     store.migrate().await.unwrap();
@@ -101,39 +110,10 @@ async fn verify_checks_the_registry_checkpoint() {
     let dir = std::env::temp_dir().join(format!("lvdian-verify-ckpt-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let url = format!("sqlite:{}", dir.join("ledger.db").display());
-    let mut registry = Registry::new();
-    let project = ProjectCode::parse("33010000000000001").unwrap();
-    let month = YearMonth::new(2024, 3).unwrap();
-    let (owner, buyer) = (ParticipantId(1), ParticipantId(2));
-    registry
-        .issue(project, owner, month, Kwh(12_345), 1)
-        .unwrap();
-    registry
-        .transfer(
-            owner,
-            buyer,
-            project,
-            month,
-            5,
-            TransferReason::Bilateral {
-                price_per_cert: Fen(500),
-            },
-            2,
-        )
-        .unwrap();
-    let at_two = registry.checkpoint();
-    registry
-        .claim(buyer, project, month, 3, "杭州某制造企业", 3)
-        .unwrap();
-    let rows: Vec<LedgerRow> = registry
-        .entries()
-        .iter()
-        .map(|e| LedgerRow {
-            seq: e.seq,
-            at_ms: e.at_ms,
-            entry: e.to_bytes(),
-        })
-        .collect();
+    let registry = small_year();
+    let (after_two, _) = registry::replay(&registry.entries()[..2]).unwrap();
+    let at_two = after_two.checkpoint();
+    let rows = rows_of(&registry);
     let store = Store::connect(&url).await.unwrap();
     store.migrate().await.unwrap();
     store.append_ledger(&rows, None).await.unwrap();

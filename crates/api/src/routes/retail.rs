@@ -128,13 +128,7 @@ async fn final_settlement(
     Path(month): Path<String>,
     Query(query): Query<SettlementPageQuery>,
 ) -> Result<Response, ApiError> {
-    let limit = query.limit.unwrap_or(SETTLEMENT_PAGE);
-    if !(1..=SETTLEMENT_PAGE_MAX).contains(&limit) {
-        return Err(ApiError::field(
-            "limit",
-            format!("{limit} is not from 1 to {SETTLEMENT_PAGE_MAX}"),
-        ));
-    }
+    let limit = super::page_limit(query.limit, SETTLEMENT_PAGE, SETTLEMENT_PAGE_MAX)?;
     let after = match &query.after {
         None => None,
         Some(text) => Some(market::SettlementCursor::parse(text).ok_or_else(|| {

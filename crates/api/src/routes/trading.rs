@@ -461,13 +461,7 @@ async fn list_contracts(
     caller: Caller,
     Query(query): Query<ContractsQuery>,
 ) -> Result<Response, ApiError> {
-    let limit = query.limit.unwrap_or(CONTRACTS_PAGE);
-    if !(1..=CONTRACTS_PAGE_MAX).contains(&limit) {
-        return Err(ApiError::field(
-            "limit",
-            format!("{limit} is not from 1 to {CONTRACTS_PAGE_MAX}"),
-        ));
-    }
+    let limit = super::page_limit(query.limit, CONTRACTS_PAGE, CONTRACTS_PAGE_MAX)?;
     let after = match &query.after {
         None => None,
         Some(text) => Some(market::parse_contract_key(text).ok_or_else(|| {
