@@ -14,7 +14,7 @@ use store::Store;
 /// fails too.
 pub fn run(url: &str) -> Result<ExitCode> {
     crate::server::require_existing_sqlite(url)?;
-    let (rows, checkpoint, bad_snapshots) = tokio::runtime::Builder::new_current_thread()
+    tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?
         .block_on(async {
@@ -22,31 +22,22 @@ pub fn run(url: &str) -> Result<ExitCode> {
                 .await
                 .with_context(|| format!("cannot open {url}"))?;
             store.migrate().await?;
-            let rows = store.ledger().await?;
-            let checkpoint = store.registry_checkpoint().await?;
-            let bad_snapshots = check_snapshots(&store).await?;
+            let verdict = check(&store).await;
             store.close().await;
-            anyhow::Ok((rows, checkpoint, bad_snapshots))
-        })?;
-    if let Some(first) = bad_snapshots.first() {
+            verdict
+        })
+}
+
+/// How many ledger entries are read at a time: the ledger is verified as it is read, so memory
+/// holds one part of it and the registry's state, not the whole ledger.
+const LEDGER_PART: u64 = 50_000;
+
+async fn check(store: &Store) -> Result<ExitCode> {
+    if let Some(first) = check_snapshots(store).await?.first() {
         eprintln!("{first}");
         return Ok(ExitCode::FAILURE);
     }
-    // A stored sequence number out of place is reported like any other bad entry.
-    if let Some((position, row)) = rows
-        .iter()
-        .enumerate()
-        .find(|(i, r)| r.seq != *i as u64 + 1)
-    {
-        eprintln!(
-            "entry {}: stored with sequence number {}",
-            position + 1,
-            row.seq
-        );
-        return Ok(ExitCode::FAILURE);
-    }
-    let bytes: Vec<&[u8]> = rows.iter().map(|r| r.entry.as_slice()).collect();
-    let checkpoint = match checkpoint {
+    let checkpoint = match store.registry_checkpoint().await? {
         Some(c) if registry::Registry::checkpoint_seq(&c.state).ok() != Some(c.seq) => {
             eprintln!(
                 "the registry checkpoint filed under entry {} is not a checkpoint of it",
@@ -56,15 +47,62 @@ pub fn run(url: &str) -> Result<ExitCode> {
         }
         other => other.map(|c| c.state),
     };
-    match registry::verify_bytes_with_checkpoint(&bytes, checkpoint.as_deref()) {
+    let verdict = async {
+        let mut verifier = registry::StreamVerifier::new(checkpoint.as_deref())?;
+        let mut position = 0u64;
+        loop {
+            let rows = store
+                .ledger_range(position + 1, position + LEDGER_PART)
+                .await
+                .map_err(Failed::Store)?;
+            let Some(last) = rows.last().map(|r| r.seq) else {
+                break;
+            };
+            for row in &rows {
+                position += 1;
+                // A stored sequence number out of place is reported like any other bad entry.
+                if row.seq != position {
+                    return Err(Failed::Entry(format!(
+                        "entry {position}: stored with sequence number {}",
+                        row.seq
+                    )));
+                }
+                verifier.push(&row.entry)?;
+            }
+            position = last;
+        }
+        // Rows past a gap of a whole part were not read: a gap is a missing entry.
+        let stored_last = store.ledger_last_seq().await.map_err(Failed::Store)?;
+        if stored_last > position {
+            return Err(Failed::Entry(format!(
+                "entry {}: missing (the ledger goes on to sequence number {stored_last})",
+                position + 1
+            )));
+        }
+        Ok(verifier.finish()?)
+    };
+    match verdict.await {
         Ok(report) => {
             println!("{report}");
             Ok(ExitCode::SUCCESS)
         }
-        Err(e) => {
-            eprintln!("{e}");
+        Err(Failed::Store(e)) => Err(e.into()),
+        Err(Failed::Entry(message)) => {
+            eprintln!("{message}");
             Ok(ExitCode::FAILURE)
         }
+    }
+}
+
+/// Why verification stopped: the store could not be read, or an entry is bad.
+enum Failed {
+    Store(store::StoreError),
+    Entry(String),
+}
+
+impl From<registry::VerifyError> for Failed {
+    fn from(e: registry::VerifyError) -> Failed {
+        Failed::Entry(e.to_string())
     }
 }
 

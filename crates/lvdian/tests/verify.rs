@@ -100,6 +100,29 @@ async fn verify_passes_then_names_the_entry_with_a_changed_byte() {
     assert!(out.stdout.is_empty());
     let stderr = String::from_utf8(out.stderr).unwrap();
     assert!(stderr.starts_with("entry 2: "), "{stderr}");
+
+    // Entry 2 put right, and a row written far past the end (the ledger is read a part at a
+    // time): named as a gap.
+    let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
+    for sql in [
+        "DROP TRIGGER ledger_no_delete",
+        "DELETE FROM ledger WHERE seq = 2",
+    ] {
+        sqlx::query(sql).execute(&pool).await.unwrap();
+    }
+    sqlx::query("INSERT INTO ledger (seq, at_ms, entry) VALUES (2, 2, $1), (60004, 9, x'00')")
+        .bind(rows_of(&small_year())[1].entry.clone())
+        .execute(&pool)
+        .await
+        .unwrap();
+    pool.close().await;
+    let out = verify();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(
+        stderr,
+        "entry 4: missing (the ledger goes on to sequence number 60004)\n"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 

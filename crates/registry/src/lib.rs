@@ -60,6 +60,6 @@ pub use registry::{
 };
 pub use serial::{MAX_SEQ, Serial, SerialRange};
 pub use verify::{
-    VerifyError, VerifyFailure, VerifyReport, replay, resume, verify, verify_bytes,
+    StreamVerifier, VerifyError, VerifyFailure, VerifyReport, replay, resume, verify, verify_bytes,
     verify_bytes_with_checkpoint,
 };

@@ -92,50 +92,87 @@ pub fn verify_bytes_with_checkpoint<B: AsRef<[u8]>>(
     entries: &[B],
     checkpoint: Option<&[u8]>,
 ) -> Result<VerifyReport, VerifyError> {
-    let at = match checkpoint {
-        Some(bytes) => Some(Registry::checkpoint_seq(bytes).map_err(|e| VerifyError {
-            first_bad_seq: 0,
-            reason: VerifyFailure::Checkpoint(format!("cannot be read: {e}")),
-        })?),
-        None => None,
-    };
-    let mut replayer = Replayer::new(Registry::new());
-    let check = |replayer: &Replayer| match (at, checkpoint) {
-        (Some(seq), Some(bytes)) if seq == replayer.next_seq - 1 => {
-            if replayer.registry.checkpoint() == bytes {
-                Ok(())
-            } else {
-                Err(VerifyError {
-                    first_bad_seq: seq,
-                    reason: VerifyFailure::Checkpoint(
-                        "differs from the state the ledger replays to".into(),
-                    ),
-                })
-            }
-        }
-        _ => Ok(()),
-    };
-    check(&replayer)?;
+    let mut verifier = StreamVerifier::new(checkpoint)?;
     for bytes in entries {
-        let entry = Entry::from_bytes(bytes.as_ref()).map_err(|e| VerifyError {
-            first_bad_seq: replayer.next_seq,
+        verifier.push(bytes.as_ref())?;
+    }
+    verifier.finish()
+}
+
+/// [`verify_bytes_with_checkpoint`] for a ledger read a part at a time: the stored bytes of
+/// each entry are pushed in ledger order, and only the registry's state is kept.
+pub struct StreamVerifier {
+    replayer: Replayer,
+    /// The checkpoint's position and bytes.
+    checkpoint: Option<(u64, Vec<u8>)>,
+}
+
+impl StreamVerifier {
+    /// A verifier of a ledger from its first entry, with the stored checkpoint to compare, if
+    /// any (refused if it cannot be read).
+    pub fn new(checkpoint: Option<&[u8]>) -> Result<StreamVerifier, VerifyError> {
+        let checkpoint = match checkpoint {
+            Some(bytes) => {
+                let seq = Registry::checkpoint_seq(bytes).map_err(|e| VerifyError {
+                    first_bad_seq: 0,
+                    reason: VerifyFailure::Checkpoint(format!("cannot be read: {e}")),
+                })?;
+                Some((seq, bytes.to_vec()))
+            }
+            None => None,
+        };
+        let verifier = StreamVerifier {
+            replayer: Replayer::new(Registry::new()),
+            checkpoint,
+        };
+        verifier.check_checkpoint()?;
+        Ok(verifier)
+    }
+
+    /// Verifies the next entry from its stored bytes.
+    pub fn push(&mut self, bytes: &[u8]) -> Result<(), VerifyError> {
+        let entry = Entry::from_bytes(bytes).map_err(|e| VerifyError {
+            first_bad_seq: self.replayer.next_seq,
             reason: VerifyFailure::Undecodable(e),
         })?;
-        replayer.push(entry)?;
+        self.replayer.push(entry)?;
         // Only the state is needed: the entries are the caller's.
-        replayer.registry.forget_entries();
-        check(&replayer)?;
+        self.replayer.registry.forget_entries();
+        self.check_checkpoint()
     }
-    if let Some(seq) = at.filter(|&seq| seq >= replayer.next_seq) {
-        return Err(VerifyError {
-            first_bad_seq: seq,
-            reason: VerifyFailure::Checkpoint(format!(
-                "lies beyond the ledger, which ends at entry {}: entries were cut off",
-                replayer.next_seq - 1
-            )),
-        });
+
+    /// The report after the last entry pushed; refused if the checkpoint lies beyond it.
+    pub fn finish(self) -> Result<VerifyReport, VerifyError> {
+        let last = self.replayer.next_seq - 1;
+        if let Some((seq, _)) = self.checkpoint.as_ref().filter(|(seq, _)| *seq > last) {
+            return Err(VerifyError {
+                first_bad_seq: *seq,
+                reason: VerifyFailure::Checkpoint(format!(
+                    "lies beyond the ledger, which ends at entry {last}: entries were cut off"
+                )),
+            });
+        }
+        self.replayer.finish().map(|(_, report)| report)
     }
-    replayer.finish().map(|(_, report)| report)
+
+    /// At the checkpoint's position, the state must encode to its bytes.
+    fn check_checkpoint(&self) -> Result<(), VerifyError> {
+        match &self.checkpoint {
+            Some((seq, bytes)) if *seq == self.replayer.next_seq - 1 => {
+                if self.replayer.registry.checkpoint() == *bytes {
+                    Ok(())
+                } else {
+                    Err(VerifyError {
+                        first_bad_seq: *seq,
+                        reason: VerifyFailure::Checkpoint(
+                            "differs from the state the ledger replays to".into(),
+                        ),
+                    })
+                }
+            }
+            _ => Ok(()),
+        }
+    }
 }
 
 /// Rebuilds a registry from its ledger, verifying it on the way (see [`verify`]).

@@ -315,10 +315,12 @@ impl Store {
         }
     }
 
-    async fn ledger_last_seq(&self) -> Result<u64> {
+    /// The highest sequence number stored in the ledger (0 when empty).
+    pub async fn ledger_last_seq(&self) -> Result<u64> {
         const SQL: &str = "SELECT COALESCE(MAX(seq), 0) FROM ledger";
         let (last,): (i64,) = on_pool!(self, pool => sqlx::query_as(SQL).fetch_one(pool).await)?;
-        Ok(last as u64)
+        u64::try_from(last)
+            .map_err(|_| crate::rows::corrupt("ledger", format!("sequence number {last}")))
     }
 
     /// Every ledger entry, by sequence number.
