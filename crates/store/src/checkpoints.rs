@@ -39,19 +39,18 @@ impl Store {
         checkpoint: &StoredCheckpoint,
         at_ms: i64,
     ) -> Result<()> {
-        const LAST: &str = "SELECT COALESCE(MAX(seq), 0) FROM ledger";
         const DROP: &str = "DELETE FROM registry_checkpoints WHERE seq <> $1";
         const PUT: &str = "INSERT INTO registry_checkpoints (seq, state, created_at_ms) \
                            VALUES ($1, $2, $3) ON CONFLICT (seq) DO UPDATE \
                            SET state = excluded.state, created_at_ms = excluded.created_at_ms";
         let seq = to_db(checkpoint.seq, "sequence number")?;
-        let packed = snap::raw::Encoder::new()
-            .compress_vec(&checkpoint.state)
-            .expect("Snappy compresses any input below 4 GiB");
+        let packed = crate::rows::pack(&checkpoint.state);
         macro_rules! write {
             ($pool:expr) => {{
                 let mut tx = $pool.begin_with(self.begin_write()).await?;
-                let (last,): (i64,) = sqlx::query_as(LAST).fetch_one(&mut *tx).await?;
+                let (last,): (i64,) = sqlx::query_as(crate::registry::LEDGER_LAST_SEQ)
+                    .fetch_one(&mut *tx)
+                    .await?;
                 if last < seq {
                     return Err(crate::StoreError::Conflict {
                         what: format!(
@@ -84,13 +83,11 @@ impl Store {
         let Some((seq, packed)) = row else {
             return Ok(None);
         };
-        let bad = |what: String| corrupt("registry_checkpoints", format!("seq {seq}: {what}"));
-        let state = snap::raw::Decoder::new()
-            .decompress_vec(&packed)
-            .map_err(|e| bad(format!("does not decompress: {e}")))?;
+        let row = format!("seq {seq}");
         Ok(Some(StoredCheckpoint {
-            seq: u64::try_from(seq).map_err(|_| bad("a negative sequence number".into()))?,
-            state,
+            seq: u64::try_from(seq)
+                .map_err(|_| corrupt("registry_checkpoints", "a negative sequence number"))?,
+            state: crate::rows::unpack("registry_checkpoints", &row, &packed)?,
         }))
     }
 

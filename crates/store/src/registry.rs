@@ -31,6 +31,9 @@ pub struct LedgerRow {
     pub entry: Vec<u8>,
 }
 
+/// The highest sequence number stored in the ledger (0 when empty).
+pub(crate) const LEDGER_LAST_SEQ: &str = "SELECT COALESCE(MAX(seq), 0) FROM ledger";
+
 /// One meter's data for one month.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MeterMonth {
@@ -317,8 +320,8 @@ impl Store {
 
     /// The highest sequence number stored in the ledger (0 when empty).
     pub async fn ledger_last_seq(&self) -> Result<u64> {
-        const SQL: &str = "SELECT COALESCE(MAX(seq), 0) FROM ledger";
-        let (last,): (i64,) = on_pool!(self, pool => sqlx::query_as(SQL).fetch_one(pool).await)?;
+        let (last,): (i64,) =
+            on_pool!(self, pool => sqlx::query_as(LEDGER_LAST_SEQ).fetch_one(pool).await)?;
         u64::try_from(last)
             .map_err(|_| crate::rows::corrupt("ledger", format!("sequence number {last}")))
     }
@@ -513,19 +516,6 @@ impl Store {
                 },
                 _ => StoreError::Database(e),
             })
-    }
-
-    /// Every final settlement run recorded, `(month, result JSON)`, by month.
-    pub async fn final_settlements(&self) -> Result<Vec<(String, String)>> {
-        const SQL: &str = "SELECT month, result, packed FROM final_settlements ORDER BY month";
-        let rows: Vec<(String, String, Option<Vec<u8>>)> =
-            on_pool!(self, pool => sqlx::query_as(SQL).fetch_all(pool).await)?;
-        rows.into_iter()
-            .map(|(month, text, packed)| {
-                let result = unpack_final(&month, text, packed)?;
-                Ok((month, result))
-            })
-            .collect()
     }
 
     /// The months settled finally, in order.

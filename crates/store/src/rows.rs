@@ -436,11 +436,28 @@ fn first_repeat(values: impl Iterator<Item = u64>) -> Option<u64> {
     values.into_iter().find(|v| !seen.insert(*v))
 }
 
-/// A JSON document as stored compressed (migration 0011): Snappy's raw format.
-pub(crate) fn pack_document(json: &str) -> Vec<u8> {
+/// Bytes as stored compressed (migrations 0011 and 0012): Snappy's raw format.
+pub(crate) fn pack(bytes: &[u8]) -> Vec<u8> {
     snap::raw::Encoder::new()
-        .compress_vec(json.as_bytes())
+        .compress_vec(bytes)
         .expect("Snappy compresses any input below 4 GiB")
+}
+
+/// The bytes [`pack`] stored in `table`'s `row`; a column that does not decompress is corrupt.
+pub(crate) fn unpack(table: &'static str, row: &str, packed: &[u8]) -> Result<Vec<u8>> {
+    snap::raw::Decoder::new()
+        .decompress_vec(packed)
+        .map_err(|e| {
+            corrupt(
+                table,
+                format!("{row}: the packed document does not decompress: {e}"),
+            )
+        })
+}
+
+/// A JSON document as stored compressed (migration 0011).
+pub(crate) fn pack_document(json: &str) -> Vec<u8> {
+    pack(json.as_bytes())
 }
 
 /// A stored document: its `packed` form when the row has one, else its text (rows written
@@ -454,14 +471,7 @@ pub(crate) fn unpack_document(
     let Some(packed) = packed else {
         return Ok(text);
     };
-    let bytes = snap::raw::Decoder::new()
-        .decompress_vec(&packed)
-        .map_err(|e| {
-            corrupt(
-                table,
-                format!("{row}: the packed document does not decompress: {e}"),
-            )
-        })?;
+    let bytes = unpack(table, row, &packed)?;
     String::from_utf8(bytes)
         .map_err(|_| corrupt(table, format!("{row}: the packed document is not UTF-8")))
 }

@@ -111,7 +111,6 @@ impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for Path<T>
     }
 }
 
-/// The 400 for a path parameter that does not parse, naming the parameter.
 /// A page's `limit` query: `default` when absent, refused (naming the field) outside
 /// `1..=max`.
 pub(crate) fn page_limit(limit: Option<u32>, default: u32, max: u32) -> Result<u32, ApiError> {
@@ -125,6 +124,7 @@ pub(crate) fn page_limit(limit: Option<u32>, default: u32, max: u32) -> Result<u
     Ok(limit)
 }
 
+/// The 400 for a path parameter that does not parse, naming the parameter.
 fn path_refusal(parts: &Parts, rejection: axum::extract::rejection::PathRejection) -> ApiError {
     use axum::extract::path::ErrorKind;
     use axum::extract::rejection::PathRejection;

@@ -36,6 +36,20 @@ fn bad(reason: impl Into<String>) -> DecodeError {
     DecodeError(format!("checkpoint: {}", reason.into()))
 }
 
+/// Reads the magic, the version and the position: a decoder at the rest, and the position.
+fn header(bytes: &[u8]) -> Result<(Dec<'_>, u64), DecodeError> {
+    let mut dec = Dec { bytes, pos: 0 };
+    if dec.u32().map_err(|_| bad("too short"))?.to_be_bytes() != *MAGIC {
+        return Err(bad("not a registry checkpoint (bad magic)"));
+    }
+    let version = dec.u8()?;
+    if version != VERSION {
+        return Err(bad(format!("unknown version {version}")));
+    }
+    let seq = dec.u64()?;
+    Ok((dec, seq))
+}
+
 impl Registry {
     /// The registry's state as a checkpoint at [`Registry::last_seq`]: canonical bytes that
     /// [`Registry::restore`] reads back.
@@ -106,24 +120,16 @@ impl Registry {
 
     /// The ledger position of checkpoint bytes: the sequence number of the last entry in it.
     pub fn checkpoint_seq(bytes: &[u8]) -> Result<u64, DecodeError> {
-        let mut dec = Dec { bytes, pos: 0 };
-        if dec.u32().map_err(|_| bad("too short"))?.to_be_bytes() != *MAGIC {
-            return Err(bad("not a registry checkpoint (bad magic)"));
-        }
-        let version = dec.u8()?;
-        if version != VERSION {
-            return Err(bad(format!("unknown version {version}")));
-        }
-        dec.u64()
+        header(bytes).map(|(_, seq)| seq)
     }
 
     /// A registry from checkpoint bytes ([`Registry::checkpoint`]), holding no entries: the
     /// entries after the checkpoint's position are to be replayed onto it. Refuses bytes that
     /// are not a consistent state.
     pub fn restore(bytes: &[u8]) -> Result<Registry, DecodeError> {
+        let (mut dec, seq) = header(bytes)?;
         let mut registry = Registry::new();
-        registry.base = Registry::checkpoint_seq(bytes)?;
-        let mut dec = Dec { bytes, pos: 13 };
+        registry.base = seq;
         registry.last_at_ms = dec.i64()?;
         registry.head = dec.digest()?;
         if registry.base == 0 && registry.head != Digest::GENESIS {

@@ -260,7 +260,7 @@ async fn final_settlement_is_all_or_nothing(db: &mut Db) {
         "UPDATE final_settlements SET packed = '\\xff00ff'::bytea",
     )
     .await;
-    match db.store.final_settlements().await {
+    match db.store.final_settlement("2024-03").await {
         Err(StoreError::Corrupt { table, reason }) => {
             assert_eq!(table, "final_settlements");
             assert!(
