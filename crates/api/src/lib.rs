@@ -22,6 +22,7 @@ pub mod meters;
 pub mod metrics;
 pub mod openapi;
 pub mod routes;
+pub mod statistics;
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
@@ -59,6 +60,8 @@ pub struct Inner {
     idempotency_locks: idempotency::Locks,
     /// Failed sign-ins per client address.
     sign_ins: auth::SignInLimiter,
+    /// The annual reports computed so far, and the market's generation.
+    statistics_cache: statistics::StatisticsCache,
 }
 
 impl std::ops::Deref for AppState {
@@ -84,6 +87,7 @@ impl AppState {
             tokens: RwLock::new(HashMap::new()),
             idempotency_locks: idempotency::Locks::default(),
             sign_ins: auth::SignInLimiter::default(),
+            statistics_cache: statistics::StatisticsCache::default(),
         })))
     }
 
@@ -196,6 +200,10 @@ pub fn router(state: AppState) -> Router {
     .layer(axum::middleware::from_fn_with_state(
         state.clone(),
         idempotency::middleware,
+    ))
+    .layer(axum::middleware::from_fn_with_state(
+        state.clone(),
+        statistics::track_changes,
     ))
     .layer(axum::middleware::from_fn_with_state(
         state.clone(),

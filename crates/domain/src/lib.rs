@@ -21,7 +21,7 @@ mod text;
 mod trade;
 mod units;
 
-pub use month::{INTERVALS_PER_DAY, MonthError, YearMonth, digits, is_leap_year};
+pub use month::{INTERVALS_PER_DAY, MonthError, YearMonth, civil_from_days, digits, is_leap_year};
 pub use party::{
     ContractId, OrderId, Participant, ParticipantId, Project, ProjectCode, Province, Role,
     SessionId, Technology,

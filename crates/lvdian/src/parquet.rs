@@ -909,7 +909,7 @@ impl LocalTime {
             }
             _ => {
                 let day = t.div_euclid(per_day);
-                let (y, m, d) = civil_from_days(day);
+                let (y, m, d) = domain::civil_from_days(day);
                 self.text.clear();
                 self.text
                     .extend_from_slice(format!("{y:04}-{m:02}-{d:02}T00:00").as_bytes());
@@ -949,21 +949,6 @@ impl LocalTime {
             _ => self.format::<60_000_000_000>(t),
         }
     }
-}
-
-/// The proleptic Gregorian date of a day number (days since 1970-01-01), after Howard
-/// Hinnant's `civil_from_days`.
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (if m <= 2 { y + 1 } else { y }, m, d)
 }
 
 #[cfg(test)]
@@ -1012,8 +997,8 @@ mod tests {
         );
         assert_eq!(t.format_in((may1 + 15) * us, us), b"2023-05-01T00:15");
         assert_eq!(t.format_in(-60_000, 60_000), b"1969-12-31T23:59");
-        assert_eq!(civil_from_days(0), (1970, 1, 1));
-        assert_eq!(civil_from_days(19_478), (2023, 5, 1));
-        assert_eq!(civil_from_days(11_016), (2000, 2, 29));
+        assert_eq!(domain::civil_from_days(0), (1970, 1, 1));
+        assert_eq!(domain::civil_from_days(19_478), (2023, 5, 1));
+        assert_eq!(domain::civil_from_days(11_016), (2000, 2, 29));
     }
 }

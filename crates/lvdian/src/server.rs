@@ -118,9 +118,21 @@ pub fn serve(listen: SocketAddr, url: &str) -> Result<()> {
         let listener = tokio::net::TcpListener::bind(listen)
             .await
             .with_context(|| format!("cannot listen on {listen}"))?;
-        tracing::info!(%listen, database = %url, "lvdian serving on http://{listen}/api/v1 (OpenAPI at /api/v1/openapi.json)");
+        tracing::info!(%listen, database = %url, "lvdian serving: dashboard at http://{listen}/, API at /api/v1 (OpenAPI at /api/v1/openapi.json)");
         tokio::spawn(api::idempotency::forget_old_keys(store.clone()));
-        let app = api::router(state)
+        // The dashboard opens on the last year of the market: its figures are computed now, in
+        // the background, so the first visitor does not wait for them.
+        if let Some(years) = state.market_years() {
+            let state = state.clone();
+            tokio::spawn(async move {
+                let started = std::time::Instant::now();
+                match state.statistics(*years.end(), api::statistics::Freshness::Current).await {
+                    Ok(_) => tracing::info!(year = *years.end(), elapsed_ms = started.elapsed().as_millis() as u64, "statistics ready"),
+                    Err(e) => tracing::warn!("statistics not computed: {}", e.message),
+                }
+            });
+        }
+        let app = web::app(api::router(state.clone()), state)
             .into_make_service_with_connect_info::<std::net::SocketAddr>();
         axum::serve(listener, app)
             .with_graceful_shutdown(shutdown())

@@ -50,8 +50,10 @@ async fn statistics(
             format!("{year} is not a year of the market, 2000 to 2099"),
         ));
     }
-    let report = app.annual_report(year).await?;
-    Ok(axum::Json(report))
+    let kept = app
+        .statistics(year, crate::statistics::Freshness::Current)
+        .await?;
+    Ok(axum::Json(kept.report.as_ref().clone()))
 }
 
 fn view(handle: &SessionHandle, session: &Session) -> SessionView {

@@ -33,6 +33,15 @@ pub enum Lang {
     En,
 }
 
+impl From<Lang> for web::i18n::Lang {
+    fn from(lang: Lang) -> web::i18n::Lang {
+        match lang {
+            Lang::Zh => web::i18n::Lang::Zh,
+            Lang::En => web::i18n::Lang::En,
+        }
+    }
+}
+
 /// What `lvdian report` was asked for.
 pub struct ReportArgs {
     /// The delivery year (already within `domain::MARKET_YEARS`).

@@ -268,85 +268,24 @@ static EN: Texts = Texts {
     ],
 };
 
-/// A session mode of the statistics (`call_auction/uniform`, `rolling`, …) by name.
+/// A session mode of the statistics (`call_auction/uniform`, `rolling`, …) by name: the
+/// dashboard's names (`web::i18n`), so the report and the pages say the same.
 pub fn mode_name(lang: Lang, mode: &str) -> String {
-    let (zh, en) = match mode {
-        "bilateral" => ("双边协商", "Bilateral negotiation"),
-        "listing" => ("挂牌交易", "Listing"),
-        "call_auction/uniform" => ("集中竞价（边际统一出清）", "Call auction (uniform price)"),
-        "call_auction/high_low" => ("集中竞价（高低匹配）", "Call auction (high-low matching)"),
-        "call_auction/coupled" => (
-            "集中竞价（省间耦合出清）",
-            "Call auction (inter-provincial coupling)",
-        ),
-        "rolling" => ("滚动撮合", "Rolling matching"),
-        other => return other.to_owned(),
-    };
-    pick(lang, zh, en).to_owned()
+    web::i18n::mode_name(lang.into(), mode)
 }
 
 /// A scope (`intra`, `inter`) by name.
 pub fn scope_name(lang: Lang, scope: &str) -> String {
-    let (zh, en) = match scope {
-        "intra" => ("省内", "Intra-provincial"),
-        "inter" => ("省间", "Inter-provincial"),
-        other => return other.to_owned(),
-    };
-    pick(lang, zh, en).to_owned()
+    web::i18n::scope_name(lang.into(), scope)
 }
 
 /// A technology (`wind_offshore`, …) by name.
 pub fn technology_name(lang: Lang, technology: &str) -> String {
-    let (zh, en) = match technology {
-        "wind_onshore" => ("陆上风电", "Onshore wind"),
-        "wind_offshore" => ("海上风电", "Offshore wind"),
-        "pv_central" => ("集中式光伏", "Utility-scale PV"),
-        "pv_distributed" => ("分布式光伏", "Distributed PV"),
-        "hydro" => ("水电", "Hydro"),
-        "biomass" => ("生物质发电", "Biomass"),
-        "other" => ("其他", "Other"),
-        "unknown" => ("未登记项目", "No registered project"),
-        other => return other.to_owned(),
-    };
-    pick(lang, zh, en).to_owned()
+    web::i18n::technology_name(lang.into(), technology)
 }
 
 /// A province code by name where the code is unambiguous (`ZJ` is 浙江 / Zhejiang), else the
 /// code itself.
 pub fn province_name(lang: Lang, code: &str) -> String {
-    let (zh, en) = match code {
-        "ZJ" => ("浙江", "Zhejiang"),
-        "QH" => ("青海", "Qinghai"),
-        "GS" => ("甘肃", "Gansu"),
-        "XJ" => ("新疆", "Xinjiang"),
-        "NX" => ("宁夏", "Ningxia"),
-        "JS" => ("江苏", "Jiangsu"),
-        "SH" => ("上海", "Shanghai"),
-        "AH" => ("安徽", "Anhui"),
-        "FJ" => ("福建", "Fujian"),
-        "BJ" => ("北京", "Beijing"),
-        "TJ" => ("天津", "Tianjin"),
-        "SD" => ("山东", "Shandong"),
-        "GD" => ("广东", "Guangdong"),
-        "GX" => ("广西", "Guangxi"),
-        "YN" => ("云南", "Yunnan"),
-        "GZ" => ("贵州", "Guizhou"),
-        "SC" => ("四川", "Sichuan"),
-        "CQ" => ("重庆", "Chongqing"),
-        "NMG" => ("内蒙古", "Inner Mongolia"),
-        "JX" => ("江西", "Jiangxi"),
-        "JL" => ("吉林", "Jilin"),
-        "LN" => ("辽宁", "Liaoning"),
-        "HLJ" => ("黑龙江", "Heilongjiang"),
-        "XZ" => ("西藏", "Tibet"),
-        other => return other.to_owned(),
-    };
-    pick(lang, zh, en).to_owned()
-}
-
-fn pick(lang: Lang, zh: &'static str, en: &'static str) -> &'static str {
-    match lang {
-        Lang::Zh => zh,
-        Lang::En => en,
-    }
+    web::i18n::province_name(lang.into(), code)
 }

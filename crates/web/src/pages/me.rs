@@ -1,0 +1,338 @@
+//! `/me`: a signed-in participant's own business — contracts, certificates (with the claim
+//! form), the month's settlement lines (a retailer's retail allocations too), the hourly matching
+//! score and the consumption certificate; an aggregator's member projects. Everything comes from
+//! the API as this caller, so nothing of another participant can appear.
+
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::http::{Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use serde_json::json;
+
+use super::{Frame, failed, forged, frame, render, see};
+use crate::Web;
+use crate::i18n::{self, grouped};
+use crate::visit::Visit;
+use api::dto::certificates::{Holdings, HourlyMatchView};
+use api::dto::contracts::ContractView;
+use api::dto::participants::ProjectView;
+
+/// Contracts per page.
+const CONTRACTS_PAGE: u32 = 100;
+/// Settlement lines shown.
+const LINES_SHOWN: u32 = 200;
+/// Serial ranges shown (of the month's production).
+const HOLDINGS_SHOWN: usize = 300;
+
+pub struct ContractRow {
+    pub id: u64,
+    pub session: u64,
+    pub side: String,
+    pub counterparty: u64,
+    pub mwh: String,
+    pub energy_price: String,
+    pub env_price: String,
+    pub status: String,
+}
+
+pub struct HoldingRow {
+    pub range: String,
+    pub project: String,
+    pub month: String,
+    pub count: u32,
+    pub state: String,
+    pub claimable: bool,
+}
+
+pub struct LineRow {
+    pub contract: String,
+    pub volume: String,
+    pub delivered: String,
+    pub env: String,
+    pub energy_yuan: String,
+    pub env_yuan: String,
+    pub comp_yuan: String,
+}
+
+pub struct RetailRow {
+    pub retail_contract: u64,
+    pub user: u64,
+    pub demand: String,
+    pub env: String,
+}
+
+pub struct Hourly {
+    pub consumption: String,
+    pub green: String,
+    pub matched: String,
+    pub percent: String,
+}
+
+#[derive(Template)]
+#[template(path = "me.html")]
+pub struct MePage {
+    pub frame: Frame,
+    pub month: String,
+    pub contracts: Vec<ContractRow>,
+    pub next_contracts: Option<String>,
+    pub holdings: Vec<HoldingRow>,
+    /// Ranges of the month not shown.
+    pub holdings_more: usize,
+    pub lines: Option<Vec<LineRow>>,
+    pub retail: Vec<RetailRow>,
+    pub hourly: Option<Hourly>,
+    pub projects: Vec<ProjectView>,
+    pub buyer: bool,
+}
+
+#[derive(Deserialize)]
+pub struct MeQuery {
+    month: Option<String>,
+    after: Option<String>,
+}
+
+/// `GET /me?month=YYYY-MM&after=S1-C2`.
+pub async fn page(State(web): State<Web>, visit: Visit, Query(query): Query<MeQuery>) -> Response {
+    let frame = frame(&web, &visit, "me").await;
+    let Some(me) = frame.me.as_ref() else {
+        return super::see("/signin");
+    };
+    let lang = visit.lang;
+    let who = visit.as_caller();
+    let my_id = me.id;
+    let buyer = matches!(me.role_code.as_str(), "user" | "retailer");
+    let month = query
+        .month
+        .filter(|m| domain::YearMonth::parse(m).is_ok())
+        .or_else(|| web.app.market_years().map(|y| format!("{}-12", y.end())))
+        .unwrap_or_else(|| "2000-01".to_owned());
+
+    let mut path = format!("/api/v1/contracts?limit={CONTRACTS_PAGE}");
+    if let Some(after) = query.after.as_deref().filter(|a| a.len() <= 48) {
+        path.push_str("&after=");
+        path.push_str(&super::percent_encode(after));
+    }
+    let (contracts, next_contracts) = match web.call(who, Method::GET, &path, None, None).await {
+        Ok(reply) => {
+            let next = reply
+                .headers
+                .get(header::LINK)
+                .and_then(|l| l.to_str().ok())
+                .and_then(|l| l.split("after=").nth(1))
+                .and_then(|rest| rest.split(['&', '>']).next())
+                .map(str::to_owned);
+            let rows = serde_json::from_slice::<Vec<ContractView>>(&reply.body)
+                .unwrap_or_default()
+                .into_iter()
+                .map(|c| {
+                    let sells = c.seller == my_id;
+                    ContractRow {
+                        id: c.id,
+                        session: c.session,
+                        side: i18n::side_name(lang, if sells { "sell" } else { "buy" }),
+                        counterparty: if sells { c.buyer } else { c.seller },
+                        mwh: grouped(&c.total_mwh),
+                        energy_price: c.energy_price,
+                        env_price: c.env_price,
+                        status: c.status,
+                    }
+                })
+                .collect();
+            (rows, next)
+        }
+        Err(f) => return failed(&web, &visit, f, "/").await,
+    };
+
+    let mut holdings_more = 0;
+    let holdings = web
+        .get::<Holdings>(who, &format!("/api/v1/certificates?month={month}"))
+        .await
+        .map(|h| {
+            holdings_more = h.holdings.len().saturating_sub(HOLDINGS_SHOWN);
+            h.holdings
+                .into_iter()
+                .take(HOLDINGS_SHOWN)
+                .map(|h| HoldingRow {
+                    claimable: buyer && matches!(h.state.as_str(), "transferred" | "issued"),
+                    state: i18n::certificate_state_name(lang, &h.state),
+                    range: h.range,
+                    project: h.project,
+                    month: h.month,
+                    count: h.certificates,
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+
+    let report = web
+        .get::<market::SettlementReport>(
+            who,
+            &format!("/api/v1/settlements/{month}?limit={LINES_SHOWN}"),
+        )
+        .await
+        .ok();
+    let lines = report.as_ref().map(|r| {
+        r.lines
+            .iter()
+            .map(|l| LineRow {
+                contract: l.contract.clone(),
+                volume: grouped(&l.volume_mwh),
+                delivered: grouped(&l.delivered_mwh),
+                env: grouped(&l.env_mwh),
+                energy_yuan: grouped(&l.energy_yuan),
+                env_yuan: grouped(&l.env_yuan),
+                comp_yuan: grouped(&l.comp_yuan),
+            })
+            .collect()
+    });
+    let retail = report
+        .iter()
+        .flat_map(|r| &r.retail)
+        .map(|l| RetailRow {
+            retail_contract: l.retail_contract,
+            user: l.user,
+            demand: grouped(&l.demand_mwh),
+            env: grouped(&l.env_mwh),
+        })
+        .collect();
+    let hourly = if buyer {
+        web.get::<HourlyMatchView>(who, &format!("/api/v1/hourly-match/{month}"))
+            .await
+            .ok()
+            .map(|h| Hourly {
+                consumption: grouped(&h.consumption_mwh),
+                green: grouped(&h.green_supply_mwh),
+                matched: grouped(&h.matched_mwh),
+                percent: h.hourly_matched_percent,
+            })
+    } else {
+        None
+    };
+    let projects = if me.role_code == "aggregator" || me.role_code == "generator" {
+        web.get::<Vec<ProjectView>>(who, "/api/v1/projects")
+            .await
+            .unwrap_or_default()
+    } else {
+        Vec::new()
+    };
+    render(
+        &visit,
+        &MePage {
+            frame,
+            month,
+            contracts,
+            next_contracts,
+            holdings,
+            holdings_more,
+            lines,
+            retail,
+            hourly,
+            projects,
+            buyer,
+        },
+    )
+}
+
+#[derive(Deserialize)]
+pub struct ClaimForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    nonce: String,
+    project: String,
+    month: String,
+    count: String,
+    beneficiary: String,
+}
+
+/// `POST /me/claim`: claims (核销) certificates for a beneficiary,
+/// `POST /api/v1/certificates/claim`.
+pub async fn claim(
+    State(web): State<Web>,
+    visit: Visit,
+    axum::Form(form): axum::Form<ClaimForm>,
+) -> Response {
+    if !visit.check_form(&form.csrf) {
+        return forged(&web, &visit, "/me").await;
+    }
+    let Ok(count) = form.count.trim().parse::<u32>() else {
+        let message = format!(
+            "count: `{}` is not a whole number",
+            domain::shown(&form.count)
+        );
+        return super::refusal(&web, &visit, StatusCode::BAD_REQUEST, message, "/me").await;
+    };
+    let body = json!({
+        "project": form.project,
+        "month": form.month,
+        "count": count,
+        "beneficiary": form.beneficiary,
+    });
+    match web
+        .send::<serde_json::Value>(
+            visit.as_caller(),
+            Method::POST,
+            "/api/v1/certificates/claim",
+            Some(&body),
+            &form.nonce,
+        )
+        .await
+    {
+        Ok(_) => see("/me#certificates"),
+        Err(f) => failed(&web, &visit, f, "/me").await,
+    }
+}
+
+/// `GET /me/consumption/{YYYY-MM}.html` or `.pdf`: the visitor's green power consumption
+/// certificate (绿色电力消费凭证), as the API renders it.
+pub async fn consumption_certificate(
+    State(web): State<Web>,
+    visit: Visit,
+    Path(file): Path<String>,
+) -> Response {
+    let (month, format) = match file.rsplit_once('.') {
+        Some((m, f @ ("html" | "pdf"))) if domain::YearMonth::parse(m).is_ok() => (m, f),
+        _ => {
+            let message = format!(
+                "`{}` is not YYYY-MM.html or YYYY-MM.pdf",
+                domain::shown(&file)
+            );
+            return super::refusal(&web, &visit, StatusCode::NOT_FOUND, message, "/me").await;
+        }
+    };
+    let path = format!("/api/v1/consumption-certificates/{month}?format={format}");
+    match web
+        .call(visit.as_caller(), Method::GET, &path, None, None)
+        .await
+    {
+        Ok(reply) => {
+            let kind = reply
+                .headers
+                .get(header::CONTENT_TYPE)
+                .cloned()
+                .unwrap_or_else(|| header::HeaderValue::from_static("application/octet-stream"));
+            let disposition = format!(
+                "{}; filename=\"lvdian-consumption-{month}.{format}\"",
+                if format == "pdf" {
+                    "attachment"
+                } else {
+                    "inline"
+                }
+            );
+            (
+                [
+                    (header::CONTENT_TYPE, kind),
+                    (
+                        header::CONTENT_DISPOSITION,
+                        header::HeaderValue::from_str(&disposition)
+                            .unwrap_or_else(|_| header::HeaderValue::from_static("inline")),
+                    ),
+                ],
+                reply.body,
+            )
+                .into_response()
+        }
+        Err(f) => failed(&web, &visit, f, "/me").await,
+    }
+}
