@@ -18,10 +18,12 @@ pub mod dto;
 pub mod error;
 pub mod hub;
 pub mod idempotency;
+pub mod intervals;
 pub mod meters;
 pub mod metrics;
 pub mod openapi;
 pub mod routes;
+pub mod settled;
 pub mod statistics;
 
 use std::collections::HashMap;
@@ -62,6 +64,10 @@ pub struct Inner {
     sign_ins: auth::SignInLimiter,
     /// The annual reports computed so far, and the market's generation.
     statistics_cache: statistics::StatisticsCache,
+    /// Final settlement reports read so far (never reopened, so never stale).
+    settled: settled::SettledCache,
+    /// Participants' quarter-hour totals read so far.
+    intervals: intervals::IntervalCache,
 }
 
 impl std::ops::Deref for AppState {
@@ -88,6 +94,8 @@ impl AppState {
             idempotency_locks: idempotency::Locks::default(),
             sign_ins: auth::SignInLimiter::default(),
             statistics_cache: statistics::StatisticsCache::default(),
+            settled: settled::SettledCache::default(),
+            intervals: intervals::IntervalCache::default(),
         })))
     }
 

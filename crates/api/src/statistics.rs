@@ -10,7 +10,9 @@
 //! - [`Freshness::Kept`] (the dashboard): the kept report at once, however old, with a fresh one
 //!   computed in the background when it is stale; computed now only when none is kept yet.
 //!
-//! One computation runs at a time, so a burst of page loads after a write starts one, not many.
+//! One computation runs at a time, so a burst of page loads after a write starts one, not many,
+//! and a background refresh starts at most every [`REFRESH_EVERY_MS`], so a busy trading day
+//! does not keep a core recomputing the year.
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -18,6 +20,9 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use crate::AppState;
 use crate::error::ApiError;
+
+/// The least time between the computations of a kept report that the dashboard starts.
+pub const REFRESH_EVERY_MS: i64 = 30_000;
 
 /// A year's report and when it was computed.
 #[derive(Debug, Clone)]
@@ -88,7 +93,8 @@ impl AppState {
                 return Ok(kept);
             }
             if freshness == Freshness::Kept {
-                if !cache.refreshing.swap(true, Ordering::AcqRel) {
+                let due = self.now_ms().saturating_sub(kept.as_of_ms) >= REFRESH_EVERY_MS;
+                if due && !cache.refreshing.swap(true, Ordering::AcqRel) {
                     let app = self.clone();
                     tokio::spawn(async move {
                         if let Err(e) = app.compute_statistics(year).await {
@@ -146,7 +152,8 @@ impl AppState {
 }
 
 /// Middleware: after a state-changing request (any method but GET, HEAD and OPTIONS) that
-/// succeeded, the kept statistics are stale.
+/// succeeded, the kept statistics are stale, and after a meter upload the kept meter totals
+/// ([`crate::intervals`]).
 pub async fn track_changes(
     axum::extract::State(state): axum::extract::State<AppState>,
     request: axum::extract::Request,
@@ -157,9 +164,13 @@ pub async fn track_changes(
         *request.method(),
         Method::GET | Method::HEAD | Method::OPTIONS
     );
+    let meters = writes && request.uri().path().starts_with("/api/v1/meters/");
     let response = next.run(request).await;
     if writes && response.status().is_success() {
         state.statistics_cache.changed();
+        if meters {
+            state.intervals.changed();
+        }
     }
     response
 }

@@ -120,15 +120,22 @@ pub fn serve(listen: SocketAddr, url: &str) -> Result<()> {
             .with_context(|| format!("cannot listen on {listen}"))?;
         tracing::info!(%listen, database = %url, "lvdian serving: dashboard at http://{listen}/, API at /api/v1 (OpenAPI at /api/v1/openapi.json)");
         tokio::spawn(api::idempotency::forget_old_keys(store.clone()));
-        // The dashboard opens on the last year of the market: its figures are computed now, in
-        // the background, so the first visitor does not wait for them.
+        // The dashboard's overview reads each published year's figures: they are computed now,
+        // in the background, the last year first, so no visitor waits for them.
         if let Some(years) = state.market_years() {
             let state = state.clone();
             tokio::spawn(async move {
+                for year in years.rev() {
+                    let started = std::time::Instant::now();
+                    match state.statistics(year, api::statistics::Freshness::Current).await {
+                        Ok(_) => tracing::info!(year, elapsed_ms = started.elapsed().as_millis() as u64, "statistics ready"),
+                        Err(e) => tracing::warn!(year, "statistics not computed: {}", e.message),
+                    }
+                }
                 let started = std::time::Instant::now();
-                match state.statistics(*years.end(), api::statistics::Freshness::Current).await {
-                    Ok(_) => tracing::info!(year = *years.end(), elapsed_ms = started.elapsed().as_millis() as u64, "statistics ready"),
-                    Err(e) => tracing::warn!("statistics not computed: {}", e.message),
+                match state.warm_hourly_matching().await {
+                    Ok(()) => tracing::info!(elapsed_ms = started.elapsed().as_millis() as u64, "the last settled month's report and sellers' meter totals ready"),
+                    Err(e) => tracing::warn!("the last settled month not read: {}", e.message),
                 }
             });
         }

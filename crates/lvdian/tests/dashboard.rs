@@ -111,15 +111,25 @@ async fn shot(client: &Client, name: &str) {
     std::fs::write(shots().join(format!("{name}.png")), png).unwrap();
 }
 
+/// The text of the element `css` selects, once there is one. A page that is being replaced (a
+/// click that navigates) can drop the element between finding and reading it; then it is found
+/// again.
 async fn text(client: &Client, css: &str) -> String {
-    client
-        .wait()
-        .for_element(Locator::Css(css))
-        .await
-        .unwrap_or_else(|e| panic!("{css}: {e}"))
-        .text()
-        .await
-        .unwrap()
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let element = client
+            .wait()
+            .for_element(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("{css}: {e}"));
+        match element.text().await {
+            Ok(text) => return text,
+            Err(e) => {
+                assert!(Instant::now() < deadline, "{css}: {e}");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+    }
 }
 
 async fn sign_in(client: &Client, base: &str, token: &str) {
@@ -374,6 +384,12 @@ async fn dashboard() {
         assert!(!page.contains(r), "B's certificates {r} shown to A");
     }
     shot(&client, "me-zh").await;
+    client
+        .goto(&format!("{base}/me/settlement?month={month}"))
+        .await
+        .unwrap();
+    text(&client, "#settlement").await;
+    shot(&client, "me-settlement-zh").await;
     sign_out(&client).await;
 
     // What B's pages show before A bids: a value of A's bid found there already (a contract
@@ -381,6 +397,7 @@ async fn dashboard() {
     let pages = [
         format!("{base}/sessions/{session}"),
         format!("{base}/me"),
+        format!("{base}/me/settlement"),
         format!("{base}/sessions"),
         format!("{base}/"),
         format!("{base}/network"),
@@ -513,6 +530,79 @@ async fn dashboard() {
     sign_in(&client, &base, &b_token).await;
     assert_sealed(&client, &pages, &baseline, &sealed).await;
     sign_out(&client).await;
+
+    // An open rolling session's depth updates by itself (server-sent events): an offer placed
+    // through the API appears on the page without a reload, at its total price (301.00 energy
+    // + 9.00 environmental value: the book ranks total prices).
+    let (status, rolling) = common::post(
+        &http,
+        format!("{api}/sessions"),
+        &operator,
+        json!({"name": "2024年2月浙江绿电滚动撮合（浏览器测试）", "scope": "intra", "provinces": ["ZJ"],
+               "horizon": "intra_month", "mode": "rolling", "first_month": "2024-02",
+               "last_month": "2024-02", "energy_price_min": "0", "energy_price_max": "1000",
+               "lot_mwh": "1", "compensation": "50"}),
+        None,
+    )
+    .await
+    .unwrap();
+    assert_eq!(status, 201, "{rolling}");
+    let rolling = rolling["id"].as_u64().unwrap();
+    for action in ["announce", "open"] {
+        let (status, body) = common::post(
+            &http,
+            format!("{api}/sessions/{rolling}/{action}"),
+            &operator,
+            json!({}),
+            None,
+        )
+        .await
+        .unwrap();
+        assert_eq!(status, 200, "{body}");
+    }
+    client
+        .goto(&format!("{base}/sessions/{rolling}?period=h09"))
+        .await
+        .unwrap();
+    // The table is replaced as events arrive, so it is read in one script call (an element
+    // found first could be gone by the time its text is asked for).
+    let depth = || async {
+        client
+            .execute(
+                "const t = document.getElementById('depth-table'); return t ? t.innerText : '';",
+                vec![],
+            )
+            .await
+            .unwrap()
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    };
+    client
+        .wait()
+        .for_element(Locator::Css("#depth-table"))
+        .await
+        .unwrap();
+    assert!(!depth().await.contains("310.00"));
+    let (status, body) = common::post(
+        &http,
+        format!("{api}/sessions/{rolling}/orders"),
+        &g_token,
+        json!({"side": "sell", "period": "h09", "mwh": "7.000", "energy_price": "301.00", "env_price": "9.00"}),
+        None,
+    )
+    .await
+    .unwrap();
+    assert_eq!(status, 201, "{body}");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !depth().await.contains("310.00") {
+        assert!(
+            Instant::now() < deadline,
+            "the depth did not update by itself"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    shot(&client, "session-rolling-depth-zh").await;
 
     // The language switch: headings in English, remembered on the next page.
     client.goto(&format!("{base}/sessions")).await.unwrap();

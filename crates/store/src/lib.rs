@@ -651,6 +651,16 @@ impl Store {
         rows.into_iter().map(rows::project).collect()
     }
 
+    /// The projects one participant owns, by filing code.
+    pub async fn projects_of(&self, owner: ParticipantId) -> Result<Vec<Project>> {
+        const SQL: &str = "SELECT code, owner, technology, capacity_kw, province, subsidised, meters \
+                           FROM projects WHERE owner = $1 ORDER BY code";
+        let owner = to_db(owner.0, "participant id")?;
+        let rows: Vec<rows::ProjectTuple> =
+            on_pool!(self, pool => sqlx::query_as(SQL).bind(owner).fetch_all(pool).await)?;
+        rows.into_iter().map(rows::project).collect()
+    }
+
     /// Creates a session in state `draft` and returns the id the database assigned (1, 2, …).
     /// The settings are stored as their JSON and read back exactly.
     pub async fn insert_session(

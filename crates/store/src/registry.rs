@@ -468,34 +468,74 @@ impl Store {
              WHERE m.month = $1 AND m.version = \
                (SELECT MAX(version) FROM meter_months v WHERE v.meter = m.meter AND v.month = m.month) \
              ORDER BY m.meter";
-        type Row = (String, String, i64, Vec<u8>, i64, i64, i64);
-        let rows: Vec<Row> =
+        let rows: Vec<MeterRow> =
             on_pool!(self, pool => sqlx::query_as(SQL).bind(month).fetch_all(pool).await)?;
         rows.into_iter()
-            .map(|(meter, participant, version, bytes, packing, intervals, total)| {
-                let kwh = unpack(&bytes, packing, intervals, &meter)?;
-                // The month close reads the stored total (`meter_month_totals`): it must be
-                // the quarter-hours' sum.
-                if kwh.iter().sum::<i64>() != total {
-                    return Err(StoreError::Corrupt {
-                        table: "meter_months",
-                        reason: format!(
-                            "meter {meter:?}: the stored total {total} kWh is not the sum of its quarter-hours"
-                        ),
-                    });
-                }
-                Ok((
-                    MeterMonth {
-                        meter,
-                        month: month.to_owned(),
-                        participant,
-                        kwh,
-                    },
-                    version as u32,
-                ))
-            })
+            .map(|row| meter_month(month, row))
             .collect()
     }
+
+    /// The latest version of the month of every meter of `participants` (ids as stored), by
+    /// meter id: what one participant's hourly matching reads.
+    pub async fn meter_months_of(
+        &self,
+        month: &str,
+        participants: &[String],
+    ) -> Result<Vec<(MeterMonth, u32)>> {
+        let mut out = Vec::new();
+        for chunk in participants.chunks(500) {
+            let marks: Vec<String> = (0..chunk.len()).map(|i| format!("${}", i + 2)).collect();
+            let sql = format!(
+                "SELECT m.meter, m.participant, m.version, m.kwh, m.packing, m.intervals, \
+                 m.total_kwh FROM meter_months m \
+                 WHERE m.month = $1 AND m.participant IN ({}) AND m.version = \
+                   (SELECT MAX(version) FROM meter_months v WHERE v.meter = m.meter AND v.month = m.month)",
+                marks.join(", ")
+            );
+            let rows: Vec<MeterRow> = on_pool!(self, pool => {
+                let mut query = sqlx::query_as(AssertSqlSafe(sql.as_str())).bind(month);
+                for p in chunk {
+                    query = query.bind(p.as_str());
+                }
+                query.fetch_all(pool).await
+            })?;
+            for row in rows {
+                out.push(meter_month(month, row)?);
+            }
+        }
+        out.sort_by(|(a, _), (b, _)| a.meter.cmp(&b.meter));
+        Ok(out)
+    }
+}
+
+/// A row of `meter_months`: meter, participant, version, packed kWh, packing, intervals, total.
+type MeterRow = (String, String, i64, Vec<u8>, i64, i64, i64);
+
+/// A stored meter month unpacked, its total checked against its quarter-hours.
+fn meter_month(
+    month: &str,
+    (meter, participant, version, bytes, packing, intervals, total): MeterRow,
+) -> Result<(MeterMonth, u32)> {
+    let kwh = unpack(&bytes, packing, intervals, &meter)?;
+    // The month close reads the stored total (`meter_month_totals`): it must be the
+    // quarter-hours' sum.
+    if kwh.iter().sum::<i64>() != total {
+        return Err(StoreError::Corrupt {
+            table: "meter_months",
+            reason: format!(
+                "meter {meter:?}: the stored total {total} kWh is not the sum of its quarter-hours"
+            ),
+        });
+    }
+    Ok((
+        MeterMonth {
+            meter,
+            month: month.to_owned(),
+            participant,
+            kwh,
+        },
+        version as u32,
+    ))
 }
 
 impl Store {

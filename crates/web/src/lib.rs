@@ -66,7 +66,11 @@ pub fn app(api: Router, state: api::AppState) -> Router {
         .route("/signout", post(pages::account::signout))
         .route("/lang/{lang}", get(pages::account::language))
         .route("/me", get(pages::me::page))
+        .route("/me/settlement", get(pages::me::settlement_page))
         .route("/me/claim", post(pages::me::claim))
+        .route("/me/listings", post(pages::me::list))
+        .route("/me/listings/{id}/buy", post(pages::me::buy))
+        .route("/me/listings/{id}/delist", post(pages::me::delist))
         .route(
             "/me/consumption/{file}",
             get(pages::me::consumption_certificate),
@@ -78,6 +82,7 @@ pub fn app(api: Router, state: api::AppState) -> Router {
             post(pages::operator::create_participant),
         )
         .route("/operator/tokens", post(pages::operator::create_token))
+        .route("/operator/projects", post(pages::operator::create_project))
         .route("/operator/settlements", post(pages::operator::settle))
         .route(
             "/operator/certificates",

@@ -176,7 +176,7 @@ async fn metered(
 }
 
 /// A stored meter month as `market` reads it.
-fn meter_month(m: &store::MeterMonth) -> market::meters::MeterMonth<'_> {
+pub(crate) fn meter_month(m: &store::MeterMonth) -> market::meters::MeterMonth<'_> {
     market::meters::MeterMonth {
         meter: &m.meter,
         participant: &m.participant,
@@ -184,7 +184,7 @@ fn meter_month(m: &store::MeterMonth) -> market::meters::MeterMonth<'_> {
     }
 }
 
-fn too_large(e: market::meters::MeteredTooLarge) -> ApiError {
+pub(crate) fn too_large(e: market::meters::MeteredTooLarge) -> ApiError {
     ApiError::new(
         StatusCode::CONFLICT,
         "metered_total_too_large",
@@ -822,7 +822,7 @@ pub(crate) async fn final_volumes(
 }
 
 /// A stored final settlement record as the report it is.
-pub(super) fn read_report(month: &str, stored: &str) -> Result<market::SettlementReport, ApiError> {
+pub(crate) fn read_report(month: &str, stored: &str) -> Result<market::SettlementReport, ApiError> {
     serde_json::from_str(stored).map_err(|e| {
         ApiError::unavailable(format!(
             "the final settlement of {month} is stored unreadably: {e}"
@@ -861,19 +861,27 @@ async fn hourly_match(
         .into_iter()
         .map(|c| c.terms)
         .collect();
-    // Each participant's 15-minute values, summed over its meters (latest versions).
-    let stored = app.store.meter_months(&month).await?;
-    let intervals =
-        market::meters::participant_intervals(ym, stored.iter().map(|(m, _)| meter_month(m)))
-            .map_err(too_large)?;
-    let m =
-        settlement::hourly_match_with(&whose.0.to_string(), &terms, |p| intervals.get(p).cloned())
-            .ok_or_else(|| {
-                ApiError::not_found(format!(
-                    "participant {} has no meter data for {month}",
-                    whose.0
-                ))
-            })?;
+    // The 15-minute values of the buyer and of the sellers it bought from, each summed over
+    // its meters (latest versions); no other meter is read.
+    let buyer = whose.0.to_string();
+    let mut parties: Vec<String> = terms
+        .iter()
+        .filter(|c| c.buyer == buyer)
+        .map(|c| c.seller.clone())
+        .chain([buyer.clone()])
+        .collect();
+    parties.sort_unstable();
+    parties.dedup();
+    let totals = app.participant_totals(ym, &parties).await?;
+    let m = settlement::hourly_match_with(&buyer, &terms, |p| {
+        totals.get(p).cloned().flatten().map(|t| t.as_ref().clone())
+    })
+    .ok_or_else(|| {
+        ApiError::not_found(format!(
+            "participant {} has no meter data for {month}",
+            whose.0
+        ))
+    })?;
     Ok(axum::Json(HourlyMatchView {
         month,
         participant: whose.0,

@@ -200,7 +200,12 @@ async fn list_projects(
         "list projects",
     )?;
     let access = market::visibility::records_access(caller.viewer());
-    let projects = app.store.projects().await?;
+    // A participant reads its own rows only; an insider reads them all.
+    let projects = if caller.is_insider() {
+        app.store.projects().await?
+    } else {
+        app.store.projects_of(caller.participant().id).await?
+    };
     Ok(axum::Json(
         projects
             .iter()

@@ -142,19 +142,7 @@ async fn final_settlement(
         })?),
     };
     let ym = super::certificates::month_of("month", &month)?;
-    let stored = app
-        .store
-        .final_settlement(&ym.to_string())
-        .await?
-        .ok_or_else(|| ApiError::not_found(format!("{ym} has no final settlement")))?;
-    let report = super::certificates::read_report(&ym.to_string(), &stored)?;
-    let contracts = app
-        .hub
-        .read_all(|sessions| market::delivering(sessions.iter().copied(), ym));
-    let parties: std::collections::BTreeMap<&str, _> = contracts
-        .iter()
-        .map(|c| (c.terms.id.as_str(), (c.seller, c.buyer)))
-        .collect();
+    let settled = app.settled_month(ym).await?;
     let viewer = caller.viewer();
     if market::visibility::contracts_access(viewer).logged() {
         super::participants::log_regulator_read(
@@ -164,8 +152,8 @@ async fn final_settlement(
         )
         .await?;
     }
-    let visible = market::visibility::visible_settlement(viewer, &report, |contract| {
-        parties.get(contract).copied()
+    let visible = market::visibility::visible_settlement(viewer, &settled.report, |contract| {
+        settled.parties.get(contract).copied()
     });
     let (page, next) = visible.page(after.as_ref(), limit as usize);
     let mut response = axum::Json(page).into_response();

@@ -165,6 +165,23 @@ async fn meter_corrections_are_new_versions(db: &mut Db) {
         ]
     );
     assert_eq!(s.meter_months("2024-03").await.unwrap(), vec![]);
+    // One participant's meters, latest versions: G1's both; nobody's; more ids than one
+    // statement binds.
+    let ids = |list: &[&str]| list.iter().map(|p| p.to_string()).collect::<Vec<_>>();
+    assert_eq!(
+        s.meter_months_of("2024-02", &ids(&["U9", "G1"]))
+            .await
+            .unwrap(),
+        s.meter_months("2024-02").await.unwrap()
+    );
+    assert_eq!(
+        s.meter_months_of("2024-02", &ids(&["U9"])).await.unwrap(),
+        vec![]
+    );
+    assert_eq!(s.meter_months_of("2024-02", &[]).await.unwrap(), vec![]);
+    let mut many: Vec<String> = (0..1200).map(|i| format!("P{i}")).collect();
+    many.push("G1".into());
+    assert_eq!(s.meter_months_of("2024-02", &many).await.unwrap().len(), 2);
 
     // Who each meter was stored under, over months and versions, each pair once.
     let other = MeterMonth {

@@ -14,7 +14,7 @@ use super::{Frame, failed, forged, frame, render, see};
 use crate::Web;
 use crate::i18n::{self, grouped};
 use crate::visit::Visit;
-use api::dto::certificates::{Holdings, HourlyMatchView};
+use api::dto::certificates::{CertificateListingView, Holdings, HourlyMatchView};
 use api::dto::contracts::ContractView;
 use api::dto::participants::ProjectView;
 
@@ -29,7 +29,8 @@ pub struct ContractRow {
     pub id: u64,
     pub session: u64,
     pub side: String,
-    pub counterparty: u64,
+    /// The other party's id (both, `seller → buyer`, for an insider reading others').
+    pub counterparty: String,
     pub mwh: String,
     pub energy_price: String,
     pub env_price: String,
@@ -42,7 +43,20 @@ pub struct HoldingRow {
     pub month: String,
     pub count: u32,
     pub state: String,
+    /// A buyer may claim (核销) these.
     pub claimable: bool,
+    /// Issued to the visitor and not yet moved: may be listed for sale (挂牌).
+    pub listable: bool,
+}
+
+/// An open certificate listing.
+pub struct ListingRow {
+    pub id: u64,
+    pub own: bool,
+    pub project: String,
+    pub month: String,
+    pub price: String,
+    pub remaining: u32,
 }
 
 pub struct LineRow {
@@ -79,11 +93,14 @@ pub struct MePage {
     pub holdings: Vec<HoldingRow>,
     /// Ranges of the month not shown.
     pub holdings_more: usize,
+    pub listings: Vec<ListingRow>,
     pub lines: Option<Vec<LineRow>>,
     pub retail: Vec<RetailRow>,
     pub hourly: Option<Hourly>,
     pub projects: Vec<ProjectView>,
     pub buyer: bool,
+    /// The settlement tab (`/me/settlement`), else the business tab (`/me`).
+    pub settlement: bool,
 }
 
 #[derive(Deserialize)]
@@ -92,9 +109,24 @@ pub struct MeQuery {
     after: Option<String>,
 }
 
-/// `GET /me?month=YYYY-MM&after=S1-C2`.
+/// `GET /me?month=YYYY-MM&after=S1-C2`: contracts, certificates of the month, listings,
+/// projects.
 pub async fn page(State(web): State<Web>, visit: Visit, Query(query): Query<MeQuery>) -> Response {
-    let frame = frame(&web, &visit, "me").await;
+    show(&web, &visit, query, false).await
+}
+
+/// `GET /me/settlement?month=YYYY-MM`: the month's settlement lines, retail allocations, hourly
+/// matching and consumption certificate.
+pub async fn settlement_page(
+    State(web): State<Web>,
+    visit: Visit,
+    Query(query): Query<MeQuery>,
+) -> Response {
+    show(&web, &visit, query, true).await
+}
+
+async fn show(web: &Web, visit: &Visit, query: MeQuery, settlement: bool) -> Response {
+    let frame = frame(web, visit, "me").await;
     let Some(me) = frame.me.as_ref() else {
         return super::see("/signin");
     };
@@ -113,65 +145,82 @@ pub async fn page(State(web): State<Web>, visit: Visit, Query(query): Query<MeQu
         path.push_str("&after=");
         path.push_str(&super::percent_encode(after));
     }
-    let (contracts, next_contracts) = match web.call(who, Method::GET, &path, None, None).await {
-        Ok(reply) => {
-            let next = reply
-                .headers
-                .get(header::LINK)
-                .and_then(|l| l.to_str().ok())
-                .and_then(|l| l.split("after=").nth(1))
-                .and_then(|rest| rest.split(['&', '>']).next())
-                .map(str::to_owned);
-            let rows = serde_json::from_slice::<Vec<ContractView>>(&reply.body)
-                .unwrap_or_default()
-                .into_iter()
-                .map(|c| {
-                    let sells = c.seller == my_id;
-                    ContractRow {
-                        id: c.id,
-                        session: c.session,
-                        side: i18n::side_name(lang, if sells { "sell" } else { "buy" }),
-                        counterparty: if sells { c.buyer } else { c.seller },
-                        mwh: grouped(&c.total_mwh),
-                        energy_price: c.energy_price,
-                        env_price: c.env_price,
-                        status: c.status,
-                    }
-                })
-                .collect();
-            (rows, next)
+    let (contracts, next_contracts) = if settlement {
+        (Vec::new(), None)
+    } else {
+        match web.call(who, Method::GET, &path, None, None).await {
+            Ok(reply) => {
+                let next = reply
+                    .headers
+                    .get(header::LINK)
+                    .and_then(|l| l.to_str().ok())
+                    .and_then(|l| l.split("after=").nth(1))
+                    .and_then(|rest| rest.split(['&', '>']).next())
+                    .map(str::to_owned);
+                let rows = serde_json::from_slice::<Vec<ContractView>>(&reply.body)
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|c| {
+                        let (side, counterparty) = if c.seller == my_id {
+                            (i18n::side_name(lang, "sell"), c.buyer.to_string())
+                        } else if c.buyer == my_id {
+                            (i18n::side_name(lang, "buy"), c.seller.to_string())
+                        } else {
+                            ("—".to_owned(), format!("{} → {}", c.seller, c.buyer))
+                        };
+                        ContractRow {
+                            id: c.id,
+                            session: c.session,
+                            side,
+                            counterparty,
+                            mwh: grouped(&c.total_mwh),
+                            energy_price: c.energy_price,
+                            env_price: c.env_price,
+                            status: c.status,
+                        }
+                    })
+                    .collect();
+                (rows, next)
+            }
+            Err(f) => return failed(web, visit, f, "/").await,
         }
-        Err(f) => return failed(&web, &visit, f, "/").await,
     };
 
     let mut holdings_more = 0;
-    let holdings = web
-        .get::<Holdings>(who, &format!("/api/v1/certificates?month={month}"))
-        .await
-        .map(|h| {
-            holdings_more = h.holdings.len().saturating_sub(HOLDINGS_SHOWN);
-            h.holdings
-                .into_iter()
-                .take(HOLDINGS_SHOWN)
-                .map(|h| HoldingRow {
-                    claimable: buyer && matches!(h.state.as_str(), "transferred" | "issued"),
-                    state: i18n::certificate_state_name(lang, &h.state),
-                    range: h.range,
-                    project: h.project,
-                    month: h.month,
-                    count: h.certificates,
-                })
-                .collect()
-        })
-        .unwrap_or_default();
+    let holdings = if settlement {
+        Vec::new()
+    } else {
+        web.get::<Holdings>(who, &format!("/api/v1/certificates?month={month}"))
+            .await
+            .map(|h| {
+                holdings_more = h.holdings.len().saturating_sub(HOLDINGS_SHOWN);
+                h.holdings
+                    .into_iter()
+                    .take(HOLDINGS_SHOWN)
+                    .map(|h| HoldingRow {
+                        claimable: buyer && matches!(h.state.as_str(), "transferred" | "issued"),
+                        listable: !buyer && h.state == "issued",
+                        state: i18n::certificate_state_name(lang, &h.state),
+                        range: h.range,
+                        project: h.project,
+                        month: h.month,
+                        count: h.certificates,
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
 
-    let report = web
-        .get::<market::SettlementReport>(
+    let report = if settlement {
+        web.get::<market::SettlementReport>(
             who,
             &format!("/api/v1/settlements/{month}?limit={LINES_SHOWN}"),
         )
         .await
-        .ok();
+        .ok()
+    } else {
+        None
+    };
     let lines = report.as_ref().map(|r| {
         r.lines
             .iter()
@@ -196,7 +245,7 @@ pub async fn page(State(web): State<Web>, visit: Visit, Query(query): Query<MeQu
             env: grouped(&l.env_mwh),
         })
         .collect();
-    let hourly = if buyer {
+    let hourly = if buyer && settlement {
         web.get::<HourlyMatchView>(who, &format!("/api/v1/hourly-match/{month}"))
             .await
             .ok()
@@ -209,7 +258,29 @@ pub async fn page(State(web): State<Web>, visit: Visit, Query(query): Query<MeQu
     } else {
         None
     };
-    let projects = if me.role_code == "aggregator" || me.role_code == "generator" {
+    let listings = if settlement {
+        Vec::new()
+    } else {
+        web.get::<Vec<CertificateListingView>>(who, "/api/v1/certificates/listings")
+            .await
+            .map(|ls| {
+                ls.into_iter()
+                    .take(HOLDINGS_SHOWN)
+                    .map(|l| ListingRow {
+                        own: l.owner == my_id,
+                        id: l.id,
+                        project: l.project,
+                        month: l.month,
+                        price: l.price_yuan,
+                        remaining: l.remaining,
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let projects = if settlement {
+        Vec::new()
+    } else if me.role_code == "aggregator" || me.role_code == "generator" {
         web.get::<Vec<ProjectView>>(who, "/api/v1/projects")
             .await
             .unwrap_or_default()
@@ -217,7 +288,7 @@ pub async fn page(State(web): State<Web>, visit: Visit, Query(query): Query<MeQu
         Vec::new()
     };
     render(
-        &visit,
+        visit,
         &MePage {
             frame,
             month,
@@ -225,11 +296,13 @@ pub async fn page(State(web): State<Web>, visit: Visit, Query(query): Query<MeQu
             next_contracts,
             holdings,
             holdings_more,
+            listings,
             lines,
             retail,
             hourly,
             projects,
             buyer,
+            settlement,
         },
     )
 }
@@ -256,12 +329,8 @@ pub async fn claim(
     if !visit.check_form(&form.csrf) {
         return forged(&web, &visit, "/me").await;
     }
-    let Ok(count) = form.count.trim().parse::<u32>() else {
-        let message = format!(
-            "count: `{}` is not a whole number",
-            domain::shown(&form.count)
-        );
-        return super::refusal(&web, &visit, StatusCode::BAD_REQUEST, message, "/me").await;
+    let Some(count) = whole(&form.count) else {
+        return not_whole(&web, &visit, &form.count).await;
     };
     let body = json!({
         "project": form.project,
@@ -269,19 +338,139 @@ pub async fn claim(
         "count": count,
         "beneficiary": form.beneficiary,
     });
+    post(
+        &web,
+        &visit,
+        "/api/v1/certificates/claim",
+        Some(body),
+        &form.nonce,
+    )
+    .await
+}
+
+#[derive(Deserialize)]
+pub struct ListForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    nonce: String,
+    project: String,
+    month: String,
+    count: String,
+    price_yuan: String,
+}
+
+/// `POST /me/listings`: lists certificates for sale (挂牌), `POST /api/v1/certificates/listings`.
+pub async fn list(
+    State(web): State<Web>,
+    visit: Visit,
+    axum::Form(form): axum::Form<ListForm>,
+) -> Response {
+    if !visit.check_form(&form.csrf) {
+        return forged(&web, &visit, "/me").await;
+    }
+    let Some(count) = whole(&form.count) else {
+        return not_whole(&web, &visit, &form.count).await;
+    };
+    let body = json!({
+        "project": form.project,
+        "month": form.month,
+        "count": count,
+        "price_yuan": form.price_yuan.trim(),
+    });
+    post(
+        &web,
+        &visit,
+        "/api/v1/certificates/listings",
+        Some(body),
+        &form.nonce,
+    )
+    .await
+}
+
+#[derive(Deserialize)]
+pub struct BuyForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    nonce: String,
+    count: String,
+}
+
+/// `POST /me/listings/{id}/buy`: buys certificates of a listing (摘牌).
+pub async fn buy(
+    State(web): State<Web>,
+    visit: Visit,
+    Path(id): Path<u64>,
+    axum::Form(form): axum::Form<BuyForm>,
+) -> Response {
+    if !visit.check_form(&form.csrf) {
+        return forged(&web, &visit, "/me").await;
+    }
+    let Some(count) = whole(&form.count) else {
+        return not_whole(&web, &visit, &form.count).await;
+    };
+    let path = format!("/api/v1/certificates/listings/{id}/buy");
+    post(
+        &web,
+        &visit,
+        &path,
+        Some(json!({"count": count})),
+        &form.nonce,
+    )
+    .await
+}
+
+/// `POST /me/listings/{id}/delist`: withdraws the visitor's listing.
+pub async fn delist(
+    State(web): State<Web>,
+    visit: Visit,
+    Path(id): Path<u64>,
+    axum::Form(form): axum::Form<super::sessions::PlainForm>,
+) -> Response {
+    if !visit.check_form(&form.csrf) {
+        return forged(&web, &visit, "/me").await;
+    }
     match web
         .send::<serde_json::Value>(
             visit.as_caller(),
-            Method::POST,
-            "/api/v1/certificates/claim",
-            Some(&body),
+            Method::DELETE,
+            &format!("/api/v1/certificates/listings/{id}"),
+            None::<&()>,
             &form.nonce,
         )
         .await
     {
-        Ok(_) => see("/me#certificates"),
+        Ok(_) => see("/me#listings"),
         Err(f) => failed(&web, &visit, f, "/me").await,
     }
+}
+
+/// Posts a certificate form's API call and goes back to the certificates.
+async fn post(
+    web: &Web,
+    visit: &Visit,
+    path: &str,
+    body: Option<serde_json::Value>,
+    nonce: &str,
+) -> Response {
+    match web
+        .send::<serde_json::Value>(visit.as_caller(), Method::POST, path, body.as_ref(), nonce)
+        .await
+    {
+        Ok(_) => see("/me#certificates"),
+        Err(f) => failed(web, visit, f, "/me").await,
+    }
+}
+
+/// A count of certificates as typed.
+fn whole(text: &str) -> Option<u32> {
+    text.trim().parse().ok()
+}
+
+async fn not_whole(web: &Web, visit: &Visit, text: &str) -> Response {
+    let message = format!("count: `{}` is not a whole number", domain::shown(text));
+    super::refusal(web, visit, StatusCode::BAD_REQUEST, message, "/me").await
 }
 
 /// `GET /me/consumption/{YYYY-MM}.html` or `.pdf`: the visitor's green power consumption

@@ -56,6 +56,16 @@ pub struct Frame {
 }
 
 impl Frame {
+    /// The visitor as an API caller: with its token when the token is valid, else anonymous
+    /// (a stale cookie shows the public pages signed out rather than refused).
+    pub fn caller<'a>(&self, visit: &'a Visit) -> crate::client::As<'a> {
+        if self.me.is_some() {
+            visit.as_caller()
+        } else {
+            visit.anonymous()
+        }
+    }
+
     /// A fresh idempotency key for a form.
     pub fn nonce(&self) -> String {
         visit::random_hex()

@@ -222,6 +222,72 @@ pub async fn create_participant(
 }
 
 #[derive(Deserialize)]
+pub struct ProjectForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    nonce: String,
+    code: String,
+    technology: String,
+    capacity_kw: String,
+    province: String,
+    owner: String,
+    /// A checkbox: present when ticked.
+    subsidised: Option<String>,
+    #[serde(default)]
+    meters: String,
+}
+
+/// `POST /operator/projects`: registers a project (its filing code, technology, capacity,
+/// owner and meters) with `POST /api/v1/projects`.
+pub async fn create_project(
+    State(web): State<Web>,
+    visit: Visit,
+    axum::Form(f): axum::Form<ProjectForm>,
+) -> Response {
+    let number = |field: &str, text: &str| {
+        text.trim()
+            .parse::<u64>()
+            .map_err(|_| format!("{field}: `{}` is not a whole number", domain::shown(text)))
+    };
+    let (capacity, owner) = match (
+        number("capacity_kw", &f.capacity_kw),
+        number("owner", &f.owner),
+    ) {
+        (Ok(c), Ok(o)) => (c, o),
+        (Err(message), _) | (_, Err(message)) => {
+            return super::refusal(&web, &visit, StatusCode::BAD_REQUEST, message, "/operator")
+                .await;
+        }
+    };
+    let body = json!({
+        "code": f.code.trim(),
+        "technology": f.technology,
+        "capacity_kw": capacity,
+        "province": f.province.trim(),
+        "owner": owner,
+        "subsidised": f.subsidised.is_some(),
+        "meters": f.meters.split([',', '，', ' ', '\n']).map(str::trim).filter(|m| !m.is_empty()).collect::<Vec<_>>(),
+    });
+    let done = format!(
+        "{} {}: {}",
+        visit.lang.texts().project,
+        f.code.trim(),
+        visit.lang.texts().done
+    );
+    act(
+        &web,
+        &visit,
+        &f.csrf,
+        &f.nonce,
+        "/api/v1/projects",
+        Some(body),
+        |_| done,
+    )
+    .await
+}
+
+#[derive(Deserialize)]
 pub struct TokenForm {
     #[serde(default)]
     csrf: String,

@@ -106,7 +106,7 @@ pub async fn calendar(
     Query(query): Query<CalendarQuery>,
 ) -> Response {
     let frame = frame(&web, &visit, "sessions").await;
-    let sessions: Vec<SessionView> = match web.get(visit.as_caller(), "/api/v1/sessions").await {
+    let sessions: Vec<SessionView> = match web.get(frame.caller(&visit), "/api/v1/sessions").await {
         Ok(s) => s,
         Err(f) => return failed(&web, &visit, f, "/").await,
     };
@@ -288,7 +288,7 @@ pub async fn page(
         )
         .await;
     };
-    let who = visit.as_caller();
+    let who = frame.caller(&visit);
     let session: SessionView = match web.get(who, &format!("/api/v1/sessions/{id}")).await {
         Ok(s) => s,
         Err(f) => return failed(&web, &visit, f, "/sessions").await,
@@ -413,7 +413,7 @@ fn results(lang: Lang, r: ResultsView) -> Results {
         "yAxis": [{"type": "value", "name": "MWh"}, {"type": "value", "name": "元/MWh", "scale": true}],
         "series": [
             {"name": t.q_star, "type": "bar", "data": r.periods.iter().map(|p| &p.volume_mwh).collect::<Vec<_>>()},
-            {"name": t.p_star, "type": "line", "yAxisIndex": 1, "data": r.periods.iter().map(|p| p.price.clone()).collect::<Vec<_>>()},
+            {"name": t.p_star, "type": "line", "yAxisIndex": 1, "showSymbol": true, "symbolSize": 8, "data": r.periods.iter().map(|p| p.price.clone()).collect::<Vec<_>>()},
         ]
     });
     let mut provinces = Vec::new();
