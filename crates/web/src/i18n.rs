@@ -577,6 +577,17 @@ pub fn province_name(lang: Lang, code: &str) -> String {
     lang.pick(zh, en).to_owned()
 }
 
+/// The states of a session's lifecycle, in order, then `cancelled`.
+pub const SESSION_STATES: [&str; 7] = [
+    "draft",
+    "announced",
+    "open",
+    "closed",
+    "cleared",
+    "published",
+    "cancelled",
+];
+
 /// A session state (`draft` … `published`, `cancelled`) by name.
 pub fn state_name(lang: Lang, state: &str) -> String {
     let (zh, en) = match state {
@@ -689,14 +700,7 @@ mod tests {
             for mode in ["bilateral", "listing", "call_auction", "rolling"] {
                 assert_ne!(mode_name(lang, mode), mode);
             }
-            for state in [
-                "draft",
-                "announced",
-                "open",
-                "closed",
-                "cleared",
-                "published",
-            ] {
+            for state in SESSION_STATES {
                 assert_ne!(state_name(lang, state), state);
             }
         }

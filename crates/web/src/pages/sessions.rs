@@ -89,16 +89,6 @@ pub struct CalendarQuery {
     state: Option<String>,
 }
 
-const STATES: [&str; 7] = [
-    "draft",
-    "announced",
-    "open",
-    "closed",
-    "cleared",
-    "published",
-    "cancelled",
-];
-
 /// `GET /sessions?state=open`: every session the visitor may see, latest delivery first.
 pub async fn calendar(
     State(web): State<Web>,
@@ -112,7 +102,7 @@ pub async fn calendar(
     };
     let state = query
         .state
-        .filter(|s| STATES.contains(&s.as_str()))
+        .filter(|s| i18n::SESSION_STATES.contains(&s.as_str()))
         .unwrap_or_default();
     let mut sessions: Vec<&SessionView> = sessions
         .iter()
@@ -120,7 +110,7 @@ pub async fn calendar(
         .collect();
     sessions.sort_by(|a, b| (&b.settings.first_month, b.id).cmp(&(&a.settings.first_month, a.id)));
     let rows = sessions.iter().map(|s| Row::of(visit.lang, s)).collect();
-    let states = STATES
+    let states = i18n::SESSION_STATES
         .iter()
         .map(|s| (*s, i18n::state_name(visit.lang, s)))
         .collect();
