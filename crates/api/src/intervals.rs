@@ -132,12 +132,12 @@ impl AppState {
         let Ok(month) = YearMonth::parse(&month) else {
             return Ok(());
         };
-        self.settled_month(month).await?;
-        let mut sellers: Vec<String> = self
-            .hub
-            .read_all(|sessions| market::delivering(sessions.iter().copied(), month))
-            .into_iter()
-            .map(|c| c.terms.seller)
+        // The sellers of the month's settled lines: the parties the report was read with.
+        let settled = self.settled_month(month).await?;
+        let mut sellers: Vec<String> = settled
+            .parties
+            .values()
+            .map(|(seller, _)| seller.0.to_string())
             .collect();
         sellers.sort_unstable();
         sellers.dedup();

@@ -47,6 +47,14 @@ fn rows_of(registry: &Registry) -> Vec<LedgerRow> {
         .collect()
 }
 
+/// `lvdian verify --db <url>`, run to its end.
+fn run_verify(url: &str) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_lvdian"))
+        .args(["verify", "--db", url])
+        .output()
+        .unwrap()
+}
+
 #[tokio::test]
 async fn verify_passes_then_names_the_entry_with_a_changed_byte() {
     let dir = std::env::temp_dir().join(format!("lvdian-verify-{}", std::process::id()));
@@ -61,12 +69,7 @@ async fn verify_passes_then_names_the_entry_with_a_changed_byte() {
     store.append_ledger(&rows, None).await.unwrap();
     store.close().await;
 
-    let verify = || {
-        Command::new(env!("CARGO_BIN_EXE_lvdian"))
-            .args(["verify", "--db", &url])
-            .output()
-            .unwrap()
-    };
+    let verify = || run_verify(&url);
     let out = verify();
     assert_eq!(
         out.status.code(),
@@ -147,10 +150,7 @@ async fn verify_checks_the_registry_checkpoint() {
             .unwrap()
     };
     let verify = || {
-        let out = Command::new(env!("CARGO_BIN_EXE_lvdian"))
-            .args(["verify", "--db", &url])
-            .output()
-            .unwrap();
+        let out = run_verify(&url);
         (
             out.status.code(),
             String::from_utf8(out.stdout).unwrap() + &String::from_utf8(out.stderr).unwrap(),
@@ -246,12 +246,7 @@ async fn verify_checks_session_snapshots_against_their_journals() {
     store.put_session_snapshot(id, &stored, 2).await.unwrap();
     store.close().await;
 
-    let verify = || {
-        Command::new(env!("CARGO_BIN_EXE_lvdian"))
-            .args(["verify", "--db", &url])
-            .output()
-            .unwrap()
-    };
+    let verify = || run_verify(&url);
     let out = verify();
     assert_eq!(
         out.status.code(),
@@ -285,10 +280,7 @@ async fn verify_checks_session_snapshots_against_their_journals() {
 fn verify_refuses_a_missing_database() {
     let path = std::env::temp_dir().join(format!("lvdian-no-such-{}.db", std::process::id()));
     let url = format!("sqlite:{}", path.display());
-    let out = Command::new(env!("CARGO_BIN_EXE_lvdian"))
-        .args(["verify", "--db", &url])
-        .output()
-        .unwrap();
+    let out = run_verify(&url);
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("no database at"));
     assert!(!path.exists());

@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{Frame, failed, forged, frame, render, see};
+use super::{Frame, Tokens, failed, forged, frame, render, see, send_form};
 use crate::Web;
 use crate::i18n::{self, grouped};
 use crate::visit::Visit;
@@ -309,10 +309,8 @@ async fn show(web: &Web, visit: &Visit, query: MeQuery, settlement: bool) -> Res
 
 #[derive(Deserialize)]
 pub struct ClaimForm {
-    #[serde(default)]
-    csrf: String,
-    #[serde(default)]
-    nonce: String,
+    #[serde(flatten)]
+    tokens: Tokens,
     project: String,
     month: String,
     count: String,
@@ -326,34 +324,22 @@ pub async fn claim(
     visit: Visit,
     axum::Form(form): axum::Form<ClaimForm>,
 ) -> Response {
-    if !visit.check_form(&form.csrf) {
-        return forged(&web, &visit, "/me").await;
-    }
-    let Some(count) = whole(&form.count) else {
-        return not_whole(&web, &visit, &form.count).await;
-    };
-    let body = json!({
-        "project": form.project,
-        "month": form.month,
-        "count": count,
-        "beneficiary": form.beneficiary,
-    });
-    post(
-        &web,
-        &visit,
-        "/api/v1/certificates/claim",
-        Some(body),
-        &form.nonce,
-    )
+    let path = "/api/v1/certificates/claim";
+    certificate_form(&web, &visit, &form.tokens, &form.count, path, |count| {
+        json!({
+            "project": form.project,
+            "month": form.month,
+            "count": count,
+            "beneficiary": form.beneficiary,
+        })
+    })
     .await
 }
 
 #[derive(Deserialize)]
 pub struct ListForm {
-    #[serde(default)]
-    csrf: String,
-    #[serde(default)]
-    nonce: String,
+    #[serde(flatten)]
+    tokens: Tokens,
     project: String,
     month: String,
     count: String,
@@ -366,34 +352,22 @@ pub async fn list(
     visit: Visit,
     axum::Form(form): axum::Form<ListForm>,
 ) -> Response {
-    if !visit.check_form(&form.csrf) {
-        return forged(&web, &visit, "/me").await;
-    }
-    let Some(count) = whole(&form.count) else {
-        return not_whole(&web, &visit, &form.count).await;
-    };
-    let body = json!({
-        "project": form.project,
-        "month": form.month,
-        "count": count,
-        "price_yuan": form.price_yuan.trim(),
-    });
-    post(
-        &web,
-        &visit,
-        "/api/v1/certificates/listings",
-        Some(body),
-        &form.nonce,
-    )
+    let path = "/api/v1/certificates/listings";
+    certificate_form(&web, &visit, &form.tokens, &form.count, path, |count| {
+        json!({
+            "project": form.project,
+            "month": form.month,
+            "count": count,
+            "price_yuan": form.price_yuan.trim(),
+        })
+    })
     .await
 }
 
 #[derive(Deserialize)]
 pub struct BuyForm {
-    #[serde(default)]
-    csrf: String,
-    #[serde(default)]
-    nonce: String,
+    #[serde(flatten)]
+    tokens: Tokens,
     count: String,
 }
 
@@ -404,19 +378,14 @@ pub async fn buy(
     Path(id): Path<u64>,
     axum::Form(form): axum::Form<BuyForm>,
 ) -> Response {
-    if !visit.check_form(&form.csrf) {
-        return forged(&web, &visit, "/me").await;
-    }
-    let Some(count) = whole(&form.count) else {
-        return not_whole(&web, &visit, &form.count).await;
-    };
     let path = format!("/api/v1/certificates/listings/{id}/buy");
-    post(
+    certificate_form(
         &web,
         &visit,
+        &form.tokens,
+        &form.count,
         &path,
-        Some(json!({"count": count})),
-        &form.nonce,
+        |count| json!({"count": count}),
     )
     .await
 }
@@ -426,40 +395,50 @@ pub async fn delist(
     State(web): State<Web>,
     visit: Visit,
     Path(id): Path<u64>,
-    axum::Form(form): axum::Form<super::sessions::PlainForm>,
+    axum::Form(tokens): axum::Form<Tokens>,
 ) -> Response {
-    if !visit.check_form(&form.csrf) {
+    if !visit.check_form(&tokens.csrf) {
         return forged(&web, &visit, "/me").await;
     }
-    match web
-        .send::<serde_json::Value>(
-            visit.as_caller(),
-            Method::DELETE,
-            &format!("/api/v1/certificates/listings/{id}"),
-            None::<&()>,
-            &form.nonce,
-        )
-        .await
+    let path = format!("/api/v1/certificates/listings/{id}");
+    match send_form::<serde_json::Value>(
+        &web,
+        &visit,
+        &tokens,
+        Method::DELETE,
+        &path,
+        None::<&()>,
+        "/me",
+    )
+    .await
     {
         Ok(_) => see("/me#listings"),
-        Err(f) => failed(&web, &visit, f, "/me").await,
+        Err(refusal) => refusal,
     }
 }
 
-/// Posts a certificate form's API call and goes back to the certificates.
-async fn post(
+/// A certificate form: checked, its count read as a whole number, then one POST of the body
+/// `body` makes of that count; back to the certificates.
+async fn certificate_form(
     web: &Web,
     visit: &Visit,
+    tokens: &Tokens,
+    count: &str,
     path: &str,
-    body: Option<serde_json::Value>,
-    nonce: &str,
+    body: impl FnOnce(u32) -> serde_json::Value,
 ) -> Response {
-    match web
-        .send::<serde_json::Value>(visit.as_caller(), Method::POST, path, body.as_ref(), nonce)
+    if !visit.check_form(&tokens.csrf) {
+        return forged(web, visit, "/me").await;
+    }
+    let Some(count) = whole(count) else {
+        return not_whole(web, visit, count).await;
+    };
+    let body = body(count);
+    match send_form::<serde_json::Value>(web, visit, tokens, Method::POST, path, Some(&body), "/me")
         .await
     {
         Ok(_) => see("/me#certificates"),
-        Err(f) => failed(web, visit, f, "/me").await,
+        Err(refusal) => refusal,
     }
 }
 

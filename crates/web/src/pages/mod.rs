@@ -10,8 +10,10 @@ pub mod overview;
 pub mod sessions;
 
 use askama::Template;
-use axum::http::{StatusCode, header};
+use axum::http::{Method, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
 
 use crate::Web;
 use crate::assets;
@@ -168,6 +170,38 @@ pub async fn failed(web: &Web, visit: &Visit, failure: Failure, back: &str) -> R
 pub async fn forged(web: &Web, visit: &Visit, back: &str) -> Response {
     let message = visit.lang.texts().forged.to_owned();
     refusal(web, visit, StatusCode::FORBIDDEN, message, back).await
+}
+
+/// What every form that acts carries, flattened into it: the visit's anti-forgery token and
+/// the form's own idempotency key. A missing one is empty, so the form is refused as forged
+/// ([`Visit::check_form`]) rather than as malformed.
+#[derive(Debug, Deserialize)]
+pub struct Tokens {
+    #[serde(default)]
+    pub csrf: String,
+    #[serde(default)]
+    pub nonce: String,
+}
+
+/// A form's one API call as the visitor, with the form's nonce as its idempotency key (so a
+/// form sent twice acts once); a refusal becomes the page that says why, linking to `back`.
+/// The caller has checked the form ([`Visit::check_form`]) first.
+pub async fn send_form<T: DeserializeOwned>(
+    web: &Web,
+    visit: &Visit,
+    tokens: &Tokens,
+    method: Method,
+    path: &str,
+    body: Option<&impl Serialize>,
+    back: &str,
+) -> Result<T, Response> {
+    match web
+        .send::<T>(visit.as_caller(), method, path, body, &tokens.nonce)
+        .await
+    {
+        Ok(reply) => Ok(reply),
+        Err(f) => Err(failed(web, visit, f, back).await),
+    }
 }
 
 /// After a form did what it asked: see the page that shows it.

@@ -10,7 +10,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::sessions::Row;
-use super::{Frame, failed, forged, frame, render, see};
+use super::{Frame, Tokens, failed, forged, frame, render, see, send_form};
 use crate::Web;
 use crate::visit::Visit;
 use api::dto::participants::{ParticipantWithToken, TokenView};
@@ -60,35 +60,44 @@ async fn show(web: &Web, visit: &Visit, done: Option<String>) -> Response {
     )
 }
 
-/// Sends a form's API call as the visitor; on success shows the operator page with `done`
-/// (made from the reply), else the refusal.
+/// Checks a form and posts its API call as the visitor; on success shows the operator page with
+/// `done` (made from the reply), else the refusal.
 async fn act(
     web: &Web,
     visit: &Visit,
-    csrf: &str,
-    nonce: &str,
+    tokens: &Tokens,
     path: &str,
     body: Option<Value>,
     done: impl FnOnce(Value) -> String,
 ) -> Response {
-    if !visit.check_form(csrf) {
+    if !visit.check_form(&tokens.csrf) {
         return forged(web, visit, "/operator").await;
     }
-    match web
-        .send::<Value>(visit.as_caller(), Method::POST, path, body.as_ref(), nonce)
-        .await
+    match send_form::<Value>(
+        web,
+        visit,
+        tokens,
+        Method::POST,
+        path,
+        body.as_ref(),
+        "/operator",
+    )
+    .await
     {
         Ok(reply) => show(web, visit, Some(done(reply))).await,
-        Err(f) => failed(web, visit, f, "/operator").await,
+        Err(refusal) => refusal,
     }
+}
+
+/// What the operator page says after a form: "<what> <subject>: done".
+fn done(visit: &Visit, what: &str, subject: impl std::fmt::Display) -> String {
+    format!("{what} {subject}: {}", visit.lang.texts().done)
 }
 
 #[derive(Deserialize)]
 pub struct ActionForm {
-    #[serde(default)]
-    csrf: String,
-    #[serde(default)]
-    nonce: String,
+    #[serde(flatten)]
+    tokens: Tokens,
     action: String,
 }
 
@@ -101,31 +110,31 @@ pub async fn session_action(
     axum::Form(form): axum::Form<ActionForm>,
 ) -> Response {
     let back = format!("/sessions/{id}");
-    if !visit.check_form(&form.csrf) {
+    if !visit.check_form(&form.tokens.csrf) {
         return forged(&web, &visit, &back).await;
     }
     let action = super::percent_encode(&form.action);
-    match web
-        .send::<Value>(
-            visit.as_caller(),
-            Method::POST,
-            &format!("/api/v1/sessions/{id}/{action}"),
-            None::<&()>,
-            &form.nonce,
-        )
-        .await
+    let path = format!("/api/v1/sessions/{id}/{action}");
+    match send_form::<Value>(
+        &web,
+        &visit,
+        &form.tokens,
+        Method::POST,
+        &path,
+        None::<&()>,
+        &back,
+    )
+    .await
     {
         Ok(_) => see(&back),
-        Err(f) => failed(&web, &visit, f, &back).await,
+        Err(refusal) => refusal,
     }
 }
 
 #[derive(Deserialize)]
 pub struct SessionForm {
-    #[serde(default)]
-    csrf: String,
-    #[serde(default)]
-    nonce: String,
+    #[serde(flatten)]
+    tokens: Tokens,
     name: String,
     scope: String,
     provinces: String,
@@ -168,28 +177,22 @@ pub async fn create_session(
         "lot_mwh": f.lot_mwh.trim(),
         "compensation": f.compensation.trim(),
     });
-    let lang = visit.lang;
+    let session = visit.lang.texts().session;
     act(
         &web,
         &visit,
-        &f.csrf,
-        &f.nonce,
+        &f.tokens,
         "/api/v1/sessions",
         Some(body),
-        |reply| {
-            let id = reply["id"].as_u64().unwrap_or_default();
-            format!("{} {id}: {}", lang.texts().session, lang.texts().done)
-        },
+        |reply| done(&visit, session, reply["id"].as_u64().unwrap_or_default()),
     )
     .await
 }
 
 #[derive(Deserialize)]
 pub struct ParticipantForm {
-    #[serde(default)]
-    csrf: String,
-    #[serde(default)]
-    nonce: String,
+    #[serde(flatten)]
+    tokens: Tokens,
     name: String,
     role: String,
     province: String,
@@ -206,8 +209,7 @@ pub async fn create_participant(
     act(
         &web,
         &visit,
-        &f.csrf,
-        &f.nonce,
+        &f.tokens,
         "/api/v1/participants",
         Some(body),
         |reply| match serde_json::from_value::<ParticipantWithToken>(reply) {
@@ -223,10 +225,8 @@ pub async fn create_participant(
 
 #[derive(Deserialize)]
 pub struct ProjectForm {
-    #[serde(default)]
-    csrf: String,
-    #[serde(default)]
-    nonce: String,
+    #[serde(flatten)]
+    tokens: Tokens,
     code: String,
     technology: String,
     capacity_kw: String,
@@ -269,17 +269,11 @@ pub async fn create_project(
         "subsidised": f.subsidised.is_some(),
         "meters": f.meters.split([',', '，', ' ', '\n']).map(str::trim).filter(|m| !m.is_empty()).collect::<Vec<_>>(),
     });
-    let done = format!(
-        "{} {}: {}",
-        visit.lang.texts().project,
-        f.code.trim(),
-        visit.lang.texts().done
-    );
+    let done = done(&visit, visit.lang.texts().project, f.code.trim());
     act(
         &web,
         &visit,
-        &f.csrf,
-        &f.nonce,
+        &f.tokens,
         "/api/v1/projects",
         Some(body),
         |_| done,
@@ -289,10 +283,8 @@ pub async fn create_project(
 
 #[derive(Deserialize)]
 pub struct TokenForm {
-    #[serde(default)]
-    csrf: String,
-    #[serde(default)]
-    nonce: String,
+    #[serde(flatten)]
+    tokens: Tokens,
     participant: String,
 }
 
@@ -314,8 +306,7 @@ pub async fn create_token(
     act(
         &web,
         &visit,
-        &f.csrf,
-        &f.nonce,
+        &f.tokens,
         &path,
         None,
         |reply| match serde_json::from_value::<TokenView>(reply) {
@@ -328,10 +319,8 @@ pub async fn create_token(
 
 #[derive(Deserialize)]
 pub struct MonthForm {
-    #[serde(default)]
-    csrf: String,
-    #[serde(default)]
-    nonce: String,
+    #[serde(flatten)]
+    tokens: Tokens,
     month: String,
     /// `draft`/`final` for settlements, `issue`/`expire` for certificates.
     run: String,
@@ -344,17 +333,11 @@ pub async fn settle(
     axum::Form(f): axum::Form<MonthForm>,
 ) -> Response {
     let body = json!({"month": f.month.trim(), "final": f.run == "final"});
-    let done = format!(
-        "{} {}: {}",
-        visit.lang.texts().run_settlement,
-        f.month.trim(),
-        visit.lang.texts().done
-    );
+    let done = done(&visit, visit.lang.texts().run_settlement, f.month.trim());
     act(
         &web,
         &visit,
-        &f.csrf,
-        &f.nonce,
+        &f.tokens,
         "/api/v1/settlements",
         Some(body),
         |_| done,
@@ -375,6 +358,6 @@ pub async fn certificates(
         ("/api/v1/certificates/issue", t.issue_certificates)
     };
     let body = json!({"month": f.month.trim()});
-    let done = format!("{what} {}: {}", f.month.trim(), t.done);
-    act(&web, &visit, &f.csrf, &f.nonce, path, Some(body), |_| done).await
+    let done = done(&visit, what, f.month.trim());
+    act(&web, &visit, &f.tokens, path, Some(body), |_| done).await
 }

@@ -14,7 +14,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{Frame, failed, forged, frame, render, see};
+use super::{Frame, Tokens, failed, forged, frame, render, see, send_form};
 use crate::Web;
 use crate::i18n::{self, Lang, grouped};
 use crate::visit::Visit;
@@ -511,10 +511,8 @@ pub async fn depth_events(
 
 #[derive(Deserialize)]
 pub struct OrderForm {
-    #[serde(default)]
-    csrf: String,
-    #[serde(default)]
-    nonce: String,
+    #[serde(flatten)]
+    tokens: Tokens,
     side: String,
     period: String,
     mwh: String,
@@ -531,7 +529,7 @@ pub async fn submit_order(
     axum::Form(form): axum::Form<OrderForm>,
 ) -> Response {
     let back = format!("/sessions/{id}");
-    if !visit.check_form(&form.csrf) {
+    if !visit.check_form(&form.tokens.csrf) {
         return forged(&web, &visit, &back).await;
     }
     let order = OrderRequest {
@@ -542,27 +540,21 @@ pub async fn submit_order(
         env_price: form.env_price.trim().to_owned(),
         time_in_force: form.time_in_force.filter(|t| !t.is_empty()),
     };
-    match web
-        .send::<CommandResult>(
-            visit.as_caller(),
-            Method::POST,
-            &format!("/api/v1/sessions/{id}/orders"),
-            Some(&order),
-            &form.nonce,
-        )
-        .await
+    let path = format!("/api/v1/sessions/{id}/orders");
+    match send_form::<CommandResult>(
+        &web,
+        &visit,
+        &form.tokens,
+        Method::POST,
+        &path,
+        Some(&order),
+        &back,
+    )
+    .await
     {
         Ok(_) => see(&format!("{back}#my-orders")),
-        Err(f) => failed(&web, &visit, f, &back).await,
+        Err(refusal) => refusal,
     }
-}
-
-#[derive(Deserialize)]
-pub struct PlainForm {
-    #[serde(default)]
-    pub csrf: String,
-    #[serde(default)]
-    pub nonce: String,
 }
 
 /// `POST /sessions/{id}/orders/{order}/cancel`.
@@ -570,23 +562,25 @@ pub async fn cancel_order(
     State(web): State<Web>,
     visit: Visit,
     Path((id, order)): Path<(u64, u64)>,
-    axum::Form(form): axum::Form<PlainForm>,
+    axum::Form(tokens): axum::Form<Tokens>,
 ) -> Response {
     let back = format!("/sessions/{id}");
-    if !visit.check_form(&form.csrf) {
+    if !visit.check_form(&tokens.csrf) {
         return forged(&web, &visit, &back).await;
     }
-    match web
-        .send::<serde_json::Value>(
-            visit.as_caller(),
-            Method::DELETE,
-            &format!("/api/v1/sessions/{id}/orders/{order}"),
-            None::<&()>,
-            &form.nonce,
-        )
-        .await
+    let path = format!("/api/v1/sessions/{id}/orders/{order}");
+    match send_form::<serde_json::Value>(
+        &web,
+        &visit,
+        &tokens,
+        Method::DELETE,
+        &path,
+        None::<&()>,
+        &back,
+    )
+    .await
     {
         Ok(_) => see(&format!("{back}#my-orders")),
-        Err(f) => failed(&web, &visit, f, &back).await,
+        Err(refusal) => refusal,
     }
 }
