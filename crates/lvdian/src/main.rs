@@ -13,6 +13,7 @@ mod settle;
 mod verify;
 mod year_run;
 
+use std::io::Write as _;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -439,10 +440,17 @@ fn clear_command(path: &std::path::Path, congestion_rent: bool) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match clear::run(&text, congestion_rent) {
-        Ok(output) => {
-            print!("{output}");
-            ExitCode::SUCCESS
+    let cleared = clear::parse(&text).and_then(|file| {
+        let cleared = file.clear(congestion_rent)?;
+        // The output is written only once clearing has succeeded, as it is serialised.
+        let mut out = std::io::stdout().lock();
+        Ok(cleared.write_json(&mut out).and_then(|()| out.flush()))
+    });
+    match cleared {
+        Ok(Ok(())) => ExitCode::SUCCESS,
+        Ok(Err(e)) => {
+            eprintln!("error: cannot write the result: {e}");
+            ExitCode::FAILURE
         }
         Err(e) => {
             eprintln!("error: {}: {e}", path.display());
