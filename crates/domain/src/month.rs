@@ -67,6 +67,19 @@ impl YearMonth {
         self.month
     }
 
+    /// The day number (days since 1970-01-01) of the month's first day, after Howard
+    /// Hinnant's `days_from_civil`; the inverse of [`civil_from_days`].
+    pub fn first_day_number(self) -> i64 {
+        let (month, year) = (i64::from(self.month), i64::from(self.year));
+        let y = if month <= 2 { year - 1 } else { year };
+        let era = y.div_euclid(400);
+        let yoe = y.rem_euclid(400);
+        let mp = if month > 2 { month - 3 } else { month + 9 };
+        let doy = (153 * mp + 2) / 5;
+        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+        era * 146_097 + doe - 719_468
+    }
+
     /// Days in this month (28–31).
     pub fn days(self) -> u8 {
         match self.month {
@@ -193,6 +206,22 @@ pub fn civil_from_days(z: i64) -> (i64, u32, u32) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn first_day_numbers_invert_civil_from_days() {
+        assert_eq!(YearMonth::parse("1970-01").unwrap().first_day_number(), 0);
+        assert_eq!(
+            YearMonth::parse("2023-05").unwrap().first_day_number(),
+            19_478
+        );
+        for year in [1000, 1600, 1900, 1969, 2000, 2023, 2024, 2100, 9999] {
+            for month in 1..=12 {
+                let m = YearMonth::new(year, month).unwrap();
+                let day = m.first_day_number();
+                assert_eq!(civil_from_days(day), (i64::from(year), u32::from(month), 1));
+            }
+        }
+    }
 
     #[test]
     fn months_parse_strictly() {

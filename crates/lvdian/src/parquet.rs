@@ -12,8 +12,9 @@
 //! A null is a bad value of its column (an empty name, `start`/`kwh` shown as `NULL`). Row
 //! errors say `line N` with N = the row's 1-based index in the file + 1: the line the row would
 //! have in `meters.csv` with its header, so the same data gives the same messages in both
-//! formats. Only the low-level column API of the `parquet` crate is used (no Arrow), with
-//! Snappy and uncompressed pages: that is what DuckDB writes by default.
+//! formats. Only the low-level column API of the `parquet` crate is used (no Arrow); pages in
+//! every codec writers choose are read (uncompressed, snappy, gzip, lz4, lz4_raw, zstd, brotli:
+//! Polars writes zstd by default, DuckDB and Spark snappy), decompressed by the crate.
 //!
 //! Row groups are shared out among threads in contiguous runs, each parsed by its own
 //! `MeterParser` and merged with `settlement::merge_parts`; a bad file is read again on one
@@ -869,6 +870,10 @@ fn read_group(
                     parser.push_row(line, m, p, s, k);
                 }
                 StartColumn::Timestamp(c, per_minute, local) => match c.get(r) {
+                    // A whole minute, as every good start is: placed without forming its text.
+                    Some(&t) if t % *per_minute == 0 => {
+                        parser.push_row_minute(line, m, p, t / *per_minute, k);
+                    }
                     Some(&t) => {
                         let s = local.format_in(t, *per_minute);
                         parser.push_row(line, m, p, s, k);

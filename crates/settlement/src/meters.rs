@@ -34,6 +34,7 @@
 //! A file with any bad row imports nothing (spec §5): the result is either the whole
 //! [`MeterData`] or [`MeterErrors`] listing the bad rows by 1-based line number.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::hash::{BuildHasherDefault, Hasher};
@@ -739,6 +740,34 @@ impl MeterParser {
         self.scan.typed_row(meter, participant, start, kwh);
     }
 
+    /// [`push_row`](Self::push_row) with `start` given as local minutes since
+    /// 1970-01-01T00:00 (what a Parquet TIMESTAMP of whole minutes holds): the same checks and
+    /// messages, with the start shown as `YYYY-MM-DDTHH:MM`, but a row of the month is placed by
+    /// arithmetic instead of forming that text and reading it back.
+    ///
+    /// # Panics
+    /// For a parser made by [`new`](Self::new) or [`continuation`](Self::continuation).
+    #[inline]
+    pub fn push_row_minute(
+        &mut self,
+        line: u64,
+        meter: &[u8],
+        participant: &[u8],
+        minute: i64,
+        kwh: Option<i64>,
+    ) {
+        assert!(
+            self.stage == Stage::Rows && self.head.is_empty() && self.pending.is_empty(),
+            "push_row_minute needs a parser made by MeterParser::rows"
+        );
+        self.scan.line = line;
+        let interval = self.scan.interval_of_minute(minute);
+        self.scan
+            .typed_row_at(meter, participant, interval, kwh, || {
+                Cow::Owned(local_minute_text(minute).into_bytes())
+            });
+    }
+
     /// Parses whole lines.
     fn lines(&mut self, mut complete: &[u8]) {
         if self.stage == Stage::Header && !complete.is_empty() {
@@ -1053,11 +1082,14 @@ struct Scan {
     line: u64,
     /// The meter of the last good row.
     prev: u32,
+    /// The month's first interval start in local minutes since 1970-01-01T00:00.
+    first_minute: i64,
 }
 
 impl Scan {
     fn new(month: YearMonth) -> Scan {
         Scan {
+            first_minute: month.first_day_number() * 1440,
             month,
             layout: None,
             prefix: u64::from_le_bytes(prefix(month)),
@@ -1151,6 +1183,34 @@ impl Scan {
     /// then a lookup by name, then the checks of [`slow_row`](Self::slow_row).
     #[inline]
     fn typed_row(&mut self, name: &[u8], participant: &[u8], start: &[u8], kwh: Option<i64>) {
+        let interval = if start.len() == 16 {
+            self.interval_fast(start)
+        } else {
+            None
+        };
+        self.typed_row_at(name, participant, interval, kwh, || Cow::Borrowed(start));
+    }
+
+    /// The interval of a start given in local minutes since 1970-01-01T00:00, if it is one of
+    /// the month's.
+    #[inline]
+    fn interval_of_minute(&self, minute: i64) -> Option<usize> {
+        let offset = minute.checked_sub(self.first_minute)?;
+        let interval = usize::try_from(offset / 15).ok()?;
+        (offset >= 0 && offset % 15 == 0 && interval < self.intervals).then_some(interval)
+    }
+
+    /// [`typed_row`](Self::typed_row) with the start's interval found already (`None` when the
+    /// start is not one of the month's good starts); `start` gives its text for the slow path.
+    #[inline]
+    fn typed_row_at<'s>(
+        &mut self,
+        name: &[u8],
+        participant: &[u8],
+        interval: Option<usize>,
+        kwh: Option<i64>,
+        start: impl FnOnce() -> Cow<'s, [u8]>,
+    ) {
         let prev = self.prev;
         let guess = |scan: &Scan, m: u32| {
             m != NONE && {
@@ -1166,10 +1226,8 @@ impl Scan {
             None
         };
         // The fast path: a known meter, a good start and reading, a free interval.
-        if let (Some(m), Some(kwh)) = (m, kwh)
-            && start.len() == 16
+        if let (Some(m), Some(kwh), Some(interval)) = (m, kwh, interval)
             && (0..=MAX_INTERVAL_KWH).contains(&kwh)
-            && let Some(interval) = self.interval_fast(start)
         {
             let meter = &mut self.meters[m as usize];
             let slot = &mut meter.values[interval];
@@ -1181,7 +1239,7 @@ impl Scan {
                 return;
             }
         }
-        match self.typed_slow(name, participant, start, kwh) {
+        match self.typed_slow(name, participant, &start(), kwh) {
             Ok(m) => {
                 if prev != NONE && prev != m {
                     self.meters[prev as usize].next = m;
@@ -1656,6 +1714,13 @@ fn prefix(month: YearMonth) -> [u8; 8] {
     out
 }
 
+/// Local minutes since 1970-01-01T00:00 as `YYYY-MM-DDTHH:MM`.
+fn local_minute_text(minute: i64) -> String {
+    let (y, m, d) = domain::civil_from_days(minute.div_euclid(1440));
+    let of_day = minute.rem_euclid(1440);
+    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}", of_day / 60, of_day % 60)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1783,6 +1848,41 @@ mod tests {
                 "line 10, field `meter`: is empty",
             ]
         );
+    }
+
+    #[test]
+    fn rows_by_minute_are_checked_like_rows_by_text() {
+        let month = YearMonth::parse("2023-02").unwrap();
+        let first = month.first_day_number() * 1440;
+        let mut by_text = MeterParser::rows(month);
+        let mut by_minute = MeterParser::rows(month);
+        let mut line = 2;
+        let mut row = |meter: &str, minute: i64, kwh: Option<i64>| {
+            let start = local_minute_text(minute);
+            by_text.push_row(line, meter.as_bytes(), b"U1", start.as_bytes(), kwh);
+            by_minute.push_row_minute(line, meter.as_bytes(), b"U1", minute, kwh);
+            line += 1;
+        };
+        for i in 0..month.intervals() as i64 {
+            row("M1", first + 15 * i, Some(i % 5));
+        }
+        // Before and after the month, off the quarter hour, a repeat, a bad reading, a day
+        // long before 1970.
+        let last = first + 15 * (month.intervals() as i64 - 1);
+        for (minute, kwh) in [
+            (first - 15, Some(1)),
+            (last + 15, Some(1)),
+            (first + 7, Some(1)),
+            (first + 15, Some(1)),
+            (first + 30, None),
+            (-40_000_000, Some(1)),
+        ] {
+            row("M2", minute, kwh);
+        }
+        assert_eq!(local_minute_text(first + 15), "2023-02-01T00:15");
+        let (text, minute) = (by_text.finish(), by_minute.finish());
+        assert!(text.is_err());
+        assert_eq!(minute, text);
     }
 
     #[test]
