@@ -9,6 +9,8 @@
 #   bench/peers/run_coupled.sh                                   # full size
 #   PERIODS=24 bench/peers/run_coupled.sh                        # a quarter of it
 #
+# bench/peers/run.sh runs the same comparison as rows of its one table of all the peer benchmarks.
+#
 # lvdian is built with `cargo build --release -p lvdian` (`cargo run --release -p lvdian -- clear
 # case.json` once, untimed, as a check), then the binary target/release/lvdian is timed, without
 # cargo's start-up. The peer's time is the whole Python process (imports, JSON in and out, model

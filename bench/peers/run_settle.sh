@@ -12,6 +12,9 @@
 #   bench/peers/run_settle.sh                     # full size
 #   FRACTION=10 RUNS=5 bench/peers/run_settle.sh  # 1/10 of it
 #
+# bench/peers/run.sh runs the same comparison (with Polars too) as rows of its one table of all the
+# peer benchmarks.
+#
 # DuckDB is not a dependency of the project; install it once (not part of CI):
 #   python3 -m venv ~/.cache/lvdian/duckdb-venv && ~/.cache/lvdian/duckdb-venv/bin/pip install duckdb
 # Settings: DUCKDB_PYTHON (default: that venv's python, else python3), RUNS (3), FRACTION (1),

@@ -11,10 +11,12 @@ DuckDB's defaults (Snappy), `start` as a TIMESTAMP or, with `--start-as-text`, a
 
 Reads the same CSV files, validates the meter data by the same rules (non-negative whole kWh up
 to 999,999,999, every start a quarter-hour of the month, one participant per meter, no duplicate
-and no missing interval: every meter has exactly the month's 96 × days distinct intervals),
+and no missing interval: every meter has exactly the month's 96 × days distinct intervals; no empty
+start or kwh),
 settles per spec §5 with the same integer arithmetic (pro rata by largest remainder then contract
 id, money rounded half away from zero once per line item) and prints the same JSON as lvdian,
-byte for byte. Bad files exit with status 1 and a message (without lvdian's line numbers).
+byte for byte (formats.md's keys, then the ones `lvdian settle` adds: carry_in_kwh, volume_mwh,
+delivered_mwh, sent_mwh, lost_mwh). Bad files exit with status 1 and a message (without lvdian's line numbers).
 
 Needs `pip install duckdb`; not part of CI.
 """
@@ -73,6 +75,10 @@ def csv_to_parquet(argv):
     )
 
 
+def mwh(kwh):
+    return f"{kwh // 1000}.{kwh % 1000:03d}"
+
+
 def main():
     if len(sys.argv) >= 2 and sys.argv[1] == "--csv-to-parquet":
         csv_to_parquet(sys.argv[2:])
@@ -115,6 +121,7 @@ def main():
                    min(participant) AS participant,
                    count(DISTINCT participant) AS participants,
                    count(*) AS rows,
+                   least(count(start), count(kwh)) AS valued,
                    {distinct} AS distinct_starts,
                    sum(kwh) AS total,
                    min(kwh) AS min_kwh,
@@ -134,13 +141,13 @@ def main():
         SELECT meter, participants, rows, distinct_starts, min_kwh, max_kwh, first_start,
                last_start, aligned
         FROM per_meter
-        WHERE participants <> 1 OR rows <> ? OR distinct_starts <> ? OR min_kwh < 0
+        WHERE participants <> 1 OR rows <> ? OR valued <> ? OR distinct_starts <> ? OR min_kwh < 0
            OR max_kwh > 999999999 OR first_start < CAST(? AS TIMESTAMP)
            OR last_start >= CAST(? AS TIMESTAMP) OR NOT aligned
         ORDER BY meter
         LIMIT 100
         """,
-        [intervals, intervals, first, after],
+        [intervals, intervals, intervals, first, after],
     ).fetchall()
     if bad:
         fail(f"{args.meters}: bad meters (meter, participants, rows, distinct starts, ...): {bad}")
@@ -231,7 +238,8 @@ def main():
                CAST({half_away("CAST(d AS HUGEINT) * p_energy")} AS BIGINT),
                vol - d AS shortfall,
                CAST({half_away("CAST(vol - d AS HUGEINT) * p_comp")} AS BIGINT),
-               CASE WHEN vol = d THEN NULL WHEN g_k <= l_k THEN 'seller' ELSE 'buyer' END
+               CASE WHEN vol = d THEN NULL WHEN g_k <= l_k THEN 'seller' ELSE 'buyer' END,
+               carry, vol, d
         FROM d ORDER BY contract
         """
     ).fetchall()
@@ -243,11 +251,19 @@ def main():
             "carry_out_kwh": str(carry_out),
             "env_yuan": yuan(env_fen),
             "energy_yuan": yuan(energy_fen),
-            "shortfall_mwh": f"{shortfall // 1000}.{shortfall % 1000:03d}",
+            "shortfall_mwh": mwh(shortfall),
             "comp_yuan": yuan(comp_fen),
             "comp_payer": payer,
+            # What `lvdian settle` adds after the formats.md keys (market::SettlementReport):
+            # an intra-provincial contract loses nothing on the way, so sent = delivered = D_k.
+            "carry_in_kwh": str(carry),
+            "volume_mwh": mwh(vol),
+            "delivered_mwh": mwh(d),
+            "sent_mwh": mwh(d),
+            "lost_mwh": "0.000",
         }
-        for (contract, env_mwh, carry_out, env_fen, energy_fen, shortfall, comp_fen, payer) in rows
+        for (contract, env_mwh, carry_out, env_fen, energy_fen, shortfall, comp_fen, payer, carry,
+             vol, d) in rows
     ]
     out = json.dumps({"month": args.month, "lines": lines}, indent=2, ensure_ascii=False)
     sys.stdout.write(out + "\n")
