@@ -23,21 +23,10 @@ Needs `pip install duckdb`; not part of CI.
 
 import argparse
 import calendar
-import json
 import sys
 
 import duckdb
-
-
-def fail(message):
-    print(f"error: {message}", file=sys.stderr)
-    sys.exit(1)
-
-
-def yuan(fen):
-    sign = "-" if fen < 0 else ""
-    fen = abs(fen)
-    return f"{sign}{fen // 100}.{fen % 100:02d}"
+from settle_output import fail, mwh, write_report
 
 
 METERS_CSV = """read_csv(?, header = true, auto_detect = false, delim = ',', quote = '',
@@ -73,10 +62,6 @@ def csv_to_parquet(argv):
     con.execute(
         f"COPY (SELECT * FROM {source}) TO '{args.parquet}' (FORMAT PARQUET)", [args.csv]
     )
-
-
-def mwh(kwh):
-    return f"{kwh // 1000}.{kwh % 1000:03d}"
 
 
 def main():
@@ -244,29 +229,7 @@ def main():
         """
     ).fetchall()
 
-    lines = [
-        {
-            "contract": contract,
-            "env_mwh": str(env_mwh),
-            "carry_out_kwh": str(carry_out),
-            "env_yuan": yuan(env_fen),
-            "energy_yuan": yuan(energy_fen),
-            "shortfall_mwh": mwh(shortfall),
-            "comp_yuan": yuan(comp_fen),
-            "comp_payer": payer,
-            # What `lvdian settle` adds after the formats.md keys (market::SettlementReport):
-            # an intra-provincial contract loses nothing on the way, so sent = delivered = D_k.
-            "carry_in_kwh": str(carry),
-            "volume_mwh": mwh(vol),
-            "delivered_mwh": mwh(d),
-            "sent_mwh": mwh(d),
-            "lost_mwh": "0.000",
-        }
-        for (contract, env_mwh, carry_out, env_fen, energy_fen, shortfall, comp_fen, payer, carry,
-             vol, d) in rows
-    ]
-    out = json.dumps({"month": args.month, "lines": lines}, indent=2, ensure_ascii=False)
-    sys.stdout.write(out + "\n")
+    write_report(args.month, rows)
 
 
 if __name__ == "__main__":

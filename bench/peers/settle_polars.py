@@ -23,24 +23,13 @@ Needs `pip install polars`; not part of CI.
 
 import argparse
 import calendar
-import json
 import sys
 from datetime import datetime
 
 import polars as pl
+from settle_output import fail, mwh, write_report
 
 METER_SCHEMA = {"meter": pl.String, "participant": pl.String, "start": pl.String, "kwh": pl.Int64}
-
-
-def fail(message):
-    print(f"error: {message}", file=sys.stderr)
-    sys.exit(1)
-
-
-def yuan(fen):
-    sign = "-" if fen < 0 else ""
-    fen = abs(fen)
-    return f"{sign}{fen // 100}.{fen % 100:02d}"
 
 
 def meters(path):
@@ -72,10 +61,6 @@ def decimal(column, scale):
     frac = parts.struct.field("field_1").fill_null("").str.pad_end(scale, "0")
     value = whole.str.replace("^-", "").cast(pl.Int64) * 10**scale + frac.cast(pl.Int64)
     return pl.when(pl.col(column).str.starts_with("-")).then(-value).otherwise(value)
-
-
-def mwh(kwh):
-    return f"{kwh // 1000}.{kwh % 1000:03d}"
 
 
 def main():
@@ -200,29 +185,7 @@ def main():
         "carry", "vol", "d",
     ).sort("contract").rows()
 
-    lines = [
-        {
-            "contract": contract,
-            "env_mwh": str(env_mwh),
-            "carry_out_kwh": str(carry_out),
-            "env_yuan": yuan(env_fen),
-            "energy_yuan": yuan(energy_fen),
-            "shortfall_mwh": mwh(shortfall),
-            "comp_yuan": yuan(comp_fen),
-            "comp_payer": payer,
-            # What `lvdian settle` adds after the formats.md keys (market::SettlementReport):
-            # an intra-provincial contract loses nothing on the way, so sent = delivered = D_k.
-            "carry_in_kwh": str(carry),
-            "volume_mwh": mwh(vol),
-            "delivered_mwh": mwh(d),
-            "sent_mwh": mwh(d),
-            "lost_mwh": "0.000",
-        }
-        for (contract, env_mwh, carry_out, env_fen, energy_fen, shortfall, comp_fen, payer, carry,
-             vol, d) in rows
-    ]
-    out = json.dumps({"month": args.month, "lines": lines}, indent=2, ensure_ascii=False)
-    sys.stdout.write(out + "\n")
+    write_report(args.month, rows)
 
 
 if __name__ == "__main__":
