@@ -418,6 +418,24 @@ impl Store {
         Ok(())
     }
 
+    /// Connections to this PostgreSQL database other than the one asking (always 0 on SQLite,
+    /// where nothing outlives its process). After a server process is killed, its backends can
+    /// still commit what it last sent; a crash test waits until this is 0 before it reads.
+    pub async fn other_connections(&self) -> Result<u64> {
+        match &self.pool {
+            Pool::Sqlite(_) => Ok(0),
+            Pool::Postgres(pool) => {
+                let (others,): (i64,) = sqlx::query_as(
+                    "SELECT COUNT(*) FROM pg_stat_activity \
+                     WHERE datname = current_database() AND pid <> pg_backend_pid()",
+                )
+                .fetch_one(pool)
+                .await?;
+                Ok(u64::try_from(others).unwrap_or(0))
+            }
+        }
+    }
+
     /// Closes every connection, waiting for those in use to be returned. On SQLite this is what
     /// checkpoints the WAL into the database file. The store must not be used afterwards.
     pub async fn close(&self) {
