@@ -4,9 +4,13 @@
 //! A round starts `lvdian serve` (this same executable) on the backend's database, opens a call
 //! auction (集中竞价) for new participants and loads it with `loadtest`'s driver — single orders
 //! and batches, cancels, reads, every write with an idempotency key — kills the server with
-//! SIGKILL at a moment drawn from the seeded generator, and restarts it. Then:
-//! - every request left unanswered is sent again with its key (it must succeed) and once more
-//!   (the same reply: it acted once);
+//! SIGKILL at a moment drawn from the seeded generator, and restarts it. Beside the orders, one
+//! client transfers certificates (绿证) one per request, with keys, from a project registered,
+//! metered and issued for the round (a month of its own per round). Then:
+//! - every request left unanswered — orders, cancels, transfers — is sent again with its key (it
+//!   must succeed) and once more (the same reply: it acted once);
+//! - the buyer holds exactly one certificate per acknowledged transfer and the seller the rest
+//!   of the month's issue (certificates conserved);
 //! - every acknowledged order is stored exactly once, as sent, and every acknowledged cancel
 //!   applied, with no order that no request accounts for;
 //! - the session is closed and cleared by the server, and its contracts must equal an offline
@@ -25,6 +29,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 use domain::{Kwh, Participant, ParticipantId, Period, Price, Province, Role, SessionId, Side};
 use exchange::session::{Command, Session, Stamp};
+use reqwest::Method;
 use serde_json::{Value, json};
 use store::Store;
 
@@ -48,10 +53,21 @@ pub struct Faults {
     pub kill_within_ms: u64,
 }
 
+/// Rounds per database at most: each issues certificates for a month of its own, counting
+/// back from [`LAST_MONTH`].
+pub const MAX_ROUNDS: usize = 300;
+/// The production month of the first round's certificates.
+const LAST_MONTH: (u16, u8) = (2026, 11);
+
 /// Runs every round on every database; an error names the first round that failed and how.
 pub fn run(faults: &Faults) -> Result<()> {
-    if faults.rounds == 0 || faults.clients < 2 || faults.kill_within_ms == 0 {
-        bail!("--rounds and --kill-within-ms must be positive and --clients at least 2");
+    if !(1..=MAX_ROUNDS).contains(&faults.rounds)
+        || faults.clients < 2
+        || faults.kill_within_ms == 0
+    {
+        bail!(
+            "--rounds must be 1 to {MAX_ROUNDS}, --kill-within-ms positive and --clients at least 2"
+        );
     }
     let seed = faults.seed.unwrap_or_else(|| {
         std::time::SystemTime::now()
@@ -71,11 +87,12 @@ pub fn run(faults: &Faults) -> Result<()> {
             scratch.remove().await;
             let totals = result.with_context(|| format!("faults on {database} (seed {seed})"))?;
             println!(
-                "faults {database}: {} rounds ok in {:.1} s: {} orders acknowledged, {} cancels, {} requests retried after a kill, {} contracts cleared as offline",
+                "faults {database}: {} rounds ok in {:.1} s: {} orders acknowledged, {} cancels, {} certificates transferred, {} requests retried after a kill, {} contracts cleared as offline",
                 faults.rounds,
                 started.elapsed().as_secs_f64(),
                 totals.orders,
                 totals.cancels,
+                totals.transfers,
                 totals.retried,
                 totals.contracts,
             );
@@ -86,6 +103,7 @@ pub fn run(faults: &Faults) -> Result<()> {
 
 #[derive(Default)]
 struct Totals {
+    transfers: u64,
     orders: usize,
     cancels: usize,
     retried: usize,
@@ -94,6 +112,21 @@ struct Totals {
 
 async fn rounds(faults: &Faults, exe: &std::path::Path, url: &str, seed: u64) -> Result<Totals> {
     let operator = create_operator(exe, url)?;
+    let grid = {
+        let server = Serve::start(exe, url).await?;
+        let reply = server
+            .api()?
+            .post_ok(
+                "/participants",
+                &operator,
+                &json!({"name": format!("faults grid {}", std::process::id()), "role": "grid", "province": "ZJ"}),
+            )
+            .await?;
+        reply["token"]
+            .as_str()
+            .context("no token for the grid")?
+            .to_owned()
+    };
     let mut rng = Rng::new(seed);
     let mut totals = Totals::default();
     for round in 1..=faults.rounds {
@@ -104,6 +137,7 @@ async fn rounds(faults: &Faults, exe: &std::path::Path, url: &str, seed: u64) ->
             exe,
             url,
             &operator,
+            &grid,
             round,
             round_seed,
             kill_after,
@@ -122,6 +156,7 @@ async fn one_round(
     exe: &std::path::Path,
     url: &str,
     operator: &str,
+    grid: &str,
     round: usize,
     seed: u64,
     kill_after: Duration,
@@ -147,6 +182,11 @@ async fn one_round(
         until: Until::Failure,
         retry: Retry::Never,
     };
+    let certificates = issue_certificates(&api, operator, grid, &market, round).await?;
+    let transfers = {
+        let (api, certificates) = (api.clone(), certificates.clone());
+        tokio::spawn(async move { certificates.transfer_until_failure(&api).await })
+    };
     let progress = Arc::new(AtomicUsize::new(0));
     let load = {
         let (api, market, progress) = (api.clone(), market.clone(), Arc::clone(&progress));
@@ -162,13 +202,23 @@ async fn one_round(
     tokio::time::sleep(kill_after).await;
     server.kill().await?;
     let mut outcome = load.await.context("the load failed")?;
+    let (transferred, unanswered_transfer) = transfers.await.context("the transfers failed")??;
     if !outcome.errors.is_empty() {
         bail!("requests failed before the kill:\n{}", outcome.table());
     }
 
     let mut server = Serve::start(exe, url).await?;
     let api = server.api()?;
-    let retried = retry_unanswered(&api, &market, &mut outcome).await?;
+    let mut retried = retry_unanswered(&api, &market, &mut outcome).await?;
+    let transferred = transferred
+        + match unanswered_transfer {
+            Some(key) => {
+                retried += 1;
+                certificates.retry_transfer(&api, &key).await?
+            }
+            None => 0,
+        };
+    certificates.check_conserved(&api, transferred).await?;
     let stored = stored_orders(&api, operator, market.session).await?;
     let check = compare(&stored, &market, &outcome);
     if !check.passed() || check.acknowledged != check.stored_once {
@@ -188,12 +238,165 @@ async fn one_round(
     totals.cancels += check.cancels;
     totals.retried += retried;
     totals.contracts += contracts;
+    totals.transfers += transferred;
     Ok(format!(
-        "killed {} ms after the 25th order; {} orders, {} cancels stored once, {retried} unanswered retried once; {contracts} contracts as offline; verify ok",
+        "killed {} ms after the 25th order; {} orders, {} cancels stored once, {transferred} of {} certificates transferred, {retried} unanswered retried once; {contracts} contracts as offline; verify ok",
         kill_after.as_millis(),
         check.acknowledged,
         check.cancels,
+        certificates.issued,
     ))
+}
+
+/// A round's certificates: a project of the round's first generator with a month of meter data
+/// of its own, issued; transferred one per request to the round's first user.
+#[derive(Clone)]
+struct RoundCertificates {
+    project: String,
+    month: String,
+    issued: u64,
+    seller: String,
+    buyer: String,
+    buyer_id: u64,
+}
+
+/// Registers the project, uploads its month of meter data (1,000 kWh every quarter-hour) as the
+/// grid, and issues the month.
+async fn issue_certificates(
+    api: &Api,
+    operator: &str,
+    grid: &str,
+    market: &Market,
+    round: usize,
+) -> Result<RoundCertificates> {
+    let (seller, buyer) = (&market.traders[0], &market.traders[1]);
+    let (year, month) = LAST_MONTH;
+    let month = domain::YearMonth::new(year, month)?
+        .minus_months(u32::try_from(round - 1)?)
+        .context("no month for this round")?;
+    let project = format!("{:017}", 33_010_000_000_000_000u64 + round as u64);
+    let meter = format!("MF{round}");
+    api.post_ok(
+        "/projects",
+        operator,
+        &json!({"code": project, "technology": "wind_offshore", "capacity_kw": 300000,
+                "province": "ZJ", "owner": seller.id, "meters": [meter]}),
+    )
+    .await?;
+    let mut csv = String::from("meter,participant,start,kwh\n");
+    for day in 1..=month.days() {
+        for q in 0..96 {
+            csv.push_str(&format!(
+                "{meter},{},{month}-{day:02}T{:02}:{:02},1000\n",
+                seller.id,
+                q / 4,
+                q % 4 * 15
+            ));
+        }
+    }
+    api.post_text_ok(&format!("/meters/{month}"), grid, csv)
+        .await?;
+    let issued = api
+        .post_ok(
+            "/certificates/issue",
+            operator,
+            &json!({"month": month.to_string()}),
+        )
+        .await?;
+    let issued = issued["issued"][0]["certificates"]
+        .as_u64()
+        .with_context(|| format!("nothing issued: {issued}"))?;
+    Ok(RoundCertificates {
+        project,
+        month: month.to_string(),
+        issued,
+        seller: seller.token.clone(),
+        buyer: buyer.token.clone(),
+        buyer_id: buyer.id,
+    })
+}
+
+impl RoundCertificates {
+    fn transfer(&self) -> Value {
+        json!({"to": self.buyer_id, "project": self.project, "month": self.month, "count": 1, "price_yuan": "5.00"})
+    }
+
+    /// Transfers one certificate per request until a request is unanswered (the kill) or the
+    /// issue is used up; the transfers acknowledged and the key left unanswered.
+    async fn transfer_until_failure(&self, api: &Api) -> Result<(u64, Option<String>)> {
+        let body = self.transfer();
+        for n in 0..self.issued {
+            let key = format!("t-n{n}");
+            match api
+                .send(
+                    Method::POST,
+                    "/certificates/transfer",
+                    &self.seller,
+                    Some(&body),
+                    Some(&key),
+                )
+                .await
+            {
+                Ok((status, _)) if status.is_success() => {}
+                Ok((status, reply)) if !status.is_server_error() => {
+                    bail!("transfer {key} refused: {status} {reply}")
+                }
+                _ => return Ok((n, Some(key))),
+            }
+        }
+        Ok((self.issued, None))
+    }
+
+    /// Sends the unanswered transfer again with its key, twice: it must succeed and answer the
+    /// same both times. One more certificate transferred.
+    async fn retry_transfer(&self, api: &Api, key: &str) -> Result<u64> {
+        let body = self.transfer();
+        let send = || {
+            api.send(
+                Method::POST,
+                "/certificates/transfer",
+                &self.seller,
+                Some(&body),
+                Some(key),
+            )
+        };
+        let first = send().await?;
+        if !first.0.is_success() {
+            bail!(
+                "the retry of transfer {key} was refused: {} {}",
+                first.0,
+                first.1
+            );
+        }
+        let again = send().await?;
+        if again != first {
+            bail!("transfer {key} answered differently when sent again: {first:?} then {again:?}");
+        }
+        Ok(1)
+    }
+
+    /// The buyer holds one certificate per transfer, the seller the rest of the issue.
+    async fn check_conserved(&self, api: &Api, transferred: u64) -> Result<()> {
+        let held = async |token: &str| -> Result<u64> {
+            let reply = api
+                .get_ok(&format!("/certificates?month={}", self.month), token)
+                .await?;
+            let holdings = reply["holdings"].as_array().context("no holdings")?;
+            Ok(holdings
+                .iter()
+                .filter(|h| h["project"] == self.project.as_str())
+                .filter_map(|h| h["certificates"].as_u64())
+                .sum())
+        };
+        let (buyer, seller) = (held(&self.buyer).await?, held(&self.seller).await?);
+        if buyer != transferred || buyer + seller != self.issued {
+            bail!(
+                "certificates not conserved: {transferred} transfers acknowledged, the buyer holds {buyer}, the seller {seller}, {} issued",
+                self.issued
+            );
+        }
+        Ok(())
+    }
 }
 
 /// Sends every unanswered request again with its key: it must succeed, and a second send must

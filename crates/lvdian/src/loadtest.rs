@@ -290,6 +290,25 @@ impl Api {
         Ok(reply)
     }
 
+    /// POSTs CSV text and insists on a 2xx reply.
+    pub(crate) async fn post_text_ok(&self, path: &str, token: &str, csv: String) -> Result<Value> {
+        let response = self
+            .client
+            .post(format!("{}{path}", self.base))
+            .bearer_auth(token)
+            .header("content-type", "text/csv")
+            .body(csv)
+            .send()
+            .await
+            .with_context(|| format!("POST {path}"))?;
+        let status = response.status();
+        let reply: Value = serde_json::from_slice(&response.bytes().await?).unwrap_or(Value::Null);
+        if !status.is_success() {
+            bail!("POST {path}: {status}: {reply}");
+        }
+        Ok(reply)
+    }
+
     /// GETs and insists on a 2xx reply.
     pub(crate) async fn get_ok(&self, path: &str, token: &str) -> Result<Value> {
         let (status, reply) = self
@@ -1280,11 +1299,13 @@ mod tests {
     #[test]
     fn percentiles_are_ranks_of_the_sorted_latencies() {
         let latencies: Vec<u32> = (1..=1_000).rev().map(|ms| ms * 1_000).collect();
-        assert_eq!(percentile_ms(&latencies, 0.5), 500.0);
-        assert_eq!(percentile_ms(&latencies, 0.99), 990.0);
-        assert_eq!(percentile_ms(&latencies, 0.999), 999.0);
-        assert_eq!(percentile_ms(&latencies, 1.0), 1_000.0);
-        assert_eq!(percentile_ms(&[7_000], 0.999), 7.0);
+        // In whole µs, so no float is compared exactly.
+        let us = |ms: f64| (ms * 1_000.0).round() as i64;
+        assert_eq!(us(percentile_ms(&latencies, 0.5)), 500_000);
+        assert_eq!(us(percentile_ms(&latencies, 0.99)), 990_000);
+        assert_eq!(us(percentile_ms(&latencies, 0.999)), 999_000);
+        assert_eq!(us(percentile_ms(&latencies, 1.0)), 1_000_000);
+        assert_eq!(us(percentile_ms(&[7_000], 0.999)), 7_000);
         assert!(percentile_ms(&[], 0.5).is_nan());
     }
 
