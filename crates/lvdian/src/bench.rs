@@ -11,7 +11,7 @@ use std::time::Instant;
 use anyhow::{Context, Result, bail};
 use api::hub::SystemClock;
 use serde_json::{Value, json};
-use store::{NewParticipant, Store};
+use store::Store;
 
 use crate::loadtest::{Api, SessionKind, open_market};
 
@@ -131,25 +131,13 @@ impl InProcessServer {
             .with_context(|| format!("cannot open {url}"))?;
         store.migrate().await?;
         let now = api::hub::Clock::now_ms(&SystemClock);
-        let operator = store
-            .insert_participant(
-                &NewParticipant {
-                    name: format!("bench operator {now}"),
-                    role: domain::Role::Operator,
-                    province: domain::Province::parse("ZJ")?,
-                },
-                now,
-            )
-            .await?;
-        let operator_token = api::auth::new_token();
-        store
-            .insert_token(
-                operator.id,
-                &api::auth::token_hash(&operator_token),
-                "bench",
-                now,
-            )
-            .await?;
+        let (_, operator_token) = crate::server::register_operator(
+            &store,
+            &format!("bench operator {now}"),
+            domain::Province::parse("ZJ")?,
+            "bench",
+        )
+        .await?;
         let state = api::AppState::load(store.clone(), Arc::new(SystemClock))
             .await
             .map_err(|e| anyhow::anyhow!(e.message))?;

@@ -225,12 +225,8 @@ async fn one_round(
         bail!("after the restart: {check}");
     }
     let contracts = clears_as_offline(&api, operator, &market, &stored).await?;
-    api.post_ok(
-        &format!("/sessions/{}/publish", market.session),
-        operator,
-        &Value::Null,
-    )
-    .await?;
+    api.session_actions(market.session, operator, &["publish"])
+        .await?;
     server.kill().await?;
     verify(exe, url)?;
 
@@ -458,14 +454,8 @@ async fn clears_as_offline(
     stored: &[Value],
 ) -> Result<usize> {
     let session = market.session;
-    for action in ["close", "clear"] {
-        api.post_ok(
-            &format!("/sessions/{session}/{action}"),
-            operator,
-            &Value::Null,
-        )
+    api.session_actions(session, operator, &["close", "clear"])
         .await?;
-    }
     let contracts = api
         .get_ok(
             &format!("/contracts?session={session}&limit=10000"),

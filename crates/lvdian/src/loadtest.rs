@@ -106,17 +106,6 @@ async fn load_and_report(
     let operator = api.operator.clone().context("no operator token")?;
     let tag = format!("load {} {}", test.seed, std::process::id());
     let market = open_market(api, &operator, test.clients, SessionKind::Rolling, &tag).await?;
-    let plan = Plan {
-        kind: SessionKind::Rolling,
-        batch: Batching::Every(test.batch),
-        cancel_percent: test.cancel_percent,
-        read_percent: test.read_percent,
-        seed: test.seed,
-        until: Until::Deadline(Instant::now() + test.duration),
-        retry: Retry::UntilAnswered {
-            grace: Duration::from_secs(30),
-        },
-    };
     eprintln!(
         "loadtest: {} clients, {} per submit, {} s, seed {}, session {}",
         test.clients,
@@ -125,9 +114,6 @@ async fn load_and_report(
         test.seed,
         market.session
     );
-    let outcome = drive(api, &market, &plan, None).await;
-    let check = check_exactly_once(api, &operator, &market, &outcome).await?;
-
     let backend = match (server, &test.target) {
         (Some(s), _) => s.backend(),
         _ => "remote",
@@ -139,12 +125,28 @@ async fn load_and_report(
     let raw = if raw_choice == "none" {
         None
     } else {
+        // Measured before the load, on a fresh database, so the database server is not still
+        // busy with the load's writes (PostgreSQL's checkpoints) when it runs.
         eprintln!("loadtest: measuring the store's raw append rate ({raw_choice})");
         let scratch = ScratchDatabase::create(&raw_choice, "raw").await?;
         let rate = raw_append_rate(&scratch.url).await;
         scratch.remove().await;
         Some((raw_choice, rate?))
     };
+
+    let plan = Plan {
+        kind: SessionKind::Rolling,
+        batch: Batching::Every(test.batch),
+        cancel_percent: test.cancel_percent,
+        read_percent: test.read_percent,
+        seed: test.seed,
+        until: Until::Deadline(Instant::now() + test.duration),
+        retry: Retry::UntilAnswered {
+            grace: Duration::from_secs(30),
+        },
+    };
+    let outcome = drive(api, &market, &plan, None).await;
+    let check = check_exactly_once(api, &operator, &market, &outcome).await?;
 
     print!("{}", outcome.table());
     let orders_per_s = outcome.orders_acknowledged() as f64 / outcome.elapsed.as_secs_f64();
@@ -309,6 +311,25 @@ impl Api {
         Ok(reply)
     }
 
+    /// Moves a session through `actions` (`announce`, `open`, `close`, `clear`, `publish`) as
+    /// the operator.
+    pub(crate) async fn session_actions(
+        &self,
+        session: u64,
+        operator: &str,
+        actions: &[&str],
+    ) -> Result<()> {
+        for action in actions {
+            self.post_ok(
+                &format!("/sessions/{session}/{action}"),
+                operator,
+                &Value::Null,
+            )
+            .await?;
+        }
+        Ok(())
+    }
+
     /// GETs and insists on a 2xx reply.
     pub(crate) async fn get_ok(&self, path: &str, token: &str) -> Result<Value> {
         let (status, reply) = self
@@ -393,14 +414,8 @@ pub(crate) async fn open_market(
         "lot_mwh": "0.001", "compensation": "50.00"})).await?["id"]
         .as_u64()
         .context("no session id in the reply")?;
-    for action in ["announce", "open"] {
-        api.post_ok(
-            &format!("/sessions/{session}/{action}"),
-            operator,
-            &Value::Null,
-        )
+    api.session_actions(session, operator, &["announce", "open"])
         .await?;
-    }
     let mut list = Vec::with_capacity(traders);
     for c in 0..traders {
         let (role, sells) = if c % 2 == 0 {
