@@ -294,11 +294,13 @@ enum Command {
     ///
     /// Each round starts `lvdian serve` (this executable) on the database, opens a call auction
     /// (集中竞价) for new participants and loads it as `lvdian loadtest` does (single orders and
-    /// batches, cancels, reads; every write with an Idempotency-Key), kills the server with
+    /// batches, cancels, reads; every write with an Idempotency-Key) while one client transfers
+    /// certificates of a project issued for the round one per request, kills the server with
     /// SIGKILL at a moment drawn from the seed, and restarts it. Then every unanswered request
     /// is sent again with its key (it must succeed, and a second send must get the same reply),
     /// every acknowledged order must be stored exactly once and every acknowledged cancel
-    /// applied, the session's clearing on the server must equal an offline clear of the stored
+    /// applied, the buyer must hold one certificate per acknowledged transfer and the seller the
+    /// rest, the session's clearing on the server must equal an offline clear of the stored
     /// orders, and `lvdian verify` must pass. The seed is printed; the same seed draws the same
     /// kill delays and orders (the kill's effect still depends on timing). Exit 1 at the first
     /// failed round, naming it.
