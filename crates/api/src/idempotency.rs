@@ -156,6 +156,83 @@ impl Locks {
     }
 }
 
+/// Looks up the keys of concurrent requests together: a task takes every lookup waiting (up to
+/// [`store::MAX_KEYS_PER_LOOKUP`]) and answers them from one query. Each lookup still runs
+/// after its request took its key's lock, so what it finds is what a lookup of its own would.
+/// Before, every keyed write paid a round trip of its own to the database — on SQLite a hop to
+/// the connection's thread and back — and keyed single orders ran at about half the rate of
+/// unkeyed ones (`lvdian loadtest`).
+pub struct Lookups {
+    queue: tokio::sync::mpsc::Sender<Lookup>,
+}
+
+struct Lookup {
+    participant: ParticipantId,
+    key: String,
+    answer: tokio::sync::oneshot::Sender<Result<Option<store::StoredResponse>, String>>,
+}
+
+/// Lookups waiting for the task at most; more wait to be queued.
+const LOOKUP_QUEUE: usize = 4_096;
+
+impl Lookups {
+    /// Starts the lookup task (it ends when the `Lookups` is dropped).
+    pub fn start(store: store::Store) -> Lookups {
+        let (queue, mut waiting) = tokio::sync::mpsc::channel::<Lookup>(LOOKUP_QUEUE);
+        tokio::spawn(async move {
+            let mut group = Vec::with_capacity(store::MAX_KEYS_PER_LOOKUP);
+            while waiting
+                .recv_many(&mut group, store::MAX_KEYS_PER_LOOKUP)
+                .await
+                > 0
+            {
+                let keys: Vec<(ParticipantId, String)> = group
+                    .iter()
+                    .map(|l: &Lookup| (l.participant, l.key.clone()))
+                    .collect();
+                match store.idempotent_many(&keys).await {
+                    Ok(found) => {
+                        for (lookup, found) in group.drain(..).zip(found) {
+                            let _ = lookup.answer.send(Ok(found));
+                        }
+                    }
+                    Err(e) => {
+                        let e = e.to_string();
+                        for lookup in group.drain(..) {
+                            let _ = lookup.answer.send(Err(e.clone()));
+                        }
+                    }
+                }
+            }
+        });
+        Lookups { queue }
+    }
+
+    /// The reply remembered for `key` of `participant`, if any.
+    pub async fn find(
+        &self,
+        participant: ParticipantId,
+        key: &str,
+    ) -> Result<Option<store::StoredResponse>, ApiError> {
+        let (answer, answered) = tokio::sync::oneshot::channel();
+        let lookup = Lookup {
+            participant,
+            key: key.to_owned(),
+            answer,
+        };
+        let gone =
+            || ApiError::unavailable("the idempotency key lookup stopped; retry with the same key");
+        self.queue.send(lookup).await.map_err(|_| gone())?;
+        match answered.await.map_err(|_| gone())? {
+            Ok(found) => Ok(found),
+            Err(e) => {
+                tracing::error!(error = %e, "store failure");
+                Err(ApiError::unavailable(format!("the store failed: {e}")))
+            }
+        }
+    }
+}
+
 /// The client's key from the headers: absent, or 1 to [`MAX_KEY_LEN`] visible ASCII characters.
 fn client_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
     let Some(value) = headers.get("idempotency-key") else {
@@ -228,8 +305,8 @@ async fn run(app: &AppState, request: Request, next: Next) -> Result<Response, A
     let lock = app.idempotency_locks.of(&scoped);
     let _held = lock.lock().await;
     if let Some(reply) = scoped.replay(
-        app.store
-            .idempotent(scoped.participant, &scoped.stored_key)
+        app.idempotency_lookups
+            .find(scoped.participant, &scoped.stored_key)
             .await?,
     )? {
         crate::metrics::Metrics::inc(&app.metrics.idempotent_replays);

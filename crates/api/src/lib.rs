@@ -60,6 +60,8 @@ pub struct Inner {
     tokens: RwLock<HashMap<[u8; 32], Participant>>,
     /// One lock per idempotency key in flight.
     idempotency_locks: idempotency::Locks,
+    /// The keys of concurrent requests, looked up together.
+    idempotency_lookups: idempotency::Lookups,
     /// Failed sign-ins per client address.
     sign_ins: auth::SignInLimiter,
     /// The annual reports computed so far, and the market's generation.
@@ -84,6 +86,7 @@ impl AppState {
         let hub = Hub::load(store.clone(), Arc::clone(&clock), Arc::clone(&metrics)).await?;
         let certificates =
             certificates::Certificates::load(store.clone(), Arc::clone(&clock)).await?;
+        let idempotency_lookups = idempotency::Lookups::start(store.clone());
         Ok(AppState(Arc::new(Inner {
             store,
             hub,
@@ -92,6 +95,7 @@ impl AppState {
             metrics,
             tokens: RwLock::new(HashMap::new()),
             idempotency_locks: idempotency::Locks::default(),
+            idempotency_lookups,
             sign_ins: auth::SignInLimiter::default(),
             statistics_cache: statistics::StatisticsCache::default(),
             settled: settled::SettledCache::default(),

@@ -11,7 +11,9 @@ use std::time::Instant;
 use anyhow::{Context, Result, bail};
 use api::hub::SystemClock;
 use serde_json::{Value, json};
-use store::{NewParticipant, Store};
+use store::Store;
+
+use crate::loadtest::{Api, SessionKind, open_market};
 
 /// What to run.
 pub struct HttpBench {
@@ -36,17 +38,60 @@ pub fn run(bench: &HttpBench) -> Result<()> {
         .enable_all()
         .build()?;
     runtime.block_on(async {
-        let (url, cleanup) = database(&bench.database).await?;
-        let result = measure(bench, &url).await;
-        cleanup.run().await;
+        let scratch = ScratchDatabase::create(&bench.database, "bench").await?;
+        let result = measure(bench, &scratch.url).await;
+        scratch.remove().await;
         result
     })
+}
+
+/// A database for one run: a fresh SQLite file or PostgreSQL database, removed afterwards, or
+/// a URL given by the user, left as it is.
+pub(crate) struct ScratchDatabase {
+    /// Its URL.
+    pub(crate) url: String,
+    cleanup: Cleanup,
 }
 
 enum Cleanup {
     File(std::path::PathBuf),
     Postgres { base: String, name: String },
     Nothing,
+}
+
+impl ScratchDatabase {
+    /// `sqlite` (a fresh temporary file), `postgres` (a fresh database on the server of
+    /// `LVDIAN_TEST_DATABASE_URL` or postgres://postgres@127.0.0.1:5432/test), or a URL to use
+    /// as is. `purpose` goes into the name, so two scratch databases of one process differ.
+    pub(crate) async fn create(choice: &str, purpose: &str) -> Result<ScratchDatabase> {
+        let tag = format!("{purpose}_{}", std::process::id());
+        let (url, cleanup) = match choice {
+            "sqlite" => {
+                let path = std::env::temp_dir().join(format!("lvdian-{tag}.db"));
+                Cleanup::File(path.clone()).run().await;
+                (format!("sqlite:{}", path.display()), Cleanup::File(path))
+            }
+            "postgres" => {
+                let base = std::env::var("LVDIAN_TEST_DATABASE_URL")
+                    .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned());
+                let name = format!("lvdian_{tag}");
+                let url = Store::create_postgres_database(&base, &name)
+                    .await
+                    .with_context(|| format!("cannot create the database {name} on {base}"))?;
+                (url, Cleanup::Postgres { base, name })
+            }
+            url if url.starts_with("sqlite:") || url.starts_with("postgres") => {
+                (url.to_owned(), Cleanup::Nothing)
+            }
+            other => bail!("no database {other:?}: use sqlite, postgres or a database URL"),
+        };
+        Ok(ScratchDatabase { url, cleanup })
+    }
+
+    /// Removes the file or drops the database (a URL given as is stays).
+    pub(crate) async fn remove(self) {
+        self.cleanup.run().await;
+    }
 }
 
 impl Cleanup {
@@ -67,126 +112,101 @@ impl Cleanup {
     }
 }
 
-async fn database(choice: &str) -> Result<(String, Cleanup)> {
-    let tag = std::process::id();
-    match choice {
-        "sqlite" => {
-            let path = std::env::temp_dir().join(format!("lvdian-bench-{tag}.db"));
-            Ok((format!("sqlite:{}", path.display()), Cleanup::File(path)))
+/// The real server in this process on 127.0.0.1 (a real TCP listener, the API's router, the
+/// store), with an operator registered directly in the store.
+pub(crate) struct InProcessServer {
+    /// `http://127.0.0.1:PORT`.
+    pub(crate) base: String,
+    /// The operator's token.
+    pub(crate) operator_token: String,
+    store: Store,
+    server: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl InProcessServer {
+    /// Migrates the database at `url`, registers an operator and starts serving.
+    pub(crate) async fn start(url: &str) -> Result<InProcessServer> {
+        let store = Store::connect(url)
+            .await
+            .with_context(|| format!("cannot open {url}"))?;
+        store.migrate().await?;
+        let now = api::hub::Clock::now_ms(&SystemClock);
+        let (_, operator_token) = crate::server::register_operator(
+            &store,
+            &format!("bench operator {now}"),
+            domain::Province::parse("ZJ")?,
+            "bench",
+        )
+        .await?;
+        let state = api::AppState::load(store.clone(), Arc::new(SystemClock))
+            .await
+            .map_err(|e| anyhow::anyhow!(e.message))?;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let base = format!("http://{}", listener.local_addr()?);
+        let server = tokio::spawn(
+            axum::serve(
+                listener,
+                api::router(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
+            )
+            .into_future(),
+        );
+        Ok(InProcessServer {
+            base,
+            operator_token,
+            store,
+            server,
+        })
+    }
+
+    /// `sqlite` or `postgres`.
+    pub(crate) fn backend(&self) -> &'static str {
+        match self.store.backend() {
+            store::Backend::Sqlite => "sqlite",
+            store::Backend::Postgres => "postgres",
         }
-        "postgres" => {
-            let base = std::env::var("LVDIAN_TEST_DATABASE_URL")
-                .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned());
-            let name = format!("lvdian_bench_{tag}");
-            let url = Store::create_postgres_database(&base, &name).await?;
-            Ok((url, Cleanup::Postgres { base, name }))
-        }
-        url => Ok((url.to_owned(), Cleanup::Nothing)),
+    }
+
+    /// Stops serving and closes the store.
+    pub(crate) async fn stop(self) {
+        self.server.abort();
+        self.store.close().await;
     }
 }
 
 async fn measure(bench: &HttpBench, url: &str) -> Result<()> {
-    let store = Store::connect(url)
-        .await
-        .with_context(|| format!("cannot open {url}"))?;
-    store.migrate().await?;
-    let now = api::hub::Clock::now_ms(&SystemClock);
-    let operator = store
-        .insert_participant(
-            &NewParticipant {
-                name: format!("bench operator {now}"),
-                role: domain::Role::Operator,
-                province: domain::Province::parse("ZJ")?,
-            },
-            now,
-        )
-        .await?;
-    let operator_token = api::auth::new_token();
-    store
-        .insert_token(
-            operator.id,
-            &api::auth::token_hash(&operator_token),
-            "bench",
-            now,
-        )
-        .await?;
-    let state = api::AppState::load(store.clone(), Arc::new(SystemClock))
-        .await
-        .map_err(|e| anyhow::anyhow!(e.message))?;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let base = format!("http://{}/api/v1", listener.local_addr()?);
-    let server = tokio::spawn(
-        axum::serve(
-            listener,
-            api::router(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
-        )
-        .into_future(),
-    );
-
-    let client = reqwest::Client::new();
-    let post = {
-        let (client, base) = (client.clone(), base.clone());
-        move |path: String, token: String, body: Value| {
-            let client = client.clone();
-            let url = format!("{base}{path}");
-            async move {
-                let response = client
-                    .post(url)
-                    .bearer_auth(token)
-                    .json(&body)
-                    .send()
-                    .await?;
-                let status = response.status();
-                let value: Value = response.json().await?;
-                if !status.is_success() {
-                    bail!("{status}: {value}");
-                }
-                Ok::<Value, anyhow::Error>(value)
-            }
-        }
-    };
-    let session = post("/sessions".into(), operator_token.clone(), json!({
-        "name": "bench", "scope": "intra", "provinces": ["ZJ"], "horizon": "month", "mode": "call_auction",
-        "first_month": "2024-03", "last_month": "2024-03", "energy_price_min": "300.00", "energy_price_max": "500.00",
-        "lot_mwh": "0.001", "compensation": "50.00"})).await?["id"].as_u64().context("session id")?;
-    for action in ["announce", "open"] {
-        post(
-            format!("/sessions/{session}/{action}"),
-            operator_token.clone(),
-            json!(null),
-        )
-        .await?;
-    }
-    let mut tokens = Vec::new();
-    for c in 0..bench.clients {
-        let role = if c % 2 == 0 { "generator" } else { "user" };
-        let reply = post(
-            "/participants".into(),
-            operator_token.clone(),
-            json!({"name": format!("bench {role} {c} {now}"), "role": role, "province": "ZJ"}),
-        )
-        .await?;
-        tokens.push((c, reply["token"].as_str().context("token")?.to_owned()));
-    }
+    let server = InProcessServer::start(url).await?;
+    let api = Api::new(&server.base, std::time::Duration::from_secs(60))?;
+    let operator_token = server.operator_token.clone();
+    let tag = format!("bench {}", std::process::id());
+    let market = open_market(
+        &api,
+        &operator_token,
+        bench.clients,
+        SessionKind::CallAuction,
+        &tag,
+    )
+    .await?;
+    let session = market.session;
+    let backend = server.backend();
 
     let per_client = bench.orders / bench.clients;
     let started = Instant::now();
     let mut tasks = Vec::new();
-    for (c, token) in tokens {
-        let post = post.clone();
+    for trader in market.traders {
+        let api = api.clone();
         let batch = bench.batch;
         tasks.push(tokio::spawn(async move {
-            let side = if c % 2 == 0 { "sell" } else { "buy" };
+            let side = if trader.sells { "sell" } else { "buy" };
             let order = |n: usize| json!({"side": side, "period": format!("h{:02}", n % 24 + 1), "mwh": format!("{}.{:03}", 1 + n % 9, n % 1000),
                                           "energy_price": format!("{}.{:02}", 350 + n % 100, n % 100), "env_price": "20.00"});
             let mut sent = 0;
             while sent < per_client {
                 let n = batch.min(per_client - sent);
                 if batch == 1 {
-                    post(format!("/sessions/{session}/orders"), token.clone(), order(sent)).await?;
+                    api.post_ok(&format!("/sessions/{session}/orders"), &trader.token, &order(sent)).await?;
                 } else {
                     let orders: Vec<Value> = (sent..sent + n).map(order).collect();
-                    let reply = post(format!("/sessions/{session}/orders/batch"), token.clone(), json!({"orders": orders})).await?;
+                    let reply = api.post_ok(&format!("/sessions/{session}/orders/batch"), &trader.token, &json!({"orders": orders})).await?;
                     if reply["accepted"].as_u64() != Some(n as u64) {
                         bail!("batch not fully accepted: {reply}");
                     }
@@ -201,9 +221,7 @@ async fn measure(bench: &HttpBench, url: &str) -> Result<()> {
         acknowledged += t.await??;
     }
     let elapsed = started.elapsed();
-    let metrics = client
-        .get(format!("{}/metrics", base.trim_end_matches("/api/v1")))
-        .send()
+    let metrics = reqwest::get(format!("{}/metrics", server.base))
         .await?
         .text()
         .await?;
@@ -222,13 +240,7 @@ async fn measure(bench: &HttpBench, url: &str) -> Result<()> {
         bench.clients,
         bench.batch,
         entries as f64 / commits.max(1) as f64,
-        backend = if url.starts_with("sqlite") {
-            "sqlite"
-        } else {
-            "postgres"
-        },
     );
-    server.abort();
-    store.close().await;
+    server.stop().await;
     Ok(())
 }

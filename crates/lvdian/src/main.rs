@@ -3,8 +3,10 @@
 mod bench;
 mod clear;
 mod demo;
+mod faults;
 #[cfg(test)]
 mod hostile_input;
+mod loadtest;
 mod meters;
 mod parquet;
 mod report;
@@ -226,6 +228,107 @@ enum Command {
         #[command(subcommand)]
         command: MetersCommand,
     },
+    /// Load a server with concurrent participants for a bounded time: throughput and p50, p99,
+    /// p99.9 latency per route, then a check that every acknowledged order is stored exactly
+    /// once and every acknowledged cancel applied (exit 1 if not).
+    ///
+    /// Each participant (half generators selling, half users buying) runs one HTTP client that
+    /// submits orders — one per request, or `--batch` per request through `/orders/batch` —
+    /// cancels some of its live orders and reads (the book's depth, the session, its own
+    /// orders), in a rolling-matching (滚动撮合) session whose sell and buy prices never cross.
+    /// Every write carries an Idempotency-Key; a request that times out is sent again with the
+    /// same key, so it acts once. In the same run the store's raw append rate (batches of 500
+    /// orders committed directly, no HTTP) is measured on a fresh database, and the HTTP rate
+    /// is shown as a share of it.
+    ///
+    /// Without `--url` a server is started in this process on a fresh database (`--database`),
+    /// as `lvdian bench http` does. With `--url` an existing server is driven: pass an
+    /// operator's token (`lvdian admin create-operator` prints one); the load registers its own
+    /// participants and session there.
+    ///
+    /// Examples:
+    ///   lvdian loadtest --clients 64 --batch 1 --duration 20
+    ///   lvdian loadtest --database postgres --clients 8 --batch 500
+    ///   lvdian loadtest --url http://127.0.0.1:8080 --token lvd_... --duration 60
+    #[command(verbatim_doc_comment)]
+    Loadtest {
+        /// A running server to drive, http://HOST:PORT; without it a server is started in this
+        /// process.
+        #[arg(long, requires = "token")]
+        url: Option<String>,
+        /// An operator's API token for `--url`.
+        #[arg(long, env = "LVDIAN_OPERATOR_TOKEN", hide_env_values = true)]
+        token: Option<String>,
+        /// Without `--url`: `sqlite` (a fresh temporary file), `postgres` (a fresh database on
+        /// the server of LVDIAN_TEST_DATABASE_URL, or the local one), or a database URL to use
+        /// as is.
+        #[arg(long, default_value = "sqlite", conflicts_with = "url")]
+        database: String,
+        /// Concurrent participants, one HTTP client each.
+        #[arg(long, default_value_t = 64)]
+        clients: usize,
+        /// Seconds of load.
+        #[arg(long, default_value_t = 20)]
+        duration: u64,
+        /// Orders per submit request: 1 uses POST /sessions/{id}/orders, more (up to 10000)
+        /// POST /sessions/{id}/orders/batch.
+        #[arg(long, default_value_t = 1)]
+        batch: usize,
+        /// Percentage of requests that cancel one of the client's live orders.
+        #[arg(long, default_value_t = 10)]
+        cancel_percent: u32,
+        /// Percentage of requests that read.
+        #[arg(long, default_value_t = 10)]
+        read_percent: u32,
+        /// Seed of every client's choices.
+        #[arg(long, default_value_t = 13)]
+        seed: u64,
+        /// Milliseconds before an unanswered request is sent again (same Idempotency-Key).
+        #[arg(long, default_value_t = 10_000)]
+        timeout_ms: u64,
+        /// Where to measure the store's raw append rate: sqlite, postgres, a database URL, or
+        /// none [default: the backend under test; sqlite with --url].
+        #[arg(long)]
+        raw_store: Option<String>,
+    },
+    /// Crash rounds against the real server: load, SIGKILL at a random moment, restart, check.
+    ///
+    /// Each round starts `lvdian serve` (this executable) on the database, opens a call auction
+    /// (集中竞价) for new participants and loads it as `lvdian loadtest` does (single orders and
+    /// batches, cancels, reads; every write with an Idempotency-Key) while one client transfers
+    /// certificates of a project issued for the round one per request, kills the server with
+    /// SIGKILL at a moment drawn from the seed, and restarts it. Then every unanswered request
+    /// is sent again with its key (it must succeed, and a second send must get the same reply),
+    /// every acknowledged order must be stored exactly once and every acknowledged cancel
+    /// applied, the buyer must hold one certificate per acknowledged transfer and the seller the
+    /// rest, the session's clearing on the server must equal an offline clear of the stored
+    /// orders, and `lvdian verify` must pass. The seed is printed; the same seed draws the same
+    /// kill delays and orders (the kill's effect still depends on timing). Exit 1 at the first
+    /// failed round, naming it.
+    ///
+    /// Examples:
+    ///   lvdian faults                       # 50 rounds on SQLite, then 50 on PostgreSQL
+    ///   lvdian faults --rounds 3 --database sqlite --seed 7
+    #[command(verbatim_doc_comment)]
+    Faults {
+        /// Rounds per database.
+        #[arg(long, default_value_t = 50)]
+        rounds: usize,
+        /// Databases, in order (comma-separated): `sqlite` (a fresh temporary file), `postgres`
+        /// (a fresh database on the server of LVDIAN_TEST_DATABASE_URL, or the local one), or
+        /// database URLs to use as they are.
+        #[arg(long, value_delimiter = ',', default_value = "sqlite,postgres")]
+        database: Vec<String>,
+        /// The seed of the kill moments and orders [default: from the clock, printed].
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Participants per round, one client each.
+        #[arg(long, default_value_t = 8)]
+        clients: usize,
+        /// The kill lands up to this many ms after a round's first 25 acknowledged orders.
+        #[arg(long, default_value_t = 1_000)]
+        kill_within_ms: u64,
+    },
     /// Benchmarks that need a running server.
     Bench {
         #[command(subcommand)]
@@ -400,6 +503,48 @@ fn main() -> ExitCode {
                     database_url,
                 },
         } => report(meters::import(&database_url, &file, &month)),
+        Command::Loadtest {
+            url,
+            token,
+            database,
+            clients,
+            duration,
+            batch,
+            cancel_percent,
+            read_percent,
+            seed,
+            timeout_ms,
+            raw_store,
+        } => report(loadtest::run(&loadtest::LoadTest {
+            target: match (url, token) {
+                (Some(url), Some(operator_token)) => loadtest::Target::Url {
+                    url,
+                    operator_token,
+                },
+                _ => loadtest::Target::InProcess { database },
+            },
+            clients,
+            duration: std::time::Duration::from_secs(duration),
+            batch,
+            cancel_percent,
+            read_percent,
+            seed,
+            timeout: std::time::Duration::from_millis(timeout_ms),
+            raw_store,
+        })),
+        Command::Faults {
+            rounds,
+            database,
+            seed,
+            clients,
+            kill_within_ms,
+        } => report(faults::run(&faults::Faults {
+            rounds,
+            databases: database,
+            seed,
+            clients,
+            kill_within_ms,
+        })),
         Command::Bench {
             command:
                 BenchCommand::Http {

@@ -71,27 +71,7 @@ pub fn create_operator(url: &str, name: &str, province: &str) -> Result<()> {
     let province = Province::parse(province).context("--province")?;
     runtime()?.block_on(async {
         let store = open(url).await?;
-        let now = api::hub::Clock::now_ms(&SystemClock);
-        let operator = store
-            .insert_participant(
-                &NewParticipant {
-                    name: name.to_owned(),
-                    role: Role::Operator,
-                    province,
-                },
-                now,
-            )
-            .await
-            .context("cannot register the operator")?;
-        let token = api::auth::new_token();
-        store
-            .insert_token(
-                operator.id,
-                &api::auth::token_hash(&token),
-                "first token",
-                now,
-            )
-            .await?;
+        let (operator, token) = register_operator(&store, name, province, "first token").await?;
         store.close().await;
         eprintln!(
             "operator {} \"{}\" registered; its token (shown only now, keep it safe):",
@@ -100,6 +80,32 @@ pub fn create_operator(url: &str, name: &str, province: &str) -> Result<()> {
         println!("{token}");
         Ok(())
     })
+}
+
+/// Registers an operator in the store with a new token (`label` names it); returns both.
+pub async fn register_operator(
+    store: &Store,
+    name: &str,
+    province: Province,
+    label: &str,
+) -> Result<(domain::Participant, String)> {
+    let now = api::hub::Clock::now_ms(&SystemClock);
+    let operator = store
+        .insert_participant(
+            &NewParticipant {
+                name: name.to_owned(),
+                role: Role::Operator,
+                province,
+            },
+            now,
+        )
+        .await
+        .context("cannot register the operator")?;
+    let token = api::auth::new_token();
+    store
+        .insert_token(operator.id, &api::auth::token_hash(&token), label, now)
+        .await?;
+    Ok((operator, token))
 }
 
 /// Serves the API until SIGINT or SIGTERM.

@@ -71,6 +71,7 @@ pub mod testing;
 #[cfg(test)]
 mod tests;
 
+use std::collections::HashMap;
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -279,6 +280,8 @@ static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/postgres");
 const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 /// SQLite serialises writers anyway; a few connections let readers run beside the writer.
 const SQLITE_MAX_CONNECTIONS: u32 = 4;
+/// Most keys [`Store::idempotent_many`] looks up in one query.
+pub const MAX_KEYS_PER_LOOKUP: usize = 128;
 /// PostgreSQL connections per pool.
 const POSTGRES_MAX_CONNECTIONS: u32 = 8;
 
@@ -416,6 +419,24 @@ impl Store {
             Pool::Postgres(pool) => POSTGRES_MIGRATIONS.run(pool).await?,
         }
         Ok(())
+    }
+
+    /// Connections to this PostgreSQL database other than the one asking (always 0 on SQLite,
+    /// where nothing outlives its process). After a server process is killed, its backends can
+    /// still commit what it last sent; a crash test waits until this is 0 before it reads.
+    pub async fn other_connections(&self) -> Result<u64> {
+        match &self.pool {
+            Pool::Sqlite(_) => Ok(0),
+            Pool::Postgres(pool) => {
+                let (others,): (i64,) = sqlx::query_as(
+                    "SELECT COUNT(*) FROM pg_stat_activity \
+                     WHERE datname = current_database() AND pid <> pg_backend_pid()",
+                )
+                .fetch_one(pool)
+                .await?;
+                Ok(u64::try_from(others).unwrap_or(0))
+            }
+        }
     }
 
     /// Closes every connection, waiting for those in use to be returned. On SQLite this is what
@@ -765,6 +786,62 @@ impl Store {
             .await)?;
         row.map(|row| rows::response(participant, key, row))
             .transpose()
+    }
+
+    /// [`Store::idempotent`] for several keys in one query: the reply remembered for each
+    /// (participant, key), in the order asked. At most [`MAX_KEYS_PER_LOOKUP`] keys.
+    ///
+    /// The server looks up the keys of concurrent requests together (one round trip instead
+    /// of one per request: on SQLite each is a hop to the connection's thread and back).
+    pub async fn idempotent_many(
+        &self,
+        keys: &[(ParticipantId, String)],
+    ) -> Result<Vec<Option<StoredResponse>>> {
+        assert!(
+            keys.len() <= MAX_KEYS_PER_LOOKUP,
+            "at most {MAX_KEYS_PER_LOOKUP} keys per lookup, not {}",
+            keys.len()
+        );
+        if keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut sql = String::from(
+            "SELECT participant_id, key, status, body, request_sha256 FROM idempotency WHERE ",
+        );
+        for i in 0..keys.len() {
+            if i > 0 {
+                sql.push_str(" OR ");
+            }
+            sql.push_str(&format!(
+                "(participant_id = ${} AND key = ${})",
+                2 * i + 1,
+                2 * i + 2
+            ));
+        }
+        let ids = keys
+            .iter()
+            .map(|(p, _)| to_db(p.0, "participant id"))
+            .collect::<Result<Vec<i64>>>()?;
+        let rows: Vec<rows::KeyedResponseTuple> = on_pool!(self, pool => {
+            let mut query = sqlx::query_as(AssertSqlSafe(sql.as_str()));
+            for (id, (_, key)) in ids.iter().zip(keys) {
+                query = query.bind(*id).bind(key.as_str());
+            }
+            query.fetch_all(pool).await
+        })?;
+        let found: HashMap<(i64, String), rows::ResponseTuple> = rows
+            .into_iter()
+            .map(|(p, k, status, body, request)| ((p, k), (status, body, request)))
+            .collect();
+        ids.iter()
+            .zip(keys)
+            .map(|(id, (participant, key))| {
+                found
+                    .get(&(*id, key.clone()))
+                    .map(|row| rows::response(*participant, key, row.clone()))
+                    .transpose()
+            })
+            .collect()
     }
 
     /// Forgets the responses remembered before `cutoff_ms` (wall clock), so that the table is

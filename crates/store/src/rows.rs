@@ -55,6 +55,9 @@ pub(crate) type ContractTuple = (
 /// migration 0006).
 pub(crate) type ResponseTuple = (i64, String, Option<Vec<u8>>);
 
+/// A row of `idempotency` with its key: participant_id, key, status, body, request_sha256.
+pub(crate) type KeyedResponseTuple = (i64, String, i64, String, Option<Vec<u8>>);
+
 /// A row of `access_log`: participant_id, at_ms, what.
 pub(crate) type AccessTuple = (i64, i64, String);
 

@@ -11,7 +11,40 @@ crate::on_both_backends!(
     batches_remember_responses,
     access_log_keeps_insertion_order,
     old_responses_are_forgotten,
+    many_keys_are_looked_up_in_one_query,
 );
+
+/// `idempotent_many` answers each (participant, key) in the order asked, as `idempotent` would:
+/// a key of another participant is not found, a key asked twice is found twice.
+async fn many_keys_are_looked_up_in_one_query(db: &mut Db) {
+    let s = &db.store;
+    s.remember(&response(1, "k-1", 201, "{\"a\":1}"))
+        .await
+        .unwrap();
+    s.remember(&response(2, "k-2", 200, "{\"b\":2}"))
+        .await
+        .unwrap();
+    let asked: Vec<(ParticipantId, String)> =
+        [(2, "k-2"), (1, "k-2"), (1, "k-1"), (3, "x"), (1, "k-1")]
+            .into_iter()
+            .map(|(p, k)| (ParticipantId(p), k.to_owned()))
+            .collect();
+    let found = s.idempotent_many(&asked).await.unwrap();
+    let mut one_by_one = Vec::new();
+    for (p, k) in &asked {
+        one_by_one.push(s.idempotent(*p, k).await.unwrap());
+    }
+    assert_eq!(found, one_by_one);
+    let statuses: Vec<Option<u16>> = found.iter().map(|f| f.as_ref().map(|r| r.status)).collect();
+    assert_eq!(statuses, [Some(200), None, Some(201), None, Some(201)]);
+    assert!(s.idempotent_many(&[]).await.unwrap().is_empty());
+    // The most a query takes.
+    let most: Vec<(ParticipantId, String)> = (0..store::MAX_KEYS_PER_LOOKUP)
+        .map(|i| (ParticipantId(1), format!("k-{i}")))
+        .collect();
+    let found = s.idempotent_many(&most).await.unwrap();
+    assert_eq!(found.iter().filter(|f| f.is_some()).count(), 1);
+}
 
 /// Keys past their retention are forgotten; younger ones stay.
 async fn old_responses_are_forgotten(db: &mut Db) {
