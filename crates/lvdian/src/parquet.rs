@@ -19,6 +19,12 @@
 //! Row groups are shared out among threads in contiguous runs, each parsed by its own
 //! `MeterParser` and merged with `settlement::merge_parts`; a bad file is read again on one
 //! thread so that its errors come in file order, as for CSV.
+//!
+//! The string columns are decoded by hand a batch at a time ([`FastStr`]): a run of one
+//! dictionary index is a fill, and rows whose names are the same dictionary entries as the row
+//! before go to the parser as one run of a meter (`MeterParser::push_rows_minute`), which looks
+//! the meter up once. DuckDB and Polars write names in dictionary pages, and a month sorted by
+//! meter is thousands of rows per run.
 
 use std::fs::File;
 use std::path::Path;
@@ -308,6 +314,21 @@ impl<T: DataType> Column<T> {
         Ok(rows)
     }
 
+    /// The batch's values by row, `None` for a null, through `f`.
+    fn by_row<U>(&self, out: &mut Vec<Option<U>>, f: impl Fn(&T::T) -> U) {
+        out.clear();
+        if self.nullable {
+            let mut values = self.values.iter();
+            out.extend(
+                self.defs
+                    .iter()
+                    .map(|&d| if d == 0 { None } else { values.next().map(&f) }),
+            );
+        } else {
+            out.extend(self.values.iter().map(|v| Some(f(v))));
+        }
+    }
+
     /// The value of row `r` of the batch, `None` for a null.
     #[inline]
     fn get(&mut self, r: usize) -> Option<&T::T> {
@@ -517,6 +538,19 @@ fn uleb(data: &[u8], pos: &mut usize, what: &str) -> Result<u64, String> {
     Err(format!("the {what} is too long"))
 }
 
+/// A row's id in a string column, for telling rows of the same value apart cheaply: a
+/// dictionary entry's id is its index, so equal ids of two rows mean equal bytes. A value read
+/// some other way has an id with this bit set, equal to no other row's, and a null is
+/// [`NULL_ID`].
+const UNIQUE: u32 = 1 << 31;
+const NULL_ID: u32 = u32::MAX;
+
+/// Whether two rows' ids prove their values are the same bytes.
+#[inline]
+fn same_value(a: u32, b: u32) -> bool {
+    a == b && a < UNIQUE
+}
+
 /// A UTF-8 column: [`FastStr`] for the encodings it knows (those DuckDB and most writers use),
 /// else the crate's generic reader.
 enum StrColumn {
@@ -549,32 +583,49 @@ impl StrColumn {
                 left: 0,
                 defs: Hybrid::default(),
                 values: Values::Plain { pos: 0 },
+                ids: Vec::with_capacity(BATCH),
+                levels: Vec::new(),
+                plain: Vec::new(),
+                plain_entries: Vec::new(),
             })
         } else {
             StrColumn::Generic(Column::new(group, i)?)
         })
     }
 
+    /// Decodes the next `n` rows; returns how many there were.
     fn batch(&mut self, n: usize) -> anyhow::Result<usize> {
         match self {
-            StrColumn::Fast(_) => Ok(n), // checked row by row
+            StrColumn::Fast(c) => c.batch(n).map(|()| n),
             StrColumn::Generic(c) => c.batch(n),
         }
     }
 
-    /// The value of the next row (row `r` of the batch), `None` for a null.
+    /// The id of row `r` of the batch. Only a dictionary's values can be the same as another
+    /// row's, so only rows of a [`FastStr`] may be skipped by [`get`](Self::get).
     #[inline]
-    fn get(&mut self, r: usize) -> anyhow::Result<Option<&[u8]>> {
+    fn id(&self, r: usize) -> u32 {
         match self {
-            StrColumn::Fast(c) => c.next(),
-            StrColumn::Generic(c) => Ok(c.get(r).map(ByteArray::data)),
+            StrColumn::Fast(c) => c.ids[r],
+            StrColumn::Generic(_) => UNIQUE,
+        }
+    }
+
+    /// Row `r` of the batch: its id and its bytes, `None` for a null. Rows are asked for in
+    /// order, each once, except that rows of the same value as the row before may be skipped.
+    #[inline]
+    fn get(&mut self, r: usize) -> (u32, Option<&[u8]>) {
+        match self {
+            StrColumn::Fast(c) => c.get(r),
+            StrColumn::Generic(c) => (UNIQUE, c.get(r).map(ByteArray::data)),
         }
     }
 }
 
-/// A byte-array column decoded page by page straight from the page buffers: PLAIN and
-/// dictionary pages, definition levels in RLE. The crate's value decoder hands out a
-/// reference-counted buffer per value, which costs more than all the validation.
+/// A byte-array column decoded straight from the page buffers, a batch of rows at a time:
+/// PLAIN and dictionary pages, definition levels in RLE. Runs of one dictionary entry (a
+/// meter's rows, in a file sorted by meter) are filled in bulk. The crate's value decoder hands
+/// out a reference-counted buffer per value, which costs more than all the validation.
 struct FastStr {
     pages: Box<dyn PageReader>,
     nullable: bool,
@@ -586,6 +637,13 @@ struct FastStr {
     left: usize,
     defs: Hybrid,
     values: Values,
+    /// The batch: each row's id (see [`UNIQUE`]).
+    ids: Vec<u32>,
+    /// The definition levels of the batch's rows in one page.
+    levels: Vec<u32>,
+    /// The bytes of the batch's PLAIN values, and where each is in them.
+    plain: Vec<u8>,
+    plain_entries: Vec<(usize, usize)>,
 }
 
 /// Where a data page's values are.
@@ -595,36 +653,80 @@ enum Values {
 }
 
 impl FastStr {
+    fn batch(&mut self, n: usize) -> anyhow::Result<()> {
+        self.ids.clear();
+        self.plain.clear();
+        self.plain_entries.clear();
+        while self.ids.len() < n {
+            while self.left == 0 {
+                self.load_page()?;
+            }
+            let take = self.left.min(n - self.ids.len());
+            self.left -= take;
+            let from = self.ids.len();
+            let buf: &[u8] = self.page.as_ref().expect("a page is loaded").buffer();
+            let present = if self.nullable {
+                self.levels.clear();
+                self.defs.read(buf, take, &mut self.levels)?;
+                self.levels.iter().filter(|&&level| level != 0).count()
+            } else {
+                take
+            };
+            match &mut self.values {
+                Values::Dict(indexes) => {
+                    indexes.read(buf, present, &mut self.ids)?;
+                    if let Some(&i) = self.ids[from..].iter().max()
+                        && i as usize >= self.entries.len()
+                    {
+                        bail!("dictionary index {i} out of range");
+                    }
+                }
+                Values::Plain { pos } => {
+                    for _ in 0..present {
+                        let (at, len) = plain_entry(buf, *pos)?;
+                        *pos = at + len;
+                        self.ids.push(UNIQUE | self.plain_entries.len() as u32);
+                        self.plain_entries.push((self.plain.len(), len));
+                        self.plain.extend_from_slice(&buf[at..at + len]);
+                    }
+                }
+            }
+            if present < take {
+                // Spread the values over their rows, nulls between; from the back, so that each
+                // value moves (never left) before its place is taken.
+                self.ids.resize(from + take, NULL_ID);
+                let mut value = from + present;
+                for (i, &level) in self.levels.iter().enumerate().rev() {
+                    self.ids[from + i] = if level == 0 {
+                        NULL_ID
+                    } else {
+                        value -= 1;
+                        self.ids[value]
+                    };
+                }
+            }
+        }
+        Ok(())
+    }
+
     #[inline]
-    fn next(&mut self) -> anyhow::Result<Option<&[u8]>> {
-        while self.left == 0 {
-            self.load_page()?;
-        }
-        self.left -= 1;
-        let buf: &[u8] = self.page.as_ref().expect("a page is loaded").buffer();
-        if self.nullable && self.defs.next(buf)? == 0 {
-            return Ok(None);
-        }
-        match &mut self.values {
-            Values::Dict(indexes) => {
-                let i = indexes.next(buf)? as usize;
-                let &(at, len) = self
-                    .entries
-                    .get(i)
-                    .ok_or_else(|| anyhow!("dictionary index {i} out of range"))?;
-                let dict: &[u8] = self
-                    .dict
-                    .as_ref()
-                    .expect("entries need a dictionary")
-                    .buffer();
-                Ok(Some(&dict[at as usize..(at + len) as usize]))
-            }
-            Values::Plain { pos } => {
-                let (at, len) = plain_entry(buf, *pos)?;
-                *pos = at + len;
-                Ok(Some(&buf[at..at + len]))
-            }
-        }
+    fn get(&self, r: usize) -> (u32, Option<&[u8]>) {
+        let id = self.ids[r];
+        let bytes = if id == NULL_ID {
+            None
+        } else if id >= UNIQUE {
+            let (at, len) = self.plain_entries[(id - UNIQUE) as usize];
+            Some(&self.plain[at..at + len])
+        } else {
+            let (at, len) = self.entries[id as usize];
+            let dict: &[u8] = self
+                .dict
+                .as_ref()
+                .expect("entries need a dictionary")
+                .buffer();
+            Some(&dict[at as usize..(at + len) as usize])
+        };
+        (id, bytes)
     }
 
     fn load_page(&mut self) -> anyhow::Result<()> {
@@ -642,9 +744,17 @@ impl FastStr {
                 if !matches!(encoding, Encoding::PLAIN | Encoding::PLAIN_DICTIONARY) {
                     bail!("dictionary page in encoding {encoding} is not supported");
                 }
+                // One dictionary per column chunk, before its data: ids stay valid within it.
+                if self.dict.is_some() {
+                    bail!("a second dictionary page in a column chunk");
+                }
+                let count = *num_values as usize;
+                if count >= UNIQUE as usize {
+                    bail!("a dictionary of {count} entries");
+                }
                 self.entries.clear();
                 let mut pos = 0;
-                for _ in 0..*num_values {
+                for _ in 0..count {
                     let (at, len) = plain_entry(buf, pos)?;
                     self.entries.push((at as u32, len as u32));
                     pos = at + len;
@@ -705,9 +815,9 @@ struct Hybrid {
     pos: usize,
     end: usize,
     width: u32,
-    rle_left: u32,
+    rle_left: usize,
     rle_value: u32,
-    packed_left: u32,
+    packed_left: usize,
     /// The bit where the next bit-packed value starts.
     bit: usize,
 }
@@ -725,68 +835,88 @@ impl Hybrid {
         })
     }
 
-    #[inline]
-    fn next(&mut self, buf: &[u8]) -> anyhow::Result<u32> {
-        loop {
+    /// Appends the next `n` values to `out`: a run of one value as a fill, bit-packed values
+    /// one by one.
+    fn read(&mut self, buf: &[u8], mut n: usize, out: &mut Vec<u32>) -> anyhow::Result<()> {
+        out.reserve(n);
+        while n > 0 {
             if self.rle_left > 0 {
-                self.rle_left -= 1;
-                return Ok(self.rle_value);
-            }
-            if self.packed_left > 0 {
-                self.packed_left -= 1;
-                let byte = self.bit / 8;
-                let word = match buf.get(byte..byte + 8) {
-                    Some(w) if byte + 8 <= self.end => {
-                        u64::from_le_bytes(w.try_into().expect("8 bytes"))
-                    }
-                    _ => {
-                        let mut w = [0u8; 8];
-                        let n = self.end.saturating_sub(byte).min(8);
-                        w[..n].copy_from_slice(&buf[byte..byte + n]);
-                        u64::from_le_bytes(w)
-                    }
-                };
-                let value = (word >> (self.bit % 8)) & ((1u64 << self.width) - 1);
-                self.bit += self.width as usize;
-                return Ok(value as u32);
-            }
-            if self.pos >= self.end {
-                bail!("a run of levels or indexes ends early");
-            }
-            let mut header: u64 = 0;
-            let mut shift = 0;
-            loop {
-                let b = *buf[..self.end]
-                    .get(self.pos)
-                    .ok_or_else(|| anyhow!("truncated run header"))?;
-                self.pos += 1;
-                header |= u64::from(b & 0x7f) << shift;
-                if b & 0x80 == 0 {
-                    break;
+                let k = n.min(self.rle_left);
+                out.extend(std::iter::repeat_n(self.rle_value, k));
+                self.rle_left -= k;
+                n -= k;
+            } else if self.packed_left > 0 {
+                let k = n.min(self.packed_left);
+                let mask = (1u64 << self.width) - 1;
+                for _ in 0..k {
+                    out.push(((self.word(buf) >> (self.bit % 8)) & mask) as u32);
+                    self.bit += self.width as usize;
                 }
-                shift += 7;
-                if shift > 35 {
-                    bail!("bad run header");
-                }
-            }
-            let count = u32::try_from(header >> 1).map_err(|_| anyhow!("bad run header"))?;
-            if header & 1 == 0 {
-                let bytes = self.width.div_ceil(8) as usize;
-                let mut v = [0u8; 4];
-                v[..bytes].copy_from_slice(
-                    buf[..self.end]
-                        .get(self.pos..self.pos + bytes)
-                        .ok_or_else(|| anyhow!("truncated run"))?,
-                );
-                self.pos += bytes;
-                self.rle_value = u32::from_le_bytes(v);
-                self.rle_left = count;
+                self.packed_left -= k;
+                n -= k;
             } else {
-                self.packed_left = count * 8;
-                self.bit = self.pos * 8;
-                self.pos = (self.pos + count as usize * self.width as usize).min(self.end);
+                self.next_run(buf)?;
             }
         }
+        Ok(())
+    }
+
+    /// The 8 bytes from the next bit-packed value's first byte, zeros past the end.
+    #[inline]
+    fn word(&self, buf: &[u8]) -> u64 {
+        let byte = self.bit / 8;
+        match buf.get(byte..byte + 8) {
+            Some(w) if byte + 8 <= self.end => u64::from_le_bytes(w.try_into().expect("8 bytes")),
+            _ => {
+                let mut w = [0u8; 8];
+                if byte < self.end {
+                    let n = (self.end - byte).min(8);
+                    w[..n].copy_from_slice(&buf[byte..byte + n]);
+                }
+                u64::from_le_bytes(w)
+            }
+        }
+    }
+
+    /// Reads the next run's header (and an RLE run's value).
+    fn next_run(&mut self, buf: &[u8]) -> anyhow::Result<()> {
+        if self.pos >= self.end {
+            bail!("a run of levels or indexes ends early");
+        }
+        let mut header: u64 = 0;
+        let mut shift = 0;
+        loop {
+            let b = *buf[..self.end]
+                .get(self.pos)
+                .ok_or_else(|| anyhow!("truncated run header"))?;
+            self.pos += 1;
+            header |= u64::from(b & 0x7f) << shift;
+            if b & 0x80 == 0 {
+                break;
+            }
+            shift += 7;
+            if shift > 35 {
+                bail!("bad run header");
+            }
+        }
+        let count = usize::try_from(header >> 1).map_err(|_| anyhow!("bad run header"))?;
+        if header & 1 == 0 {
+            let bytes = self.width.div_ceil(8) as usize;
+            let mut v = [0u8; 4];
+            v[..bytes].copy_from_slice(
+                buf[..self.end]
+                    .get(self.pos..self.pos + bytes)
+                    .ok_or_else(|| anyhow!("truncated run"))?,
+            );
+            self.pos += bytes;
+            self.rle_value = u32::from_le_bytes(v);
+            self.rle_left = count;
+        } else {
+            self.packed_left = count * 8;
+            self.bit = self.pos * 8;
+            self.pos = (self.pos + count * self.width as usize).min(self.end);
+        }
+        Ok(())
     }
 }
 
@@ -800,6 +930,26 @@ enum StartColumn {
 enum KwhColumn {
     Int32(Column<Int32Type>, bool),
     Int64(Column<Int64Type>, bool),
+}
+
+/// A start's minute that no timestamp gives: the timestamp is off the minute.
+const NOT_WHOLE: i64 = i64::MIN;
+
+/// Each timestamp as local minutes, or [`NOT_WHOLE`], in units of which there are
+/// `per_minute` in a minute (made a constant, so that the divisions become multiplications).
+fn minutes(timestamps: &[Option<i64>], per_minute: i64, out: &mut Vec<i64>) {
+    fn by<const PER_MINUTE: i64>(timestamps: &[Option<i64>], out: &mut Vec<i64>) {
+        out.extend(timestamps.iter().map(|t| match t {
+            Some(t) if t % PER_MINUTE == 0 => t / PER_MINUTE,
+            _ => NOT_WHOLE,
+        }));
+    }
+    out.clear();
+    match per_minute {
+        60_000 => by::<60_000>(timestamps, out),
+        60_000_000 => by::<60_000_000>(timestamps, out),
+        _ => by::<60_000_000_000>(timestamps, out),
+    }
 }
 
 /// Feeds one row group to `parser`; `first` is the 0-based index of its first row in the file.
@@ -824,6 +974,10 @@ fn read_group(
         KwhKind::Int32 { unsigned } => KwhColumn::Int32(Column::new(group, layout.kwh)?, unsigned),
         KwhKind::Int64 { unsigned } => KwhColumn::Int64(Column::new(group, layout.kwh)?, unsigned),
     };
+    // The batch's readings and timestamps by row, and the timestamps as minutes.
+    let mut readings = Vec::with_capacity(BATCH);
+    let mut timestamps = Vec::with_capacity(BATCH);
+    let mut starts = Vec::with_capacity(BATCH);
     let mut done = 0;
     while done < rows {
         let want = BATCH.min(rows - done);
@@ -844,43 +998,65 @@ fn read_group(
                 "row group of {rows} rows ends early in a column (rows read: {counts:?} of {want})"
             );
         }
-        for r in 0..want {
-            let line = first + (done + r) as u64 + 2;
-            let m = meter.get(r)?.unwrap_or_default();
-            let p = participant.get(r)?.unwrap_or_default();
-            let k = match &mut kwh {
-                KwhColumn::Int32(c, unsigned) => c.get(r).map(|&v| {
-                    if *unsigned {
-                        i64::from(v as u32)
-                    } else {
-                        i64::from(v)
-                    }
-                }),
-                KwhColumn::Int64(c, unsigned) => c.get(r).map(|&v| {
-                    if *unsigned && v < 0 {
-                        i64::MAX // above 2^63: too large anyway
-                    } else {
-                        v
-                    }
-                }),
-            };
-            match &mut start {
-                StartColumn::Text(c) => {
-                    let s = c.get(r)?.unwrap_or(b"NULL");
-                    parser.push_row(line, m, p, s, k);
+        match &kwh {
+            KwhColumn::Int32(c, unsigned) => c.by_row(&mut readings, |&v| {
+                if *unsigned {
+                    i64::from(v as u32)
+                } else {
+                    i64::from(v)
                 }
-                StartColumn::Timestamp(c, per_minute, local) => match c.get(r) {
-                    // A whole minute, as every good start is: placed without forming its text.
-                    Some(&t) if t % *per_minute == 0 => {
-                        parser.push_row_minute(line, m, p, t / *per_minute, k);
-                    }
-                    Some(&t) => {
-                        let s = local.format_in(t, *per_minute);
-                        parser.push_row(line, m, p, s, k);
-                    }
-                    None => parser.push_row(line, m, p, b"NULL", k),
-                },
+            }),
+            // Above 2^63 unsigned: too large anyway.
+            KwhColumn::Int64(c, unsigned) => {
+                c.by_row(
+                    &mut readings,
+                    |&v| {
+                        if *unsigned && v < 0 { i64::MAX } else { v }
+                    },
+                )
             }
+        }
+        if let StartColumn::Timestamp(c, per_minute, _) = &start {
+            c.by_row(&mut timestamps, |&t| t);
+            minutes(&timestamps, *per_minute, &mut starts);
+        }
+        let line = |r: usize| first + (done + r) as u64 + 2;
+        let mut r = 0;
+        while r < want {
+            // Whole minutes, as every good start is: the rows of the same names after this one
+            // (the same dictionary entries) go to the parser as one run, placed without forming
+            // their starts' text.
+            let whole = matches!(start, StartColumn::Timestamp(..)) && starts[r] != NOT_WHOLE;
+            let mut end = r + 1;
+            if whole {
+                let (meter_id, participant_id) = (meter.id(r), participant.id(r));
+                while end < want
+                    && starts[end] != NOT_WHOLE
+                    && same_value(meter.id(end), meter_id)
+                    && same_value(participant.id(end), participant_id)
+                {
+                    end += 1;
+                }
+            }
+            let m = meter.get(r).1.unwrap_or_default();
+            let p = participant.get(r).1.unwrap_or_default();
+            match &mut start {
+                _ if whole => {
+                    parser.push_rows_minute(line(r), m, p, &starts[r..end], &readings[r..end]);
+                }
+                StartColumn::Text(c) => {
+                    let s = c.get(r).1.unwrap_or(b"NULL");
+                    parser.push_row(line(r), m, p, s, readings[r]);
+                }
+                StartColumn::Timestamp(_, per_minute, local) => {
+                    let s = match timestamps[r] {
+                        Some(t) => local.format_in(t, *per_minute),
+                        None => b"NULL",
+                    };
+                    parser.push_row(line(r), m, p, s, readings[r]);
+                }
+            }
+            r = end;
         }
         done += want;
     }

@@ -425,3 +425,198 @@ fn a_wrong_schema_names_the_column() {
         "{err}"
     );
 }
+
+/// A row that may hold nulls: meter, participant, start (microseconds, and its text in
+/// `meters.csv`), kWh.
+type NullableRow = (
+    Option<String>,
+    Option<String>,
+    Option<(i64, String)>,
+    Option<i64>,
+);
+
+/// 2023-05-01T00:00 in microseconds since 1970-01-01T00:00.
+const MAY_1_US: i64 = 19_478 * 86_400 * 1_000_000;
+
+fn nullable_rows() -> Vec<NullableRow> {
+    rows()
+        .into_iter()
+        .map(|(meter, participant, (day, quarter), kwh)| {
+            let minutes = i64::from((day - 1) * 1440 + quarter * 15);
+            let start = (MAY_1_US + minutes * 60_000_000, start_text((day, quarter)));
+            (
+                Some(meter.to_owned()),
+                Some(participant.to_owned()),
+                Some(start),
+                Some(kwh),
+            )
+        })
+        .collect()
+}
+
+/// The rows as `meters.csv` shows them: a null name empty, a null start or reading `NULL`.
+fn write_nullable_csv(path: &Path, rows: &[NullableRow]) {
+    let mut out = String::from("meter,participant,start,kwh\n");
+    for (meter, participant, start, kwh) in rows {
+        let kwh = kwh.map_or("NULL".to_owned(), |k| k.to_string());
+        let start = start.as_ref().map_or("NULL", |(_, text)| text);
+        out.push_str(&format!(
+            "{},{},{start},{kwh}\n",
+            meter.as_deref().unwrap_or(""),
+            participant.as_deref().unwrap_or("")
+        ));
+    }
+    std::fs::write(path, out).unwrap();
+}
+
+/// The rows as DuckDB and Polars write them: optional columns, `start` a TIMESTAMP(MICROS),
+/// `kwh` INT64, encodings and pages as `props` say.
+fn write_nullable_parquet(path: &Path, rows: &[NullableRow], props: WriterProperties) {
+    let schema = "message m { optional binary meter (STRING); optional binary participant (STRING);
+                  optional int64 start (TIMESTAMP(MICROS,false)); optional int64 kwh; }";
+    let schema = Arc::new(parse_message_type(schema).unwrap());
+    let mut writer =
+        SerializedFileWriter::new(File::create(path).unwrap(), schema, Arc::new(props)).unwrap();
+    for chunk in rows.chunks(6000) {
+        let mut rg = writer.next_row_group().unwrap();
+        let mut k = 0;
+        while let Some(mut column) = rg.next_column().unwrap() {
+            let defs_of = |present: &dyn Fn(&NullableRow) -> bool| -> Vec<i16> {
+                chunk.iter().map(|r| i16::from(present(r))).collect()
+            };
+            match k {
+                0 | 1 => {
+                    let name = |r: &NullableRow| if k == 0 { r.0.clone() } else { r.1.clone() };
+                    let defs = defs_of(&|r| name(r).is_some());
+                    let values: Vec<ByteArray> = chunk
+                        .iter()
+                        .filter_map(|r| name(r).map(|n| ByteArray::from(n.as_str())))
+                        .collect();
+                    column
+                        .typed::<ByteArrayType>()
+                        .write_batch(&values, Some(&defs), None)
+                        .unwrap();
+                }
+                _ => {
+                    let value = |r: &NullableRow| {
+                        if k == 2 {
+                            r.2.as_ref().map(|s| s.0)
+                        } else {
+                            r.3
+                        }
+                    };
+                    let defs = defs_of(&|r| value(r).is_some());
+                    let values: Vec<i64> = chunk.iter().filter_map(value).collect();
+                    column
+                        .typed::<Int64Type>()
+                        .write_batch(&values, Some(&defs), None)
+                        .unwrap();
+                }
+            }
+            column.close().unwrap();
+            k += 1;
+        }
+        rg.close().unwrap();
+    }
+    writer.close().unwrap();
+}
+
+/// How many data pages the file's column `i` has, and their encodings.
+fn data_pages(path: &Path, i: usize) -> (usize, Vec<Encoding>) {
+    use parquet::file::reader::{FileReader, SerializedFileReader};
+    let reader = SerializedFileReader::new(File::open(path).unwrap()).unwrap();
+    let mut encodings = std::collections::BTreeSet::new();
+    let mut pages = 0;
+    for g in 0..reader.num_row_groups() {
+        let mut column = reader
+            .get_row_group(g)
+            .unwrap()
+            .get_column_page_reader(i)
+            .unwrap();
+        while let Some(page) = column.get_next_page().unwrap() {
+            if page.is_data_page() {
+                pages += 1;
+                encodings.insert(page.encoding());
+            }
+        }
+    }
+    (pages, encodings.into_iter().collect())
+}
+
+#[test]
+fn timestamp_rows_in_dictionary_pages_are_checked_as_in_csv() {
+    let dir = temp_dir("dictionary");
+    let good = nullable_rows();
+    let csv = dir.join("M.csv");
+    write_nullable_csv(&csv, &good);
+    let expected = stdout_of(&settle(&dir, &csv));
+    // Dictionary pages as DuckDB and Polars write them; small pages, so that a batch of rows
+    // spans several; and a dictionary too small for its column, so that the writer falls back
+    // to PLAIN pages after the first few.
+    let zstd =
+        || WriterProperties::builder().set_compression(Compression::ZSTD(ZstdLevel::default()));
+    let settings = [
+        ("dictionary", zstd().build()),
+        (
+            "small-pages",
+            zstd()
+                .set_data_page_row_count_limit(100)
+                .set_write_batch_size(100)
+                .build(),
+        ),
+        (
+            "fallback",
+            zstd()
+                .set_dictionary_page_size_limit(16)
+                .set_data_page_row_count_limit(500)
+                .set_write_batch_size(500)
+                .build(),
+        ),
+    ];
+    for (name, props) in &settings {
+        let path = dir.join(format!("{name}.parquet"));
+        write_nullable_parquet(&path, &good, props.clone());
+        assert_eq!(stdout_of(&settle(&dir, &path)), expected, "{name}");
+        // The files are as described: the meter column's data pages and their encodings.
+        let (pages, encodings) = data_pages(&path, 0);
+        let expected_encodings = match *name {
+            "fallback" => vec![Encoding::PLAIN, Encoding::RLE_DICTIONARY],
+            _ => vec![Encoding::RLE_DICTIONARY],
+        };
+        assert_eq!(encodings, expected_encodings, "{name}");
+        assert!(
+            (*name == "small-pages") == (pages > 100),
+            "{name}: {pages} pages"
+        );
+    }
+
+    // Bad rows inside a meter's run of rows, and around it: each named as in the CSV file.
+    let mut bad = good.clone();
+    bad[10].3 = None;
+    bad[20].2 = None;
+    bad[30].0 = None;
+    bad[3000].2 = bad[2999].2.clone(); // a second reading for an interval
+    bad[4000].3 = Some(-1);
+    let (us, text) = bad[5000].2.clone().unwrap();
+    bad[5000].2 = Some((us + 30_000_000, format!("{text}:30.000000")));
+    bad[6000].2 = Some((MAY_1_US - 15 * 60_000_000, "2023-04-30T23:45".to_owned()));
+    bad[7000].1 = None;
+    bad[8000].1 = Some("U9".to_owned()); // the meter of another participant
+    bad[8001].3 = Some(1_000_000_001);
+    let csv = dir.join("bad.csv");
+    write_nullable_csv(&csv, &bad);
+    let csv_out = settle(&dir, &csv);
+    assert!(!csv_out.status.success());
+    let csv_err = String::from_utf8(csv_out.stderr).unwrap();
+    assert!(csv_err.contains("10 bad rows"), "{csv_err}");
+    for (name, props) in &settings {
+        let path = dir.join(format!("bad-{name}.parquet"));
+        write_nullable_parquet(&path, &bad, props.clone());
+        let out = settle(&dir, &path);
+        assert!(!out.status.success(), "{name}");
+        assert!(out.stdout.is_empty(), "{name}");
+        let err = String::from_utf8(out.stderr).unwrap();
+        let (pq_name, csv_name) = (path.display().to_string(), csv.display().to_string());
+        assert_eq!(err.replace(&pq_name, &csv_name), csv_err, "{name}");
+    }
+}

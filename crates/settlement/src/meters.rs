@@ -740,32 +740,30 @@ impl MeterParser {
         self.scan.typed_row(meter, participant, start, kwh);
     }
 
-    /// [`push_row`](Self::push_row) with `start` given as local minutes since
-    /// 1970-01-01T00:00 (what a Parquet TIMESTAMP of whole minutes holds): the same checks and
-    /// messages, with the start shown as `YYYY-MM-DDTHH:MM`, but a row of the month is placed by
-    /// arithmetic instead of forming that text and reading it back.
+    /// Rows of one meter, on consecutive lines from `line`: [`push_row`](Self::push_row) for
+    /// each, with every row's `meter` and `participant` the ones given and its start given as
+    /// local minutes since 1970-01-01T00:00 (what a Parquet TIMESTAMP of whole minutes holds).
+    /// The same checks and messages, with a start shown as `YYYY-MM-DDTHH:MM`, but the names
+    /// are looked up once and a row of the month is placed by arithmetic instead of forming the
+    /// start's text and reading it back.
     ///
     /// # Panics
-    /// For a parser made by [`new`](Self::new) or [`continuation`](Self::continuation).
-    #[inline]
-    pub fn push_row_minute(
+    /// For a parser made by [`new`](Self::new) or [`continuation`](Self::continuation), or if
+    /// `minutes` and `kwh` differ in length.
+    pub fn push_rows_minute(
         &mut self,
         line: u64,
         meter: &[u8],
         participant: &[u8],
-        minute: i64,
-        kwh: Option<i64>,
+        minutes: &[i64],
+        kwh: &[Option<i64>],
     ) {
         assert!(
             self.stage == Stage::Rows && self.head.is_empty() && self.pending.is_empty(),
-            "push_row_minute needs a parser made by MeterParser::rows"
+            "push_rows_minute needs a parser made by MeterParser::rows"
         );
-        self.scan.line = line;
-        let interval = self.scan.interval_of_minute(minute);
-        self.scan
-            .typed_row_at(meter, participant, interval, kwh, || {
-                Cow::Owned(local_minute_text(minute).into_bytes())
-            });
+        assert_eq!(minutes.len(), kwh.len(), "a start and a reading per row");
+        self.scan.typed_run(line, meter, participant, minutes, kwh);
     }
 
     /// Parses whole lines.
@@ -1038,6 +1036,29 @@ impl ScanMeter {
     fn participant(&self) -> &[u8] {
         &self.key[self.name_len + 1..self.key.len() - 1]
     }
+
+    /// Places a reading in a free interval: `false` (and nothing changed) when the interval
+    /// has one already or the reading is out of bounds.
+    #[inline]
+    fn place(&mut self, interval: usize, kwh: i64) -> bool {
+        let slot = &mut self.values[interval];
+        let free = *slot == MISSING && (0..=MAX_INTERVAL_KWH).contains(&kwh);
+        if free {
+            *slot = kwh;
+            self.total += kwh;
+            self.filled += 1;
+        }
+        free
+    }
+}
+
+/// The interval of a start given in local minutes since 1970-01-01T00:00, if it is one of a
+/// month's `intervals` from `first_minute`.
+#[inline]
+fn interval_of_minute(first_minute: i64, intervals: usize, minute: i64) -> Option<usize> {
+    let offset = minute.checked_sub(first_minute)?;
+    let interval = usize::try_from(offset / 15).ok()?;
+    (offset >= 0 && offset % 15 == 0 && interval < intervals).then_some(interval)
 }
 
 /// A small, fast hash for short byte keys (FxHash). Meter files come from the grid, not from
@@ -1082,6 +1103,8 @@ struct Scan {
     line: u64,
     /// The meter of the last good row.
     prev: u32,
+    /// The meter of the last typed row if it was good, else [`NONE`].
+    last_typed: u32,
     /// The month's first interval start in local minutes since 1970-01-01T00:00.
     first_minute: i64,
 }
@@ -1101,6 +1124,7 @@ impl Scan {
             bad_rows: 0,
             line: 1,
             prev: NONE,
+            last_typed: NONE,
         }
     }
 
@@ -1188,25 +1212,64 @@ impl Scan {
         } else {
             None
         };
-        self.typed_row_at(name, participant, interval, kwh, || Cow::Borrowed(start));
+        self.typed_row_at(name, participant, false, interval, kwh, || {
+            Cow::Borrowed(start)
+        });
+    }
+
+    /// Typed rows of one meter (see [`MeterParser::push_rows_minute`]): a row the usual way,
+    /// then the good rows after it straight into its meter, until one is not; that one goes the
+    /// usual way, knowing the names already.
+    fn typed_run(
+        &mut self,
+        line: u64,
+        name: &[u8],
+        participant: &[u8],
+        minutes: &[i64],
+        kwh: &[Option<i64>],
+    ) {
+        let mut i = 0;
+        while i < minutes.len() {
+            let minute = minutes[i];
+            self.line = line + i as u64;
+            let interval = self.interval_of_minute(minute);
+            self.typed_row_at(name, participant, i > 0, interval, kwh[i], || {
+                Cow::Owned(local_minute_text(minute).into_bytes())
+            });
+            i += 1;
+            if self.last_typed == NONE {
+                continue;
+            }
+            let (first_minute, intervals) = (self.first_minute, self.intervals);
+            let meter = &mut self.meters[self.last_typed as usize];
+            while i < minutes.len()
+                && let Some(interval) = interval_of_minute(first_minute, intervals, minutes[i])
+                && let Some(kwh) = kwh[i]
+                && meter.place(interval, kwh)
+            {
+                i += 1;
+            }
+        }
+        self.line = line + minutes.len() as u64;
     }
 
     /// The interval of a start given in local minutes since 1970-01-01T00:00, if it is one of
     /// the month's.
     #[inline]
     fn interval_of_minute(&self, minute: i64) -> Option<usize> {
-        let offset = minute.checked_sub(self.first_minute)?;
-        let interval = usize::try_from(offset / 15).ok()?;
-        (offset >= 0 && offset % 15 == 0 && interval < self.intervals).then_some(interval)
+        interval_of_minute(self.first_minute, self.intervals, minute)
     }
 
     /// [`typed_row`](Self::typed_row) with the start's interval found already (`None` when the
     /// start is not one of the month's good starts); `start` gives its text for the slow path.
+    /// `same_names`: the caller knows that `name` and `participant` are those of the last typed
+    /// row, so when that row was good its meter is this row's without comparing names.
     #[inline]
     fn typed_row_at<'s>(
         &mut self,
         name: &[u8],
         participant: &[u8],
+        same_names: bool,
         interval: Option<usize>,
         kwh: Option<i64>,
         start: impl FnOnce() -> Cow<'s, [u8]>,
@@ -1218,7 +1281,14 @@ impl Scan {
                 meter.name() == name && meter.participant() == participant
             }
         };
-        let m = if guess(self, prev) {
+        debug_assert!(
+            !same_names || self.last_typed == NONE || guess(self, self.last_typed),
+            "same_names given for a row of another meter"
+        );
+        let m = if same_names && self.last_typed != NONE {
+            // The last typed row was good, so its meter is `prev`.
+            Some(self.last_typed)
+        } else if guess(self, prev) {
             Some(prev)
         } else if prev != NONE && guess(self, self.meters[prev as usize].next) {
             Some(self.meters[prev as usize].next)
@@ -1227,17 +1297,11 @@ impl Scan {
         };
         // The fast path: a known meter, a good start and reading, a free interval.
         if let (Some(m), Some(kwh), Some(interval)) = (m, kwh, interval)
-            && (0..=MAX_INTERVAL_KWH).contains(&kwh)
+            && self.meters[m as usize].place(interval, kwh)
         {
-            let meter = &mut self.meters[m as usize];
-            let slot = &mut meter.values[interval];
-            if *slot == MISSING {
-                *slot = kwh;
-                meter.total += kwh;
-                meter.filled += 1;
-                self.prev = m;
-                return;
-            }
+            self.prev = m;
+            self.last_typed = m;
+            return;
         }
         match self.typed_slow(name, participant, &start(), kwh) {
             Ok(m) => {
@@ -1245,8 +1309,12 @@ impl Scan {
                     self.meters[prev as usize].next = m;
                 }
                 self.prev = m;
+                self.last_typed = m;
             }
-            Err(problem) => self.report(problem),
+            Err(problem) => {
+                self.report(problem);
+                self.last_typed = NONE;
+            }
         }
     }
 
@@ -1857,31 +1925,75 @@ mod tests {
         let mut by_text = MeterParser::rows(month);
         let mut by_minute = MeterParser::rows(month);
         let mut line = 2;
-        let mut row = |meter: &str, minute: i64, kwh: Option<i64>| {
-            let start = local_minute_text(minute);
-            by_text.push_row(line, meter.as_bytes(), b"U1", start.as_bytes(), kwh);
-            by_minute.push_row_minute(line, meter.as_bytes(), b"U1", minute, kwh);
-            line += 1;
+        // Each meter's rows by text one by one, and by minute as one run.
+        let mut rows = |meter: &str, rows: &[(i64, Option<i64>)]| {
+            let (minutes, kwh): (Vec<i64>, Vec<Option<i64>>) = rows.iter().copied().unzip();
+            by_minute.push_rows_minute(line, meter.as_bytes(), b"U1", &minutes, &kwh);
+            for &(minute, kwh) in rows {
+                let start = local_minute_text(minute);
+                by_text.push_row(line, meter.as_bytes(), b"U1", start.as_bytes(), kwh);
+                line += 1;
+            }
         };
-        for i in 0..month.intervals() as i64 {
-            row("M1", first + 15 * i, Some(i % 5));
-        }
+        let all: Vec<_> = (0..month.intervals() as i64)
+            .map(|i| (first + 15 * i, Some(i % 5)))
+            .collect();
+        rows("M1", &all);
         // Before and after the month, off the quarter hour, a repeat, a bad reading, a day
         // long before 1970.
         let last = first + 15 * (month.intervals() as i64 - 1);
-        for (minute, kwh) in [
-            (first - 15, Some(1)),
-            (last + 15, Some(1)),
-            (first + 7, Some(1)),
-            (first + 15, Some(1)),
-            (first + 30, None),
-            (-40_000_000, Some(1)),
-        ] {
-            row("M2", minute, kwh);
-        }
+        rows(
+            "M2",
+            &[
+                (first - 15, Some(1)),
+                (last + 15, Some(1)),
+                (first + 7, Some(1)),
+                (first + 15, Some(1)),
+                (first + 30, None),
+                (-40_000_000, Some(1)),
+            ],
+        );
+        // Good rows of a meter around a repeat and a bad reading, then more of M1: a repeat.
+        rows(
+            "M3",
+            &[
+                (first, Some(1)),
+                (first + 15, Some(2)),
+                (first + 15, Some(3)),
+                (first + 30, Some(4)),
+                (first + 45, Some(-1)),
+                (first + 45, Some(5)),
+            ],
+        );
+        rows("M1", &[(first + 15, Some(1))]);
+        rows("M4", &[]);
         assert_eq!(local_minute_text(first + 15), "2023-02-01T00:15");
         let (text, minute) = (by_text.finish(), by_minute.finish());
         assert!(text.is_err());
+        assert_eq!(minute, text);
+
+        // A good month, two meters' rows interleaved in runs of 7, equals the same by text.
+        let mut by_text = MeterParser::rows(month);
+        let mut by_minute = MeterParser::rows(month);
+        let mut line = 2;
+        let runs: Vec<(i64, Vec<i64>)> = (0..month.intervals() as i64)
+            .collect::<Vec<_>>()
+            .chunks(7)
+            .flat_map(|c| [(1, c.to_vec()), (2, c.to_vec())])
+            .collect();
+        for (meter, intervals) in runs {
+            let name = format!("M{meter}");
+            let minutes: Vec<i64> = intervals.iter().map(|i| first + 15 * i).collect();
+            let kwh: Vec<Option<i64>> = intervals.iter().map(|i| Some(i * meter)).collect();
+            by_minute.push_rows_minute(line, name.as_bytes(), b"U1", &minutes, &kwh);
+            for (&minute, &kwh) in minutes.iter().zip(&kwh) {
+                let start = local_minute_text(minute);
+                by_text.push_row(line, name.as_bytes(), b"U1", start.as_bytes(), kwh);
+                line += 1;
+            }
+        }
+        let (text, minute) = (by_text.finish(), by_minute.finish());
+        assert!(text.is_ok());
         assert_eq!(minute, text);
     }
 
