@@ -384,52 +384,16 @@ struct Sequencer {
     metrics: Arc<Metrics>,
 }
 
-/// A job's fate within a group: answered from a remembered key, refused before it ran, or
-/// rendered after commit.
-enum Pending {
-    Remembered(Reply),
-    Refused(ApiError),
-    Rendered(Reply),
-}
-
 /// A job's work: its commands, its key and how to render its reply.
 type Work = (Vec<Command>, Option<Scoped>, Render);
 
 impl Sequencer {
-    /// Applies a group's jobs to the engine, filling `batch` with what to commit.
-    fn apply_group(
-        &self,
-        engine: &mut Session,
-        work: Vec<Work>,
-        remembered: Vec<Result<Option<Reply>, ApiError>>,
-        batch: &mut Batch,
-    ) -> Vec<Pending> {
+    /// Applies a group's jobs to the engine, filling `batch` with what to commit; returns each
+    /// job's reply, to send once the batch is committed.
+    fn apply_group(&self, engine: &mut Session, work: Vec<Work>, batch: &mut Batch) -> Vec<Reply> {
         let state_before = engine.state();
-        // Keys seen in this group: a duplicate within the group gets the first's reply.
-        let mut in_group: BTreeMap<String, (Scoped, Reply)> = BTreeMap::new();
-        let mut fates = Vec::with_capacity(work.len());
-        for ((commands, key, render), found) in work.into_iter().zip(remembered) {
-            let earlier = key.as_ref().and_then(|k| {
-                in_group.get(&k.stored_key).map(|(first, reply)| {
-                    if first.request == k.request {
-                        Ok(reply.clone())
-                    } else {
-                        Err(k.reused())
-                    }
-                })
-            });
-            match (found, earlier) {
-                (Err(refusal), _) | (Ok(None), Some(Err(refusal))) => {
-                    fates.push(Pending::Refused(refusal));
-                    continue;
-                }
-                (Ok(Some(reply)), _) | (Ok(None), Some(Ok(reply))) => {
-                    Metrics::inc(&self.metrics.idempotent_replays);
-                    fates.push(Pending::Remembered(reply));
-                    continue;
-                }
-                (Ok(None), None) => {}
-            }
+        let mut replies = Vec::with_capacity(work.len());
+        for (commands, key, render) in work {
             let mut outcomes = Vec::with_capacity(commands.len());
             for command in commands {
                 let stamp = Stamp {
@@ -462,14 +426,13 @@ impl Sequencer {
             let reply = render(engine, &outcomes);
             if let Some(key) = key {
                 batch.responses.push(key.remember(&reply));
-                in_group.insert(key.stored_key.clone(), (key, reply.clone()));
             }
-            fates.push(Pending::Rendered(reply));
+            replies.push(reply);
         }
         if engine.state() != state_before {
             batch.state = Some(engine.state());
         }
-        fates
+        replies
     }
 
     /// After a panic: puts the engine back to what the store holds and suspends the session.
@@ -518,24 +481,10 @@ impl Sequencer {
             }
             return;
         }
-        // Remembered replies first: a retry of a committed request must not run again, and a
-        // different request under a used key is refused.
-        let keys: Vec<Option<Scoped>> = group.iter().map(|j| j.key.clone()).collect();
-        let mut remembered: Vec<Result<Option<Reply>, ApiError>> = Vec::with_capacity(group.len());
-        for key in &keys {
-            let found = match key {
-                Some(key) => match self
-                    .store
-                    .idempotent(key.participant, &key.stored_key)
-                    .await
-                {
-                    Ok(found) => key.replay(found),
-                    Err(e) => Err(ApiError::from(e)),
-                },
-                None => Ok(None),
-            };
-            remembered.push(found);
-        }
+        // No key needs looking up here: the idempotency layer looked each up while holding the
+        // key's lock, and holds it until this job's reply is sent, so no other request with the
+        // key can have committed since. (A lookup per key here, one after the other, had made
+        // the sequencer wait longer for its lookups than for its commit.)
 
         let mut batch = Batch {
             session: self.id,
@@ -554,10 +503,10 @@ impl Sequencer {
         }
         let applied = {
             let mut engine = self.engine.write().unwrap_or_else(PoisonError::into_inner);
-            catch(|| self.apply_group(&mut engine, work, remembered, &mut batch))
+            catch(|| self.apply_group(&mut engine, work, &mut batch))
         };
-        let fates = match applied {
-            Ok(fates) => fates,
+        let replies = match applied {
+            Ok(replies) => replies,
             Err(panic) => {
                 self.suspend(&panic).await;
                 for reply in senders {
@@ -570,8 +519,6 @@ impl Sequencer {
                 return;
             }
         };
-        let fates: Vec<(oneshot::Sender<Result<Reply, ApiError>>, Pending)> =
-            senders.into_iter().zip(fates).collect();
 
         let wrote =
             !batch.entries.is_empty() || !batch.responses.is_empty() || batch.state.is_some();
@@ -602,11 +549,8 @@ impl Sequencer {
                         .snapshot();
                     store_snapshot(&self.store, &snapshot, self.clock.now_ms()).await;
                 }
-                for (reply, fate) in fates {
-                    let _ = reply.send(match fate {
-                        Pending::Remembered(r) | Pending::Rendered(r) => Ok(r),
-                        Pending::Refused(e) => Err(e),
-                    });
+                for (sender, reply) in senders.into_iter().zip(replies) {
+                    let _ = sender.send(Ok(reply));
                 }
             }
             Err(e) => {
@@ -620,15 +564,10 @@ impl Sequencer {
                         tracing::error!(session = %self.id, error = ?rebuild_error, "rebuild failed");
                     }
                 }
-                for (reply, fate) in fates {
-                    let answer = match fate {
-                        Pending::Remembered(r) => Ok(r),
-                        Pending::Refused(e) => Err(e),
-                        Pending::Rendered(_) => Err(ApiError::unavailable(format!(
-                            "the store failed; the request was not recorded and may be retried: {e}"
-                        ))),
-                    };
-                    let _ = reply.send(answer);
+                for sender in senders {
+                    let _ = sender.send(Err(ApiError::unavailable(format!(
+                        "the store failed; the request was not recorded and may be retried: {e}"
+                    ))));
                 }
             }
         }

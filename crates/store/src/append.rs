@@ -43,6 +43,8 @@ enum Step {
     State,
     Responses,
     Commit,
+    /// The inserts and the commit of [`write_sqlite_script`], as one.
+    Script,
 }
 
 /// Why writing a batch failed.
@@ -60,9 +62,88 @@ impl Failure {
     }
 }
 
-/// Writes every row of a batch in one transaction on a pool of backend `$db`. Expands to an
-/// expression of type `Result<(), Failure>`; the transaction is committed only if every
-/// statement succeeded and is rolled back (dropped) otherwise.
+/// Pushes every `INSERT` of a batch's rows (journal, orders, contracts, remembered responses)
+/// onto the `QueryBuilder<$db>` `$q`, one statement at a time: after each, `$step` is set to
+/// what it writes and `$end` runs (it executes the statement, or appends a separator).
+macro_rules! push_inserts {
+    ($db:ty, $max_variables:expr, $rows:expr, $q:ident, $step:ident, $end:block) => {{
+        let rows: &BatchRows<'_> = $rows;
+        for chunk in rows.journal.chunks(rows_per_insert(4, $max_variables)) {
+            $q.push("INSERT INTO journal (session_id, seq, at_ms, command) ");
+            $q.push_values(chunk, |mut row, e| {
+                row.push_bind(rows.session)
+                    .push_bind(e.seq)
+                    .push_bind(e.at_ms)
+                    .push_bind(e.command.as_str());
+            });
+            $step = Step::Journal;
+            $end
+        }
+        for chunk in rows.orders.chunks(rows_per_insert(10, $max_variables)) {
+            $q.push(
+                "INSERT INTO orders (session_id, id, participant_id, side, period, volume_kwh, \
+                 energy_price, env_price, time_in_force, submitted_at_ms) ",
+            );
+            $q.push_values(chunk, |mut row, o| {
+                row.push_bind(rows.session)
+                    .push_bind(o.id)
+                    .push_bind(o.participant)
+                    .push_bind(o.side)
+                    .push_bind(o.period)
+                    .push_bind(o.volume_kwh)
+                    .push_bind(o.energy_price)
+                    .push_bind(o.env_price)
+                    .push_bind(o.time_in_force.as_str())
+                    .push_bind(o.submitted_at_ms);
+            });
+            $step = Step::Orders;
+            $end
+        }
+        for chunk in rows.contracts.chunks(rows_per_insert(11, $max_variables)) {
+            $q.push(
+                "INSERT INTO contracts (session_id, id, seller, buyer, volumes, energy_price, \
+                 env_price, compensation, status, created_at_ms, corridor) ",
+            );
+            $q.push_values(chunk, |mut row, c| {
+                row.push_bind(rows.session)
+                    .push_bind(c.id)
+                    .push_bind(c.seller)
+                    .push_bind(c.buyer)
+                    .push_bind(c.volumes.as_str())
+                    .push_bind(c.energy_price)
+                    .push_bind(c.env_price)
+                    .push_bind(c.compensation)
+                    .push_bind(c.status.as_str())
+                    .push_bind(c.created_at_ms)
+                    .push_bind(c.corridor.as_deref());
+            });
+            $step = Step::Contracts;
+            $end
+        }
+        let created_at_ms = crate::wall_clock_ms();
+        for chunk in rows.responses.chunks(rows_per_insert(6, $max_variables)) {
+            $q.push(
+                "INSERT INTO idempotency (participant_id, key, status, body, created_at_ms, \
+                 request_sha256) ",
+            );
+            $q.push_values(chunk, |mut row, r| {
+                row.push_bind(r.participant)
+                    .push_bind(r.key)
+                    .push_bind(r.status)
+                    .push_bind(r.body)
+                    .push_bind(created_at_ms)
+                    .push_bind(r.request);
+            });
+            $q.push(" ON CONFLICT (participant_id, key) DO NOTHING");
+            $step = Step::Responses;
+            $end
+        }
+    }};
+}
+
+/// Writes every row of a batch in one transaction on a pool of backend `$db`, a statement at a
+/// time. Expands to an expression of type `Result<(), Failure>`; the transaction is committed
+/// only if every statement succeeded and is rolled back (dropped) otherwise.
 macro_rules! write_batch {
     ($db:ty, $pool:expr, $begin:expr, $max_variables:expr, $rows:expr) => {{
         let rows: &BatchRows<'_> = $rows;
@@ -71,73 +152,15 @@ macro_rules! write_batch {
                 .begin_with($begin)
                 .await
                 .map_err(Failure::at(Step::Begin))?;
-
-            for chunk in rows.journal.chunks(rows_per_insert(4, $max_variables)) {
-                let mut insert = QueryBuilder::<$db>::new(
-                    "INSERT INTO journal (session_id, seq, at_ms, command) ",
-                );
-                insert.push_values(chunk, |mut row, e| {
-                    row.push_bind(rows.session)
-                        .push_bind(e.seq)
-                        .push_bind(e.at_ms)
-                        .push_bind(e.command.as_str());
-                });
-                insert
-                    .build()
+            let mut q = QueryBuilder::<$db>::new("");
+            let mut step;
+            push_inserts!($db, $max_variables, rows, q, step, {
+                q.build()
                     .execute(&mut *tx)
                     .await
-                    .map_err(Failure::at(Step::Journal))?;
-            }
-
-            for chunk in rows.orders.chunks(rows_per_insert(10, $max_variables)) {
-                let mut insert = QueryBuilder::<$db>::new(
-                    "INSERT INTO orders (session_id, id, participant_id, side, period, volume_kwh, \
-                     energy_price, env_price, time_in_force, submitted_at_ms) ",
-                );
-                insert.push_values(chunk, |mut row, o| {
-                    row.push_bind(rows.session)
-                        .push_bind(o.id)
-                        .push_bind(o.participant)
-                        .push_bind(o.side)
-                        .push_bind(o.period)
-                        .push_bind(o.volume_kwh)
-                        .push_bind(o.energy_price)
-                        .push_bind(o.env_price)
-                        .push_bind(o.time_in_force.as_str())
-                        .push_bind(o.submitted_at_ms);
-                });
-                insert
-                    .build()
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(Failure::at(Step::Orders))?;
-            }
-
-            for chunk in rows.contracts.chunks(rows_per_insert(11, $max_variables)) {
-                let mut insert = QueryBuilder::<$db>::new(
-                    "INSERT INTO contracts (session_id, id, seller, buyer, volumes, energy_price, \
-                     env_price, compensation, status, created_at_ms, corridor) ",
-                );
-                insert.push_values(chunk, |mut row, c| {
-                    row.push_bind(rows.session)
-                        .push_bind(c.id)
-                        .push_bind(c.seller)
-                        .push_bind(c.buyer)
-                        .push_bind(c.volumes.as_str())
-                        .push_bind(c.energy_price)
-                        .push_bind(c.env_price)
-                        .push_bind(c.compensation)
-                        .push_bind(c.status.as_str())
-                        .push_bind(c.created_at_ms)
-                        .push_bind(c.corridor.as_deref());
-                });
-                insert
-                    .build()
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(Failure::at(Step::Contracts))?;
-            }
-
+                    .map_err(Failure::at(step))?;
+                q.reset();
+            });
             if let Some(state) = rows.state {
                 let updated = sqlx::query("UPDATE sessions SET state = $1 WHERE id = $2")
                     .bind(state)
@@ -149,28 +172,6 @@ macro_rules! write_batch {
                     return Err(Failure::NoSession);
                 }
             }
-
-            let created_at_ms = crate::wall_clock_ms();
-            for chunk in rows.responses.chunks(rows_per_insert(6, $max_variables)) {
-                let mut insert = QueryBuilder::<$db>::new(
-                    "INSERT INTO idempotency (participant_id, key, status, body, created_at_ms, request_sha256) ",
-                );
-                insert.push_values(chunk, |mut row, r| {
-                    row.push_bind(r.participant)
-                        .push_bind(r.key)
-                        .push_bind(r.status)
-                        .push_bind(r.body)
-                        .push_bind(created_at_ms)
-                        .push_bind(r.request);
-                });
-                insert.push(" ON CONFLICT (participant_id, key) DO NOTHING");
-                insert
-                    .build()
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(Failure::at(Step::Responses))?;
-            }
-
             tx.commit().await.map_err(Failure::at(Step::Commit))?;
             Ok::<(), Failure>(())
         }
@@ -178,10 +179,41 @@ macro_rules! write_batch {
     }};
 }
 
+/// Writes a batch without a state change on SQLite as one script, `BEGIN IMMEDIATE; INSERT …;
+/// …; COMMIT`, executed in one call: each statement executed on its own is a hop to the
+/// connection's thread and back, and under load those hops, not SQLite's work, were most of a
+/// group commit's time (`lvdian loadtest`, single orders). On failure the transaction is rolled
+/// back on the same connection, which is closed instead if that fails too; which statement
+/// failed is not known ([`Step::Script`]).
+async fn write_sqlite_script(
+    pool: &sqlx::SqlitePool,
+    rows: &BatchRows<'_>,
+) -> std::result::Result<(), Failure> {
+    let mut q = QueryBuilder::<Sqlite>::new("BEGIN IMMEDIATE; ");
+    let mut step;
+    push_inserts!(Sqlite, SQLITE_MAX_VARIABLES, rows, q, step, {
+        q.push("; ");
+    });
+    let _ = step;
+    q.push("COMMIT");
+    let mut conn = pool.acquire().await.map_err(Failure::at(Step::Begin))?;
+    let result = q.build().execute(&mut *conn).await;
+    if let Err(error) = result {
+        // A failed ROLLBACK (also when BEGIN itself failed and there is nothing to roll back)
+        // retires the connection rather than return it to the pool in an unknown state.
+        if sqlx::query("ROLLBACK").execute(&mut *conn).await.is_err() {
+            conn.close_on_drop();
+        }
+        return Err(Failure::Database(Step::Script, error));
+    }
+    Ok(())
+}
+
 pub(crate) async fn append(store: &Store, batch: &Batch) -> Result<()> {
     let rows = BatchRows::encode(batch)?;
     let begin = store.begin_write();
     let written = match &store.pool {
+        Pool::Sqlite(pool) if rows.state.is_none() => write_sqlite_script(pool, &rows).await,
         Pool::Sqlite(pool) => write_batch!(Sqlite, pool, begin, SQLITE_MAX_VARIABLES, &rows),
         Pool::Postgres(pool) => write_batch!(Postgres, pool, begin, POSTGRES_MAX_VARIABLES, &rows),
     };
@@ -211,10 +243,12 @@ async fn explain(
         sqlx::Error::Database(db) => db.kind(),
         _ => return StoreError::Database(error),
     };
-    let keyed = match step {
-        Step::Journal => Keyed::Journal,
-        Step::Orders => Keyed::Orders,
-        Step::Contracts => Keyed::Contracts,
+    // The tables the failed statement may have written: one, or any for a script.
+    let keyed: &[Keyed] = match step {
+        Step::Journal => &[Keyed::Journal],
+        Step::Orders => &[Keyed::Orders],
+        Step::Contracts => &[Keyed::Contracts],
+        Step::Script => &[Keyed::Journal, Keyed::Orders, Keyed::Contracts],
         Step::Begin | Step::State | Step::Responses | Step::Commit => {
             return StoreError::Database(error);
         }
@@ -222,19 +256,21 @@ async fn explain(
     match kind {
         ErrorKind::ForeignKeyViolation => missing(),
         ErrorKind::UniqueViolation => {
-            let keys: Vec<i64> = match keyed {
-                Keyed::Journal => rows.journal.iter().map(|e| e.seq).collect(),
-                Keyed::Orders => rows.orders.iter().map(|o| o.id).collect(),
-                Keyed::Contracts => rows.contracts.iter().map(|c| c.id).collect(),
-            };
-            match first_stored(store, keyed, rows.session, &keys).await {
-                Ok(Some(key)) => StoreError::Conflict {
-                    what: keyed.describe(key, batch),
-                },
-                // Nothing to name (the row went away, or the lookup failed): the database's
-                // own error is the best account left.
-                Ok(None) | Err(_) => StoreError::Database(error),
+            for &keyed in keyed {
+                let keys: Vec<i64> = match keyed {
+                    Keyed::Journal => rows.journal.iter().map(|e| e.seq).collect(),
+                    Keyed::Orders => rows.orders.iter().map(|o| o.id).collect(),
+                    Keyed::Contracts => rows.contracts.iter().map(|c| c.id).collect(),
+                };
+                if let Ok(Some(key)) = first_stored(store, keyed, rows.session, &keys).await {
+                    return StoreError::Conflict {
+                        what: keyed.describe(key, batch),
+                    };
+                }
             }
+            // Nothing to name (the row went away, or the lookup failed): the database's own
+            // error is the best account left.
+            StoreError::Database(error)
         }
         _ => StoreError::Database(error),
     }

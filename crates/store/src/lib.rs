@@ -309,8 +309,11 @@ impl Store {
                 .synchronous(SqliteSynchronous::Full)
                 .foreign_keys(true)
                 .busy_timeout(SQLITE_BUSY_TIMEOUT);
+            // No ping before each use: the database is a local file, and a ping is one more hop
+            // to the connection's thread on every query and every group commit.
             let pool = SqlitePoolOptions::new()
                 .max_connections(SQLITE_MAX_CONNECTIONS)
+                .test_before_acquire(false)
                 .connect_with(options)
                 .await?;
             return Ok(Store {

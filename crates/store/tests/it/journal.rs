@@ -236,45 +236,53 @@ async fn failed_batches_write_nothing(db: &mut Db) {
         ..empty_batch(one)
     };
 
-    // seq 3 is taken: the journal insert fails first.
-    let mut taken = good.clone();
-    taken.entries.insert(0, entries[2].clone());
-    let e = s.append(&taken).await.unwrap_err();
-    assert!(
-        matches!(&e, StoreError::Conflict { what } if what == "journal entry 3 of session S1"),
-        "{e:?}"
-    );
-    assert_eq!(everything(db, one).await, before);
+    // With a state change (statement by statement) and without (on SQLite, one script whose
+    // failing statement is not known): the same errors, and nothing written.
+    for state in [good.state, None] {
+        let good = Batch {
+            state,
+            ..good.clone()
+        };
+        // seq 3 is taken: the journal insert fails first.
+        let mut taken = good.clone();
+        taken.entries.insert(0, entries[2].clone());
+        let e = s.append(&taken).await.unwrap_err();
+        assert!(
+            matches!(&e, StoreError::Conflict { what } if what == "journal entry 3 of session S1"),
+            "{e:?}"
+        );
+        assert_eq!(everything(db, one).await, before);
 
-    // Order 3 is taken: the journal entries went in before the orders failed, and are gone.
-    let mut taken = good.clone();
-    taken.orders.push(order(3, 2, Side::Buy, 8, 5_000));
-    let e = s.append(&taken).await.unwrap_err();
-    assert!(
-        matches!(&e, StoreError::Conflict { what } if what == "order O3 of session S1"),
-        "{e:?}"
-    );
-    assert_eq!(everything(db, one).await, before);
+        // Order 3 is taken: the journal entries went in before the orders failed, and are gone.
+        let mut taken = good.clone();
+        taken.orders.push(order(3, 2, Side::Buy, 8, 5_000));
+        let e = s.append(&taken).await.unwrap_err();
+        assert!(
+            matches!(&e, StoreError::Conflict { what } if what == "order O3 of session S1"),
+            "{e:?}"
+        );
+        assert_eq!(everything(db, one).await, before);
 
-    // Contract 1 is taken: the last insert before the state update and responses fails.
-    let mut taken = good.clone();
-    taken.contracts.push(contract(one, 1, 2, 1));
-    let e = s.append(&taken).await.unwrap_err();
-    assert!(
-        matches!(&e, StoreError::Conflict { what } if what == "contract C1 of session S1"),
-        "{e:?}"
-    );
-    assert_eq!(everything(db, one).await, before);
+        // Contract 1 is taken: the last insert before the state update and responses fails.
+        let mut taken = good.clone();
+        taken.contracts.push(contract(one, 1, 2, 1));
+        let e = s.append(&taken).await.unwrap_err();
+        assert!(
+            matches!(&e, StoreError::Conflict { what } if what == "contract C1 of session S1"),
+            "{e:?}"
+        );
+        assert_eq!(everything(db, one).await, before);
 
-    // The same seq twice in one batch.
-    let mut twice = good.clone();
-    twice.entries.push(entries[4].clone());
-    let e = s.append(&twice).await.unwrap_err();
-    assert!(
-        matches!(&e, StoreError::Conflict { what } if what == "journal entry 5 of session S1"),
-        "{e:?}"
-    );
-    assert_eq!(everything(db, one).await, before);
+        // The same seq twice in one batch.
+        let mut twice = good.clone();
+        twice.entries.push(entries[4].clone());
+        let e = s.append(&twice).await.unwrap_err();
+        assert!(
+            matches!(&e, StoreError::Conflict { what } if what == "journal entry 5 of session S1"),
+            "{e:?}"
+        );
+        assert_eq!(everything(db, one).await, before);
+    }
 
     // The good batch itself goes in whole.
     s.append(&good).await.unwrap();
