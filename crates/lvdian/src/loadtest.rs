@@ -534,6 +534,8 @@ const ROUTE_CANCEL: &str = "DELETE /sessions/{id}/orders/{order}";
 const ROUTE_DEPTH: &str = "GET /sessions/{id}/depth";
 const ROUTE_SESSION: &str = "GET /sessions/{id}";
 const ROUTE_OWN_ORDERS: &str = "GET /sessions/{id}/orders";
+/// Orders per page of a client's read of its own.
+const OWN_ORDERS_PAGE: u32 = 100;
 
 /// An order the server acknowledged, with what it was sent as.
 #[derive(Clone, Debug)]
@@ -827,12 +829,16 @@ impl Client {
         outcome
     }
 
-    /// One read: the book's depth (rolling) or the session, and now and then the client's own
-    /// orders (a read that grows with them).
+    /// One read: the book's depth (rolling) or the session, and now and then the first page
+    /// of the client's own orders (`limit`, as a client of a session of a million orders reads
+    /// them).
     async fn read(&mut self, outcome: &mut Outcome) -> bool {
         let session = self.session;
         let (route, path) = match (self.rng.below(10), self.plan.kind) {
-            (0, _) => (ROUTE_OWN_ORDERS, format!("/sessions/{session}/orders")),
+            (0, _) => (
+                ROUTE_OWN_ORDERS,
+                format!("/sessions/{session}/orders?limit={OWN_ORDERS_PAGE}"),
+            ),
             (1..=5, SessionKind::Rolling) => (
                 ROUTE_DEPTH,
                 format!(

@@ -8,7 +8,7 @@
 //! - The operator and the regulator read every participant's contracts, certificates and
 //!   meter data; the regulator's reads are logged.
 
-use domain::{Contract, Order, ParticipantId, Role};
+use domain::{Contract, Order, OrderId, ParticipantId, Role};
 use exchange::session::{Mode, Session, SessionState};
 
 use crate::report::SettlementReport;
@@ -111,16 +111,29 @@ pub fn orders_access(viewer: Viewer, mode: &Mode, state: SessionState) -> Access
 /// The orders of `session` that `viewer` may read, in submission order, and whether the read
 /// is logged; or why none may be read.
 pub fn visible_orders(viewer: Viewer, session: &Session) -> Result<(Vec<&Order>, bool), String> {
+    visible_orders_page(viewer, session, None, usize::MAX)
+}
+
+/// A page of [`visible_orders`]: those with an id above `after` (all when `None`), at most
+/// `limit`, in id order. The orders before `after` are skipped by search, not read.
+pub fn visible_orders_page(
+    viewer: Viewer,
+    session: &Session,
+    after: Option<OrderId>,
+    limit: usize,
+) -> Result<(Vec<&Order>, bool), String> {
     let access = orders_access(viewer, &session.settings().mode, session.state());
     if let Access::Denied(reason) = access {
         return Err(reason);
     }
-    let orders = session
-        .orders()
+    let orders = session.orders();
+    let first = after.map_or(0, |after| orders.partition_point(|o| o.id <= after));
+    let page = orders[first..]
         .iter()
         .filter(|o| access.admits(viewer, &[o.participant]))
+        .take(limit)
         .collect();
-    Ok((orders, access.logged()))
+    Ok((page, access.logged()))
 }
 
 /// Access to contracts: a participant's own (as seller or buyer), all for insiders.

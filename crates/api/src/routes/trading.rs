@@ -213,22 +213,51 @@ async fn cancel_order(
     .await
 }
 
-/// Orders of a session. A participant sees its own. Call-auction orders are sealed: the operator
-/// sees all of them until clearing and none of others' afterwards; the regulator sees all, and
-/// every such read is logged. In other modes the operator sees all orders.
+/// Query of [`list_orders`].
+#[derive(Debug, Deserialize, IntoParams)]
+struct OrdersQuery {
+    /// Only orders with an id above this one: the `after` of the `Link: <…>; rel="next"`
+    /// header of the page before.
+    after: Option<u64>,
+    /// At most this many orders (1 to 10000). Without it, every visible order in one reply.
+    limit: Option<u32>,
+}
+
+/// The most orders a page may hold.
+const ORDERS_PAGE_MAX: u32 = 10_000;
+
+/// Orders of a session, in id order. A participant sees its own. Call-auction orders are
+/// sealed: the operator sees all of them until clearing and none of others' afterwards; the
+/// regulator sees all, and every such read is logged. In other modes the operator sees all
+/// orders. With `limit` the reply is a page, and the `Link` header names the next page when
+/// more follow; a session of a million orders is better read so.
 #[utoipa::path(get, path = "/api/v1/sessions/{id}/orders", tag = "trading",
-    params(("id" = u64, Path, description = "Session id")),
-    responses((status = 200, description = "OK", body = Vec<OrderView>), (status = 401, description = "No valid bearer token", body = ErrorBody), (status = 403, description = "This role or participant may not do this", body = ErrorBody), (status = 404, description = "Not found", body = ErrorBody)),
+    params(("id" = u64, Path, description = "Session id"), OrdersQuery),
+    responses((status = 200, description = "OK", body = Vec<OrderView>,
+            headers(("Link" = String, description = "With `limit`: the next page, `<url>; rel=\"next\"`, when more orders follow"))),
+        (status = 400, description = "Bad request: the message names the field", body = ErrorBody), (status = 401, description = "No valid bearer token", body = ErrorBody), (status = 403, description = "This role or participant may not do this", body = ErrorBody), (status = 404, description = "Not found", body = ErrorBody)),
     security(("bearer" = [])))]
 async fn list_orders(
     State(app): State<AppState>,
     caller: Caller,
     Path(id): Path<u64>,
-) -> Result<axum::Json<Vec<OrderView>>, ApiError> {
+    Query(query): Query<OrdersQuery>,
+) -> Result<Response, ApiError> {
+    let limit = match query.limit {
+        Some(limit) => Some(super::page_limit(Some(limit), limit, ORDERS_PAGE_MAX)?),
+        None => None,
+    };
+    // One more than the page, to know whether another follows.
+    let wanted = limit.map_or(usize::MAX, |l| l as usize + 1);
     let handle = app.hub.session(SessionId(id))?;
-    let (views, logged) = handle.read(|s| {
-        let (orders, logged) = market::visibility::visible_orders(caller.viewer(), s)
-            .map_err(|reason| ApiError::forbidden(format!("session {id}: {reason}")))?;
+    let (mut views, logged) = handle.read(|s| {
+        let (orders, logged) = market::visibility::visible_orders_page(
+            caller.viewer(),
+            s,
+            query.after.map(OrderId),
+            wanted,
+        )
+        .map_err(|reason| ApiError::forbidden(format!("session {id}: {reason}")))?;
         Ok::<_, ApiError>((
             orders
                 .into_iter()
@@ -240,7 +269,24 @@ async fn list_orders(
     if logged {
         log_regulator_read(&app, &caller, &format!("GET /api/v1/sessions/{id}/orders")).await?;
     }
-    Ok(axum::Json(views))
+    let next = match limit {
+        Some(limit) if views.len() > limit as usize => {
+            views.truncate(limit as usize);
+            let last = views.last().expect("a full page").id;
+            Some(format!(
+                "</api/v1/sessions/{id}/orders?after={last}&limit={limit}>; rel=\"next\""
+            ))
+        }
+        _ => None,
+    };
+    let mut response = axum::response::IntoResponse::into_response(axum::Json(views));
+    if let Some(link) = next {
+        response.headers_mut().insert(
+            axum::http::header::LINK,
+            axum::http::HeaderValue::from_str(&link).expect("the link is ASCII"),
+        );
+    }
+    Ok(response)
 }
 
 /// Lists a lot (挂牌) in a listing session.
