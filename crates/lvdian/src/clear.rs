@@ -56,13 +56,17 @@ fn top(field: &str, reason: impl Into<String>) -> InputError {
 // For the tests and the fuzz targets; the binary streams its output (`parse`, `clear`, `write_json`).
 #[cfg_attr(not(test), allow(dead_code))]
 pub fn run(text: &str, congestion_rent: bool) -> Result<String, InputError> {
-    let file = parse(text)?;
+    clear_to_string(&parse(text)?, congestion_rent)
+}
+
+/// Clears a file as read and forms its output in memory.
+fn clear_to_string(file: &ClearFile<'_>, congestion_rent: bool) -> Result<String, InputError> {
     let cleared = file.clear(congestion_rent)?;
     let mut out = Vec::new();
     cleared
         .write_json(&mut out)
         .expect("writing into memory cannot fail");
-    Ok(String::from_utf8(out).expect("serde_json writes UTF-8"))
+    Ok(String::from_utf8(out).expect("the output is formed from the file's UTF-8 text"))
 }
 
 /// A clear file as read: its method, orders and corridors, and the first error found in it
@@ -1341,11 +1345,7 @@ mod tests {
     }
 
     fn on_threads(text: &str, two_threads: bool) -> Result<String, InputError> {
-        let cleared = parse_with(text, two_threads)?;
-        let cleared = cleared.clear(true)?;
-        let mut out = Vec::new();
-        cleared.write_json(&mut out).unwrap();
-        Ok(String::from_utf8(out).unwrap())
+        clear_to_string(&parse_with(text, two_threads)?, true)
     }
 
     #[test]

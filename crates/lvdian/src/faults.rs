@@ -27,7 +27,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
-use domain::{Kwh, Participant, ParticipantId, Period, Price, Province, Role, SessionId, Side};
+use domain::{Kwh, Participant, ParticipantId, Price, Role, SessionId, Side};
 use exchange::session::{Command, Session, Stamp};
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -472,7 +472,17 @@ async fn clears_as_offline(
         .iter()
         .map(|c| json!({"seller": c["seller"], "buyer": c["buyer"], "total_mwh": c["total_mwh"], "energy_price": c["energy_price"], "env_price": c["env_price"]}))
         .collect();
-    let expected = offline_clear(market, stored)?;
+    // The session's settings as the server holds them, read back rather than written again.
+    let view: api::dto::SessionView = serde_json::from_value(
+        api.get_ok(&format!("/sessions/{session}"), operator)
+            .await?,
+    )
+    .context("the session's view")?;
+    let settings = view
+        .settings
+        .parse()
+        .map_err(|e| anyhow::anyhow!("the session's settings: {}", e.message))?;
+    let expected = offline_clear(market, settings, stored)?;
     if got != expected {
         bail!(
             "the server's clearing made {} contracts, the offline clear of the stored orders {}; first difference: {:?}",
@@ -487,36 +497,19 @@ async fn clears_as_offline(
     Ok(got.len())
 }
 
-/// The contracts a fresh engine makes from the stored orders still live, in id order.
-fn offline_clear(market: &Market, stored: &[Value]) -> Result<Vec<Value>> {
-    use exchange::auction::Method as Auction;
-    use exchange::session::{
-        BidOn, DeliveryWindow, Horizon, Mode, Scope, SessionSettings, YearMonth,
+/// The contracts a fresh engine with the session's `settings` makes from the stored orders
+/// still live, in id order.
+fn offline_clear(
+    market: &Market,
+    settings: exchange::session::SessionSettings,
+    stored: &[Value],
+) -> Result<Vec<Value>> {
+    let exchange::session::Scope::Intra(province) = settings.scope.clone() else {
+        bail!("the round's session is not of one province");
     };
-    let province = Province::parse("ZJ")?;
-    let month = YearMonth::new(2024, 3)?;
-    // The settings `open_market` asks for.
-    let mut session = Session::new(
-        SessionId(market.session),
-        SessionSettings {
-            scope: Scope::Intra(province.clone()),
-            horizon: Horizon::Month,
-            mode: Mode::CallAuction(Auction::Uniform),
-            delivery: DeliveryWindow {
-                first_month: month,
-                last_month: month,
-            },
-            template: domain::PeriodTemplate::Hours,
-            energy_price_min: Price(30_000),
-            energy_price_max: Price(50_000),
-            env_price_cap: None,
-            lot: Kwh(1),
-            bid_on: BidOn::Total,
-            compensation: Price(5_000),
-            corridors: Vec::new(),
-        },
-    )
-    .map_err(|e| anyhow::anyhow!("reference session: {e:?}"))?;
+    let template = settings.template.clone();
+    let mut session = Session::new(SessionId(market.session), settings)
+        .map_err(|e| anyhow::anyhow!("reference session: {e:?}"))?;
     let mut seq = 0;
     let mut apply = |session: &mut Session, command: Command| {
         seq += 1;
@@ -572,14 +565,9 @@ fn offline_clear(market: &Market, stored: &[Value]) -> Result<Vec<Value>> {
                 } else {
                     Side::Buy
                 },
-                period: Period(
-                    period
-                        .strip_prefix('h')
-                        .and_then(|h| h.parse::<u16>().ok())
-                        .filter(|h| (1..=24).contains(h))
-                        .with_context(|| format!("period {period}"))?
-                        - 1,
-                ),
+                period: template
+                    .parse(period)
+                    .map_err(|e| anyhow::anyhow!("period {period}: {e}"))?,
                 volume: Kwh::parse_mwh(text("live_mwh")?)
                     .map_err(|e| anyhow::anyhow!("live_mwh: {e}"))?,
                 price: domain::TwoPartPrice {
@@ -706,6 +694,7 @@ impl Drop for Serve {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::loadtest::session_request;
 
     /// The reference clear refuses an order of someone outside the round, rather than guess.
     #[test]
@@ -715,7 +704,12 @@ mod tests {
             traders: Vec::new(),
         };
         let stored = vec![json!({"id": 3, "participant": 9, "live_mwh": "1.000"})];
-        let error = offline_clear(&market, &stored).unwrap_err().to_string();
+        let request: api::dto::NewSessionRequest =
+            serde_json::from_value(session_request("test", SessionKind::CallAuction)).unwrap();
+        let settings = request.parse().unwrap();
+        let error = offline_clear(&market, settings, &stored)
+            .unwrap_err()
+            .to_string();
         assert!(error.contains("participant 9"), "{error}");
     }
 }

@@ -395,6 +395,18 @@ pub(crate) struct Market {
     pub(crate) traders: Vec<Trader>,
 }
 
+/// The `POST /sessions` body of a round's session: Zhejiang, March 2024, hourly periods.
+pub(crate) fn session_request(tag: &str, kind: SessionKind) -> Value {
+    let mode = match kind {
+        SessionKind::Rolling => "rolling",
+        SessionKind::CallAuction => "call_auction",
+    };
+    json!({
+        "name": format!("{tag} {mode}"), "scope": "intra", "provinces": ["ZJ"], "horizon": "month", "mode": mode,
+        "first_month": "2024-03", "last_month": "2024-03", "energy_price_min": "300.00", "energy_price_max": "500.00",
+        "lot_mwh": "0.001", "compensation": "50.00"})
+}
+
 /// Registers `traders` participants (generators and users, alternately) and opens a session
 /// for them, as the operator. `tag` makes the names unique on a server used before.
 pub(crate) async fn open_market(
@@ -404,14 +416,9 @@ pub(crate) async fn open_market(
     kind: SessionKind,
     tag: &str,
 ) -> Result<Market> {
-    let mode = match kind {
-        SessionKind::Rolling => "rolling",
-        SessionKind::CallAuction => "call_auction",
-    };
-    let session = api.post_ok("/sessions", operator, &json!({
-        "name": format!("{tag} {mode}"), "scope": "intra", "provinces": ["ZJ"], "horizon": "month", "mode": mode,
-        "first_month": "2024-03", "last_month": "2024-03", "energy_price_min": "300.00", "energy_price_max": "500.00",
-        "lot_mwh": "0.001", "compensation": "50.00"})).await?["id"]
+    let session = api
+        .post_ok("/sessions", operator, &session_request(tag, kind))
+        .await?["id"]
         .as_u64()
         .context("no session id in the reply")?;
     api.session_actions(session, operator, &["announce", "open"])
@@ -1115,7 +1122,7 @@ const RAW_BATCHES: u64 = 100;
 pub(crate) async fn raw_append_rate(url: &str) -> Result<f64> {
     use domain::{Kwh, Order, OrderId, Participant, Period, Price, Province, Role, Side};
     use domain::{TimeInForce, TwoPartPrice};
-    use exchange::session::{Command, SessionSettings};
+    use exchange::session::Command;
 
     let store = Store::connect(url)
         .await
@@ -1132,24 +1139,12 @@ pub(crate) async fn raw_append_rate(url: &str) -> Result<f64> {
             0,
         )
         .await?;
-    let month = exchange::session::YearMonth::new(2024, 3)?;
-    let settings = SessionSettings {
-        scope: exchange::session::Scope::Intra(province.clone()),
-        horizon: exchange::session::Horizon::Month,
-        mode: exchange::session::Mode::Rolling,
-        delivery: exchange::session::DeliveryWindow {
-            first_month: month,
-            last_month: month,
-        },
-        template: domain::PeriodTemplate::Hours,
-        energy_price_min: Price(30_000),
-        energy_price_max: Price(50_000),
-        env_price_cap: None,
-        lot: Kwh(1_000),
-        bid_on: exchange::session::BidOn::Total,
-        compensation: Price(5_000),
-        corridors: Vec::new(),
-    };
+    // The settings of the load's session, as the API builds them.
+    let request: api::dto::NewSessionRequest =
+        serde_json::from_value(session_request("raw append", SessionKind::Rolling))?;
+    let settings = request
+        .parse()
+        .map_err(|e| anyhow::anyhow!("the session's settings: {}", e.message))?;
     let session = store.insert_session("raw append", &settings, 0).await?;
     let by = Participant {
         id: generator.id,
