@@ -111,6 +111,21 @@ impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for Path<T>
     }
 }
 
+/// A page as JSON, with `Link: <next>; rel="next"` when another page follows (`next` is that
+/// page's path and query). A link that is not ASCII (a cursor from stored text) is left out,
+/// which ends the pages.
+pub(crate) fn paged<T: serde::Serialize>(page: T, next: Option<String>) -> Response {
+    let mut response = axum::response::IntoResponse::into_response(axum::Json(page));
+    if let Some(next) = next
+        && let Ok(value) = axum::http::HeaderValue::from_str(&format!("<{next}>; rel=\"next\""))
+    {
+        response
+            .headers_mut()
+            .insert(axum::http::header::LINK, value);
+    }
+    response
+}
+
 /// A page's `limit` query: `default` when absent, refused (naming the field) outside
 /// `1..=max`.
 pub(crate) fn page_limit(limit: Option<u32>, default: u32, max: u32) -> Result<u32, ApiError> {

@@ -2,7 +2,7 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use domain::Role;
 use serde::Deserialize;
 use utoipa::IntoParams;
@@ -156,15 +156,7 @@ async fn final_settlement(
         settled.parties.get(contract).copied()
     });
     let (page, next) = visible.page(after.as_ref(), limit as usize);
-    let mut response = axum::Json(page).into_response();
-    if let Some(next) = next {
-        let link = format!("</api/v1/settlements/{ym}?after={next}&limit={limit}>; rel=\"next\"");
-        // Contract keys are ASCII; a cursor that is not (from a stored report) ends the pages.
-        if let Ok(value) = axum::http::HeaderValue::from_str(&link) {
-            response
-                .headers_mut()
-                .insert(axum::http::header::LINK, value);
-        }
-    }
-    Ok(response)
+    // Contract keys are ASCII; a cursor that is not (from a stored report) ends the pages.
+    let next = next.map(|next| format!("/api/v1/settlements/{ym}?after={next}&limit={limit}"));
+    Ok(super::paged(page, next))
 }

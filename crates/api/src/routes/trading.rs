@@ -274,19 +274,12 @@ async fn list_orders(
             views.truncate(limit as usize);
             let last = views.last().expect("a full page").id;
             Some(format!(
-                "</api/v1/sessions/{id}/orders?after={last}&limit={limit}>; rel=\"next\""
+                "/api/v1/sessions/{id}/orders?after={last}&limit={limit}"
             ))
         }
         _ => None,
     };
-    let mut response = axum::response::IntoResponse::into_response(axum::Json(views));
-    if let Some(link) = next {
-        response.headers_mut().insert(
-            axum::http::header::LINK,
-            axum::http::HeaderValue::from_str(&link).expect("the link is ASCII"),
-        );
-    }
-    Ok(response)
+    Ok(super::paged(views, next))
 }
 
 /// Lists a lot (挂牌) in a listing session.
@@ -559,15 +552,8 @@ async fn list_contracts(
             .session
             .map_or(String::new(), |s| format!("&session={s}"));
         let last = &page.last().expect("a full page").0;
-        format!("</api/v1/contracts?after={last}&limit={limit}{session}>; rel=\"next\"")
+        format!("/api/v1/contracts?after={last}&limit={limit}{session}")
     });
     let views: Vec<ContractView> = page.into_iter().map(|(_, v)| v).collect();
-    let mut response = axum::response::IntoResponse::into_response(axum::Json(views));
-    if let Some(link) = next {
-        response.headers_mut().insert(
-            axum::http::header::LINK,
-            axum::http::HeaderValue::from_str(&link).expect("ASCII"),
-        );
-    }
-    Ok(response)
+    Ok(super::paged(views, next))
 }

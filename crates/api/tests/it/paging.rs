@@ -54,21 +54,7 @@ async fn contracts_in_pages(h: Harness) {
     );
 
     // Pages of 10: 10, 10, 4, each naming the next until the last.
-    let mut path = "/api/v1/contracts?limit=10".to_owned();
-    let mut pages = Vec::new();
-    loop {
-        let (status, page, link) = get_page(&h, &path, &buyer).await;
-        assert_eq!(status, StatusCode::OK);
-        pages.push(page.as_array().unwrap().len());
-        let Some(link) = link else { break };
-        assert!(link.ends_with(">; rel=\"next\""), "{link}");
-        path = link
-            .trim_start_matches('<')
-            .split('>')
-            .next()
-            .unwrap()
-            .to_owned();
-    }
+    let (pages, _) = all_pages(&h, "/api/v1/contracts?limit=10".to_owned(), &buyer).await;
     assert_eq!(pages, [10, 10, 4]);
     // The pages together are the whole list, in order.
     let (_, first, _) = get_page(&h, "/api/v1/contracts?limit=10", &buyer).await;
