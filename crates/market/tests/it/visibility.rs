@@ -1,11 +1,11 @@
 //! Who sees what (spec §7).
 
-use domain::{ParticipantId, Role};
+use domain::{OrderId, ParticipantId, Role};
 use exchange::auction::Method;
 use exchange::session::{Mode, SessionState};
 use market::visibility::{
     Access, contract_visible, orders_access, participant_data_access, session_visible,
-    visible_orders,
+    visible_orders, visible_orders_page,
 };
 use market::{Viewer, delivering};
 
@@ -70,6 +70,18 @@ fn orders_contracts_and_records_by_owner() {
     assert!(visible_orders(viewer(90, Role::Operator), &s).is_err());
     let (all, logged) = visible_orders(viewer(91, Role::Regulator), &s).unwrap();
     assert_eq!((all.len(), logged), (4, true));
+    // In pages: after an id, at most a limit, the same access; together the whole list.
+    let regulator = viewer(91, Role::Regulator);
+    let (first, _) = visible_orders_page(regulator, &s, None, 3).unwrap();
+    let (rest, logged) = visible_orders_page(regulator, &s, Some(first[2].id), 3).unwrap();
+    assert_eq!((first.len(), rest.len(), logged), (3, 1, true));
+    assert_eq!([first, rest].concat(), all);
+    let (own_after, _) =
+        visible_orders_page(viewer(4, Role::User), &s, Some(own[0].id), 10).unwrap();
+    assert!(own_after.is_empty());
+    let (none, _) = visible_orders_page(regulator, &s, Some(OrderId(u64::MAX)), 10).unwrap();
+    assert!(none.is_empty());
+    assert!(visible_orders_page(viewer(90, Role::Operator), &s, None, 1).is_err());
     // Contracts: buyer 4 is party to two of three (ZJ's and the one across the corridor).
     let mine = s
         .contracts()
