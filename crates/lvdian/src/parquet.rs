@@ -248,13 +248,13 @@ fn read_meters_unguarded(path: &Path, month: YearMonth) -> anyhow::Result<MeterD
                     })
                 })
                 .collect();
-            handles
+            // Every thread joined first: a thread left unjoined when another's panic goes on
+            // would make the scope panic again, with its own message instead of the crate's.
+            let joined: Vec<_> = handles.into_iter().map(|h| h.join()).collect();
+            joined
                 .into_iter()
                 // A thread's panic goes on with its own message, for `read_meters` to report.
-                .map(|h| {
-                    h.join()
-                        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
-                })
+                .map(|joined| joined.unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
                 .collect::<anyhow::Result<Vec<MeterParser>>>()
         })
         .map_err(read_error)?;
