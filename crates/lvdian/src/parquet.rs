@@ -611,13 +611,13 @@ impl StrColumn {
         }
     }
 
-    /// Row `r` of the batch: its id and its bytes, `None` for a null. Rows are asked for in
-    /// order, each once, except that rows of the same value as the row before may be skipped.
+    /// The bytes of row `r` of the batch, `None` for a null. Rows are asked for in order, each
+    /// once, except that rows of the same value as the row before may be skipped.
     #[inline]
-    fn get(&mut self, r: usize) -> (u32, Option<&[u8]>) {
+    fn get(&mut self, r: usize) -> Option<&[u8]> {
         match self {
             StrColumn::Fast(c) => c.get(r),
-            StrColumn::Generic(c) => (UNIQUE, c.get(r).map(ByteArray::data)),
+            StrColumn::Generic(c) => c.get(r).map(ByteArray::data),
         }
     }
 }
@@ -710,9 +710,9 @@ impl FastStr {
     }
 
     #[inline]
-    fn get(&self, r: usize) -> (u32, Option<&[u8]>) {
+    fn get(&self, r: usize) -> Option<&[u8]> {
         let id = self.ids[r];
-        let bytes = if id == NULL_ID {
+        if id == NULL_ID {
             None
         } else if id >= UNIQUE {
             let (at, len) = self.plain_entries[(id - UNIQUE) as usize];
@@ -725,8 +725,7 @@ impl FastStr {
                 .expect("entries need a dictionary")
                 .buffer();
             Some(&dict[at as usize..(at + len) as usize])
-        };
-        (id, bytes)
+        }
     }
 
     fn load_page(&mut self) -> anyhow::Result<()> {
@@ -1038,14 +1037,14 @@ fn read_group(
                     end += 1;
                 }
             }
-            let m = meter.get(r).1.unwrap_or_default();
-            let p = participant.get(r).1.unwrap_or_default();
+            let m = meter.get(r).unwrap_or_default();
+            let p = participant.get(r).unwrap_or_default();
             match &mut start {
                 _ if whole => {
                     parser.push_rows_minute(line(r), m, p, &starts[r..end], &readings[r..end]);
                 }
                 StartColumn::Text(c) => {
-                    let s = c.get(r).1.unwrap_or(b"NULL");
+                    let s = c.get(r).unwrap_or(b"NULL");
                     parser.push_row(line(r), m, p, s, readings[r]);
                 }
                 StartColumn::Timestamp(_, per_minute, local) => {

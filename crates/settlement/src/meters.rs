@@ -1103,8 +1103,6 @@ struct Scan {
     line: u64,
     /// The meter of the last good row.
     prev: u32,
-    /// The meter of the last typed row if it was good, else [`NONE`].
-    last_typed: u32,
     /// The month's first interval start in local minutes since 1970-01-01T00:00.
     first_minute: i64,
 }
@@ -1124,7 +1122,6 @@ impl Scan {
             bad_rows: 0,
             line: 1,
             prev: NONE,
-            last_typed: NONE,
         }
     }
 
@@ -1212,7 +1209,7 @@ impl Scan {
         } else {
             None
         };
-        self.typed_row_at(name, participant, false, interval, kwh, || {
+        self.typed_row_at(name, participant, None, interval, kwh, || {
             Cow::Borrowed(start)
         });
     }
@@ -1228,20 +1225,24 @@ impl Scan {
         minutes: &[i64],
         kwh: &[Option<i64>],
     ) {
+        // The run's meter, once a row of it was good.
+        let mut known = None;
         let mut i = 0;
         while i < minutes.len() {
             let minute = minutes[i];
             self.line = line + i as u64;
             let interval = self.interval_of_minute(minute);
-            self.typed_row_at(name, participant, i > 0, interval, kwh[i], || {
-                Cow::Owned(local_minute_text(minute).into_bytes())
-            });
+            known = self
+                .typed_row_at(name, participant, known, interval, kwh[i], || {
+                    Cow::Owned(local_minute_text(minute).into_bytes())
+                })
+                .or(known);
             i += 1;
-            if self.last_typed == NONE {
+            let Some(m) = known else {
                 continue;
-            }
+            };
             let (first_minute, intervals) = (self.first_minute, self.intervals);
-            let meter = &mut self.meters[self.last_typed as usize];
+            let meter = &mut self.meters[m as usize];
             while i < minutes.len()
                 && let Some(interval) = interval_of_minute(first_minute, intervals, minutes[i])
                 && let Some(kwh) = kwh[i]
@@ -1262,18 +1263,18 @@ impl Scan {
 
     /// [`typed_row`](Self::typed_row) with the start's interval found already (`None` when the
     /// start is not one of the month's good starts); `start` gives its text for the slow path.
-    /// `same_names`: the caller knows that `name` and `participant` are those of the last typed
-    /// row, so when that row was good its meter is this row's without comparing names.
+    /// `known`: the meter of these names, when the caller knows it already, so that the names
+    /// are not compared. Returns the row's meter if the row is good.
     #[inline]
     fn typed_row_at<'s>(
         &mut self,
         name: &[u8],
         participant: &[u8],
-        same_names: bool,
+        known: Option<u32>,
         interval: Option<usize>,
         kwh: Option<i64>,
         start: impl FnOnce() -> Cow<'s, [u8]>,
-    ) {
+    ) -> Option<u32> {
         let prev = self.prev;
         let guess = |scan: &Scan, m: u32| {
             m != NONE && {
@@ -1282,12 +1283,11 @@ impl Scan {
             }
         };
         debug_assert!(
-            !same_names || self.last_typed == NONE || guess(self, self.last_typed),
-            "same_names given for a row of another meter"
+            known.is_none_or(|m| guess(self, m)),
+            "a known meter of other names"
         );
-        let m = if same_names && self.last_typed != NONE {
-            // The last typed row was good, so its meter is `prev`.
-            Some(self.last_typed)
+        let m = if known.is_some() {
+            known
         } else if guess(self, prev) {
             Some(prev)
         } else if prev != NONE && guess(self, self.meters[prev as usize].next) {
@@ -1300,8 +1300,7 @@ impl Scan {
             && self.meters[m as usize].place(interval, kwh)
         {
             self.prev = m;
-            self.last_typed = m;
-            return;
+            return Some(m);
         }
         match self.typed_slow(name, participant, &start(), kwh) {
             Ok(m) => {
@@ -1309,11 +1308,11 @@ impl Scan {
                     self.meters[prev as usize].next = m;
                 }
                 self.prev = m;
-                self.last_typed = m;
+                Some(m)
             }
             Err(problem) => {
                 self.report(problem);
-                self.last_typed = NONE;
+                None
             }
         }
     }

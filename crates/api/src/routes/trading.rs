@@ -243,10 +243,11 @@ async fn list_orders(
     Path(id): Path<u64>,
     Query(query): Query<OrdersQuery>,
 ) -> Result<Response, ApiError> {
-    let limit = match query.limit {
-        Some(limit) => Some(super::page_limit(Some(limit), limit, ORDERS_PAGE_MAX)?),
-        None => None,
-    };
+    // No default page: without `limit`, every order.
+    let limit = query
+        .limit
+        .map(|limit| super::page_limit(Some(limit), limit, ORDERS_PAGE_MAX))
+        .transpose()?;
     // One more than the page, to know whether another follows.
     let wanted = limit.map_or(usize::MAX, |l| l as usize + 1);
     let handle = app.hub.session(SessionId(id))?;
