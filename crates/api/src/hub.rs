@@ -7,8 +7,12 @@
 //! whole group — journal entries, orders, contracts, state, remembered replies — in **one**
 //! transaction. Only after that commit does any job of the group get its reply: an order is
 //! acknowledged only once it is durable, and throughput does not collapse to one fsync per
-//! order. If the commit fails, the engine may hold commands the store does not, so the session
-//! is rebuilt from the store and every job of the group is told 503.
+//! order. While one group commits, the jobs that arrive meanwhile are applied as the next group,
+//! which is written the moment the first commit ends and answered only after its own: the
+//! engine's work and the store's overlap, and a single order waits for about one commit rather
+//! than one and a half. If a commit fails, the engine may hold commands the store does not, so
+//! the session is rebuilt from the store and every job of the group, and of the group applied
+//! behind it, is told 503.
 //!
 //! At start, [`Hub::load`] rebuilds every session by replaying its journal through the same
 //! deterministic engine, so a restart in the middle of an open session continues it.
@@ -451,25 +455,89 @@ impl Sequencer {
         *self.failure.lock().unwrap_or_else(PoisonError::into_inner) = Some(why);
     }
 
+    /// Takes jobs and commits them in groups, one commit at a time, applying the next group
+    /// while the last one commits.
+    ///
+    /// Two groups at most are in hand: `committing`, whose batch is being written, and `open`,
+    /// applied to the engine since and growing with every job that arrives until that write
+    /// ends; then `open` is written at once. No reply of `open` is sent before `committing` is
+    /// durable (a reply may describe what `committing` did), and if `committing` fails,
+    /// `open` is never written: the engine is rebuilt from the store and both groups' jobs are
+    /// told 503. A group that changes the session's state takes no more jobs, and while it
+    /// commits nothing new is applied, so a publish's snapshot is the published state alone.
     async fn run(self, mut jobs: mpsc::Receiver<Job>) {
-        let mut group: Vec<Job> = Vec::new();
-        while let Some(first) = jobs.recv().await {
-            let mut commands = first.commands.len();
-            group.push(first);
-            while commands < MAX_BATCH {
-                match jobs.try_recv() {
-                    Ok(job) => {
-                        commands += job.commands.len();
-                        group.push(job);
+        let mut open: Option<Applied> = None;
+        let mut committing: Option<Committing> = None;
+        let mut closed = false;
+        loop {
+            if committing.is_none()
+                && let Some(applied) = open.take()
+            {
+                committing = self.commit(applied);
+            }
+            if closed && committing.is_none() && open.is_none() {
+                return;
+            }
+            let takes_jobs = !closed
+                && committing.as_ref().is_none_or(|c| c.state.is_none())
+                && open.as_ref().is_none_or(Applied::takes_more);
+            tokio::select! {
+                biased;
+                written = async { (&mut committing.as_mut().expect("guarded").task).await },
+                    if committing.is_some() =>
+                {
+                    let done = committing.take().expect("guarded");
+                    if !self.finish(done, written).await {
+                        // The engine was rebuilt from the store, which holds nothing of `open`.
+                        if let Some(applied) = open.take() {
+                            applied.refuse(|| ApiError::unavailable(
+                                "the store failed on the request committed just before this one, \
+                                 so this one was not recorded and may be retried",
+                            ));
+                        }
                     }
-                    Err(_) => break,
+                }
+                job = jobs.recv(), if takes_jobs => {
+                    let Some(first) = job else {
+                        closed = true;
+                        continue;
+                    };
+                    let mut group = vec![first];
+                    let mut commands = group[0].commands.len()
+                        + open.as_ref().map_or(0, |o| o.commands);
+                    while commands < MAX_BATCH {
+                        match jobs.try_recv() {
+                            Ok(job) => {
+                                commands += job.commands.len();
+                                group.push(job);
+                            }
+                            Err(_) => break,
+                        }
+                    }
+                    if let Err(panic) = self.apply_into(&mut open, group) {
+                        // The store must hold what the engine is rebuilt from: let the commit
+                        // in flight end first.
+                        if let Some(mut done) = committing.take() {
+                            let written = (&mut done.task).await;
+                            self.finish(done, written).await;
+                        }
+                        self.suspend(&panic).await;
+                        if let Some(applied) = open.take() {
+                            applied.refuse(|| ApiError::new(
+                                axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+                                "internal_error",
+                                format!("session {} failed while applying this request, which was not recorded: {panic}", self.id.0),
+                            ));
+                        }
+                    }
                 }
             }
-            self.commit_group(std::mem::take(&mut group)).await;
         }
     }
 
-    async fn commit_group(&self, group: Vec<Job>) {
+    /// Applies a group of jobs to the engine, adding them to `open` (made if there is none).
+    /// A panic is returned with `open` holding the group's jobs, none of them answered.
+    fn apply_into(&self, open: &mut Option<Applied>, group: Vec<Job>) -> Result<(), String> {
         if let Some(why) = self
             .failure
             .lock()
@@ -479,69 +547,81 @@ impl Sequencer {
             for job in group {
                 let _ = job.reply.send(Err(suspended(self.id, &why)));
             }
-            return;
+            return Ok(());
         }
-        // No key needs looking up here: the idempotency layer looked each up while holding the
-        // key's lock, and holds it until this job's reply is sent, so no other request with the
-        // key can have committed since. (A lookup per key here, one after the other, had made
-        // the sequencer wait longer for its lookups than for its commit.)
-
-        let mut batch = Batch {
-            session: self.id,
-            entries: Vec::new(),
-            state: None,
-            orders: Vec::new(),
-            contracts: Vec::new(),
-            responses: Vec::new(),
-        };
-        // The reply senders stay out here, so that a panic below can still answer every job.
-        let mut senders = Vec::with_capacity(group.len());
+        let applied = open.get_or_insert_with(|| Applied::new(self.id));
+        // The reply senders stay out of the engine's reach, so that a panic can still answer
+        // every job.
         let mut work = Vec::with_capacity(group.len());
         for job in group {
-            senders.push(job.reply);
+            applied.commands += job.commands.len();
+            applied.senders.push(job.reply);
             work.push((job.commands, job.key, job.render));
         }
-        let applied = {
-            let mut engine = self.engine.write().unwrap_or_else(PoisonError::into_inner);
-            catch(|| self.apply_group(&mut engine, work, &mut batch))
-        };
-        let replies = match applied {
-            Ok(replies) => replies,
-            Err(panic) => {
-                self.suspend(&panic).await;
-                for reply in senders {
-                    let _ = reply.send(Err(ApiError::new(
-                        axum::http::StatusCode::INTERNAL_SERVER_ERROR,
-                        "internal_error",
-                        format!("session {} failed while applying this request, which was not recorded: {panic}", self.id.0),
-                    )));
-                }
-                return;
-            }
-        };
+        let mut engine = self.engine.write().unwrap_or_else(PoisonError::into_inner);
+        let replies = catch(|| self.apply_group(&mut engine, work, &mut applied.batch))?;
+        applied.replies.extend(replies);
+        Ok(())
+    }
 
+    /// Starts writing an applied group; a group with nothing to write is answered at once
+    /// (nothing is in flight before it, or it would not be committed yet).
+    fn commit(&self, applied: Applied) -> Option<Committing> {
+        let Applied {
+            batch,
+            senders,
+            replies,
+            ..
+        } = applied;
         let wrote =
             !batch.entries.is_empty() || !batch.responses.is_empty() || batch.state.is_some();
-        let committed = if wrote {
+        if !wrote {
+            for (sender, reply) in senders.into_iter().zip(replies) {
+                let _ = sender.send(Ok(reply));
+            }
+            return None;
+        }
+        let state = batch.state;
+        let store = self.store.clone();
+        let metrics = Arc::clone(&self.metrics);
+        // A task of its own, so that the write goes on while the sequencer applies the next
+        // group (on PostgreSQL the future itself does the talking, and must be polled).
+        let task = tokio::spawn(async move {
             let started = Instant::now();
-            let result = self.store.append(&batch).await;
-            self.metrics
+            let result = store.append(&batch).await;
+            metrics
                 .commit_micros
                 .fetch_add(started.elapsed().as_micros() as u64, Relaxed);
-            Metrics::inc(&self.metrics.batches);
-            self.metrics
+            Metrics::inc(&metrics.batches);
+            metrics
                 .batch_entries
                 .fetch_add(batch.entries.len() as u64, Relaxed);
             result
-        } else {
-            Ok(())
-        };
+        });
+        Some(Committing {
+            task,
+            state,
+            senders,
+            replies,
+        })
+    }
 
-        match committed {
+    /// Answers a group whose write has ended; `false` if it failed, when the engine has been
+    /// rebuilt from the store.
+    async fn finish(
+        &self,
+        done: Committing,
+        written: Result<store::Result<()>, tokio::task::JoinError>,
+    ) -> bool {
+        let written = match written {
+            Ok(result) => result.map_err(|e| e.to_string()),
+            Err(e) => Err(format!("the commit's task ended without an answer: {e}")),
+        };
+        match written {
             Ok(()) => {
                 // Before the replies, so that a publish acknowledged is a snapshot stored (or
                 // its failure logged): the next start loads it without a replay.
-                if batch.state == Some(SessionState::Published) {
+                if done.state == Some(SessionState::Published) {
                     let snapshot = self
                         .engine
                         .read()
@@ -549,9 +629,10 @@ impl Sequencer {
                         .snapshot();
                     store_snapshot(&self.store, &snapshot, self.clock.now_ms()).await;
                 }
-                for (sender, reply) in senders.into_iter().zip(replies) {
+                for (sender, reply) in done.senders.into_iter().zip(done.replies) {
                     let _ = sender.send(Ok(reply));
                 }
+                true
             }
             Err(e) => {
                 Metrics::inc(&self.metrics.commit_failures);
@@ -564,12 +645,60 @@ impl Sequencer {
                         tracing::error!(session = %self.id, error = ?rebuild_error, "rebuild failed");
                     }
                 }
-                for sender in senders {
+                for sender in done.senders {
                     let _ = sender.send(Err(ApiError::unavailable(format!(
                         "the store failed; the request was not recorded and may be retried: {e}"
                     ))));
                 }
+                false
             }
         }
     }
+}
+
+/// Jobs applied to the engine and not yet being written: the batch to write, and the replies
+/// to send once it is durable.
+struct Applied {
+    batch: Batch,
+    senders: Vec<oneshot::Sender<Result<Reply, ApiError>>>,
+    replies: Vec<Reply>,
+    commands: usize,
+}
+
+impl Applied {
+    fn new(session: SessionId) -> Applied {
+        Applied {
+            batch: Batch {
+                session,
+                entries: Vec::new(),
+                state: None,
+                orders: Vec::new(),
+                contracts: Vec::new(),
+                responses: Vec::new(),
+            },
+            senders: Vec::new(),
+            replies: Vec::new(),
+            commands: 0,
+        }
+    }
+
+    /// Whether more jobs may join: not past [`MAX_BATCH`] commands, and no change of state.
+    fn takes_more(&self) -> bool {
+        self.commands < MAX_BATCH && self.batch.state.is_none()
+    }
+
+    /// Answers every job with an error: the group will not be written.
+    fn refuse(self, error: impl Fn() -> ApiError) {
+        for sender in self.senders {
+            let _ = sender.send(Err(error()));
+        }
+    }
+}
+
+/// A group whose batch is being written, by a task of its own.
+struct Committing {
+    task: tokio::task::JoinHandle<store::Result<()>>,
+    state: Option<SessionState>,
+    senders: Vec<oneshot::Sender<Result<Reply, ApiError>>>,
+    replies: Vec<Reply>,
 }

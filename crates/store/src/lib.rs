@@ -26,7 +26,8 @@
 //! `BEGIN IMMEDIATE`, taking the write lock at once and waiting up to the busy timeout for it,
 //! rather than failing when two writers meet; the database runs in WAL mode with
 //! `synchronous=FULL`, because an acknowledged order is a legal fact and must survive a power
-//! cut.
+//! cut. Group commits have a connection of their own, which never checkpoints the WAL inside a
+//! commit: a task of the store does, beside it (`writer.rs`).
 //!
 //! # Tables
 //!
@@ -70,9 +71,11 @@ mod snapshots;
 pub mod testing;
 #[cfg(test)]
 mod tests;
+mod writer;
 
 use std::collections::HashMap;
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use domain::{Contract, Order, Participant, ParticipantId, Project, Province, Role, SessionId};
@@ -86,6 +89,7 @@ use sqlx::sqlite::{
 use sqlx::{AssertSqlSafe, Connection};
 
 use crate::rows::{name_of, to_db};
+use crate::writer::SqliteWriter;
 
 pub use crate::checkpoints::StoredCheckpoint;
 pub use crate::network::NetworkCorridor;
@@ -234,6 +238,8 @@ pub struct AccessRow {
 #[derive(Debug, Clone)]
 pub struct Store {
     pool: Pool,
+    /// On SQLite, the group commits' own connection and the WAL's checkpoints (`writer.rs`).
+    sqlite_writer: Option<Arc<SqliteWriter>>,
 }
 
 /// The connections behind a [`Store`].
@@ -290,7 +296,8 @@ impl Store {
     ///
     /// - `sqlite:PATH` or `sqlite://PATH`: the file is created if missing and opened in WAL mode
     ///   with `synchronous=FULL` (every commit is on disk before it returns), foreign keys on and
-    ///   a busy timeout of 5 s, in a pool of 4 connections;
+    ///   a busy timeout of 5 s, in a pool of 4 connections, and one more connection for group
+    ///   commits, which leaves checkpoints of the WAL to a task of the store;
     /// - `postgres://...` or `postgresql://...`: a pool of 8 connections.
     ///
     /// Anything else is [`StoreError::BadUrl`]. Connecting does not migrate: call
@@ -314,10 +321,12 @@ impl Store {
             let pool = SqlitePoolOptions::new()
                 .max_connections(SQLITE_MAX_CONNECTIONS)
                 .test_before_acquire(false)
-                .connect_with(options)
+                .connect_with(options.clone())
                 .await?;
+            let writer = SqliteWriter::start(options, &pool).await?;
             return Ok(Store {
                 pool: Pool::Sqlite(pool),
+                sqlite_writer: Some(Arc::new(writer)),
             });
         }
         let options = postgres_options(url)?;
@@ -403,6 +412,7 @@ impl Store {
             .await?;
         Ok(Store {
             pool: Pool::Postgres(pool),
+            sqlite_writer: None,
         })
     }
 
@@ -445,6 +455,9 @@ impl Store {
     /// Closes every connection, waiting for those in use to be returned. On SQLite this is what
     /// checkpoints the WAL into the database file. The store must not be used afterwards.
     pub async fn close(&self) {
+        if let Some(writer) = &self.sqlite_writer {
+            writer.close().await;
+        }
         on_pool!(self, pool => pool.close().await)
     }
 

@@ -107,6 +107,67 @@ async fn sqlite_connections_are_durable_and_checked() {
     remove(&path);
 }
 
+/// Group commits go through a connection of their own that never checkpoints, and the store's
+/// task copies what they wrote from the WAL into the database file.
+#[tokio::test]
+async fn group_commits_leave_checkpoints_to_the_store_task() {
+    let (store, path) = sqlite("checkpoints").await;
+    let Pool::Sqlite(pool) = &store.pool else {
+        unreachable!()
+    };
+    let commits = &store.sqlite_writer.as_ref().unwrap().commits;
+    let pragma = |name: &'static str, pool: &SqlitePool| {
+        let pool = pool.clone();
+        async move {
+            let (value,): (i64,) = sqlx::query_as(AssertSqlSafe(format!("PRAGMA {name}")))
+                .fetch_one(&pool)
+                .await
+                .unwrap();
+            value
+        }
+    };
+    assert_eq!(pragma("wal_autocheckpoint", commits).await, 0);
+    assert_eq!(pragma("temp_store", commits).await, 2, "temp_store=memory");
+    assert_eq!(pragma("synchronous", commits).await, 2, "synchronous=FULL");
+    assert_eq!(pragma("wal_autocheckpoint", pool).await, 1_000);
+
+    let id = store.insert_session("s", &settings(), 0).await.unwrap();
+    // Let the task copy what migrating and the session wrote, then measure the file.
+    tokio::time::sleep(writer::INTERVAL * 2).await;
+    let size = || std::fs::metadata(&path).unwrap().len();
+    let before = size();
+    for group in 0..20 {
+        store
+            .append(&Batch {
+                session: id,
+                entries: (1..=100)
+                    .map(|n| JournalEntry {
+                        seq: group * 100 + n,
+                        at_ms: 5,
+                        command: Command::Announce,
+                    })
+                    .collect(),
+                state: None,
+                orders: vec![],
+                contracts: vec![],
+                responses: vec![],
+            })
+            .await
+            .unwrap();
+    }
+    let deadline = std::time::Instant::now() + writer::INTERVAL * 10;
+    while size() == before {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the WAL was not checkpointed"
+        );
+        tokio::time::sleep(writer::INTERVAL / 10).await;
+    }
+    assert_eq!(store.journal(id).await.unwrap().len(), 2_000);
+    store.close().await;
+    remove(&path);
+}
+
 /// SQLite binds `$N` by its number, not by where it appears: reused and reordered placeholders
 /// get the right values (the store's SQL relies on it, e.g. `$1` twice in insert_participant).
 #[tokio::test]

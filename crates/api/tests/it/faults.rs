@@ -672,6 +672,108 @@ async fn panic_in_one_session(h: Harness) {
 }
 on_both!(panic_isolated_to_its_session, panic_in_one_session);
 
+/// The sequencer applies the next group while the last one commits. When that commit fails,
+/// the next group is never written: both groups' jobs are told 503, and the session is rebuilt
+/// from the store, which holds neither.
+async fn failed_commit_with_the_next_group_applied(h: Harness) {
+    let (g, gen_token) = h.participant("G", "generator").await;
+    let a = h.session("call_auction", None).await;
+    h.actions(a, &["announce", "open"]).await;
+    let by = Participant {
+        id: ParticipantId(g),
+        name: "G".into(),
+        role: Role::Generator,
+        province: Province::parse("ZJ").unwrap(),
+    };
+    let handle = h.state.hub.session(SessionId(a)).unwrap();
+    let last = handle.read(|s| s.last_seq()).unwrap();
+
+    // Another writer takes the next sequence number first and holds its transaction open, so
+    // the first group's commit waits for it and then conflicts.
+    let mut side = h.side_connection().await;
+    side.begin_write().await;
+    let foreign = serde_json::to_string(&sell(&by, 7))
+        .unwrap()
+        .replace('\'', "''");
+    side.execute(&format!(
+        "INSERT INTO journal (session_id, seq, at_ms, command) VALUES ({a}, {}, 0, '{foreign}')",
+        last + 1
+    ))
+    .await;
+
+    let submit = |mwh| {
+        let handle = std::sync::Arc::clone(&handle);
+        let command = sell(&by, mwh);
+        tokio::spawn(async move {
+            handle
+                .submit(
+                    vec![command],
+                    None,
+                    Box::new(|_, _| api::hub::Reply {
+                        status: 201,
+                        body: "{}".into(),
+                    }),
+                )
+                .await
+        })
+    };
+    let first = submit(1);
+    let applied = |n: u64| {
+        let handle = std::sync::Arc::clone(&handle);
+        async move {
+            for _ in 0..500 {
+                if handle.read(|s| s.last_seq()) == Some(last + n) {
+                    return;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+            }
+            panic!("the engine never applied {n} more command(s)");
+        }
+    };
+    applied(1).await;
+    // The first group is committing (and waiting); the second is applied behind it.
+    let second = submit(2);
+    applied(2).await;
+    side.execute("COMMIT").await;
+
+    let first = first.await.unwrap().unwrap_err();
+    let second = second.await.unwrap().unwrap_err();
+    assert_eq!(first.status, StatusCode::SERVICE_UNAVAILABLE, "{first:?}");
+    assert!(first.message.contains("not recorded"), "{}", first.message);
+    assert_eq!(second.status, StatusCode::SERVICE_UNAVAILABLE, "{second:?}");
+    assert!(
+        second.message.contains("committed just before this one"),
+        "{}",
+        second.message
+    );
+
+    // Rebuilt from the store: the other writer's order, and neither of the two groups.
+    let volumes = handle.read(|s| {
+        (
+            s.last_seq(),
+            s.orders().iter().map(|o| o.volume.0).collect::<Vec<_>>(),
+        )
+    });
+    assert_eq!(volumes, (Some(last + 1), vec![7_000]));
+    let journal = h.store.journal(SessionId(a)).await.unwrap();
+    assert_eq!(journal.last().map(|e| e.seq), Some(last + 1));
+    // And the session goes on.
+    h.post(
+        &format!("/api/v1/sessions/{a}/orders"),
+        &gen_token,
+        json!({"side": "sell", "period": "h12", "mwh": "3", "energy_price": "350.00", "env_price": "30.00"}),
+        StatusCode::CREATED,
+    )
+    .await;
+    let journal = h.store.journal(SessionId(a)).await.unwrap();
+    assert_eq!(journal.last().map(|e| e.seq), Some(last + 2));
+    h.finish().await;
+}
+on_both!(
+    failed_commit_drops_the_next_group,
+    failed_commit_with_the_next_group_applied
+);
+
 async fn journal_that_no_longer_replays(h: Harness) {
     let (g, gen_token) = h.participant("G", "generator").await;
     let a = h.session("call_auction", None).await;

@@ -253,6 +253,29 @@ impl Harness {
     }
 
     /// Drops the test's database.
+    /// A connection to the market's database of its own, beside the store's pools: for a test
+    /// that holds a lock while the server writes.
+    pub async fn side_connection(&self) -> SideConnection {
+        use sqlx::Connection;
+        match &self.where_ {
+            Where::Sqlite(path) => SideConnection::Sqlite(
+                sqlx::SqliteConnection::connect(&format!("sqlite:{}", path.display()))
+                    .await
+                    .unwrap(),
+            ),
+            Where::Postgres { url, schema } => {
+                let mut conn = sqlx::PgConnection::connect(url).await.unwrap();
+                sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+                    "SET search_path TO \"{schema}\""
+                )))
+                .execute(&mut conn)
+                .await
+                .unwrap();
+                SideConnection::Postgres(conn)
+            }
+        }
+    }
+
     pub async fn finish(self) {
         self.store.close().await;
         match self.where_ {
@@ -264,6 +287,32 @@ impl Harness {
             Where::Postgres { url, schema } => {
                 Store::drop_postgres_schema(&url, &schema).await.unwrap()
             }
+        }
+    }
+}
+
+/// A connection of a test's own to its market's database.
+pub enum SideConnection {
+    Sqlite(sqlx::SqliteConnection),
+    Postgres(sqlx::PgConnection),
+}
+
+impl SideConnection {
+    /// Runs SQL the test wrote (no parameters), panicking on an error.
+    pub async fn execute(&mut self, sql: &str) {
+        let sql = sqlx::AssertSqlSafe(sql.to_owned());
+        match self {
+            SideConnection::Sqlite(conn) => sqlx::raw_sql(sql).execute(conn).await.map(drop),
+            SideConnection::Postgres(conn) => sqlx::raw_sql(sql).execute(conn).await.map(drop),
+        }
+        .unwrap_or_else(|e| panic!("{e}"));
+    }
+
+    /// Begins a write transaction: on SQLite it takes the write lock at once.
+    pub async fn begin_write(&mut self) {
+        match self {
+            SideConnection::Sqlite(_) => self.execute("BEGIN IMMEDIATE").await,
+            SideConnection::Postgres(_) => self.execute("BEGIN").await,
         }
     }
 }
