@@ -1029,15 +1029,28 @@ impl std::fmt::Display for Check {
     }
 }
 
+/// Orders per page when the session's orders are read back (the API's largest page).
+const STORED_PAGE: usize = 10_000;
+
 /// The session's orders as the operator sees them (all of them, in a rolling session or a call
-/// auction before clearing).
+/// auction before clearing), read a page at a time: one reply of millions of orders would outlast
+/// the client's timeout and hold the session's readers meanwhile.
 pub(crate) async fn stored_orders(api: &Api, operator: &str, session: u64) -> Result<Vec<Value>> {
-    match api
-        .get_ok(&format!("/sessions/{session}/orders"), operator)
-        .await?
-    {
-        Value::Array(orders) => Ok(orders),
-        other => bail!("the orders of session {session} are not a list: {other}"),
+    let mut orders = Vec::new();
+    let mut after = String::new();
+    loop {
+        let path = format!("/sessions/{session}/orders?limit={STORED_PAGE}{after}");
+        let page = match api.get_ok(&path, operator).await? {
+            Value::Array(page) => page,
+            other => bail!("the orders of session {session} are not a list: {other}"),
+        };
+        let full = page.len() == STORED_PAGE;
+        let last = page.last().and_then(|o| o["id"].as_u64());
+        orders.extend(page);
+        match last {
+            Some(last) if full => after = format!("&after={last}"),
+            _ => return Ok(orders),
+        }
     }
 }
 
