@@ -627,6 +627,9 @@ pub fn main(run_: &YearRun, db: &Path, lang: crate::report::Lang) -> Result<()> 
             );
             reports.push((report, started));
         }
+        // Closing checkpoints the WAL into the database file and removes it, so the run leaves
+        // one file, whole.
+        app.store.close().await;
         anyhow::Ok(reports)
     })?;
     // The annual reports, written next to the database from the market just run (`lvdian
