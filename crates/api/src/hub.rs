@@ -668,14 +668,7 @@ struct Applied {
 impl Applied {
     fn new(session: SessionId) -> Applied {
         Applied {
-            batch: Batch {
-                session,
-                entries: Vec::new(),
-                state: None,
-                orders: Vec::new(),
-                contracts: Vec::new(),
-                responses: Vec::new(),
-            },
+            batch: Batch::new(session),
             senders: Vec::new(),
             replies: Vec::new(),
             commands: 0,

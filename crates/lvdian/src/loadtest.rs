@@ -1167,14 +1167,7 @@ pub(crate) async fn raw_append_rate(url: &str) -> Result<f64> {
     };
     let batches: Vec<store::Batch> = (0..RAW_BATCHES)
         .map(|b| {
-            let mut batch = store::Batch {
-                session,
-                entries: Vec::new(),
-                state: None,
-                orders: Vec::new(),
-                contracts: Vec::new(),
-                responses: Vec::new(),
-            };
+            let mut batch = store::Batch::new(session);
             for seq in 1 + b * RAW_BATCH..1 + (b + 1) * RAW_BATCH {
                 let period = Period((seq % 24) as u16);
                 let volume = Kwh(1_000 * (1 + (seq % 7) as i64));

@@ -223,6 +223,20 @@ pub struct Batch {
     pub responses: Vec<StoredResponse>,
 }
 
+impl Batch {
+    /// A batch of `session` writing nothing yet.
+    pub fn new(session: SessionId) -> Batch {
+        Batch {
+            session,
+            entries: Vec::new(),
+            state: None,
+            orders: Vec::new(),
+            contracts: Vec::new(),
+            responses: Vec::new(),
+        }
+    }
+}
+
 /// A logged read of sealed data.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AccessRow {

@@ -147,10 +147,7 @@ async fn group_commits_leave_checkpoints_to_the_store_task() {
                         command: Command::Announce,
                     })
                     .collect(),
-                state: None,
-                orders: vec![],
-                contracts: vec![],
-                responses: vec![],
+                ..Batch::new(id)
             })
             .await
             .unwrap();

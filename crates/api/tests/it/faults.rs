@@ -537,6 +537,16 @@ async fn one_key_on_two_routes(h: Harness) {
 on_both!(one_key_two_routes, one_key_on_two_routes);
 
 /// A sell order of `mwh` MWh for hour 12 by `by`, as the engine takes it.
+/// The generator a test registered as `name`, with the id the store gave it.
+fn generator(id: u64, name: &str) -> Participant {
+    Participant {
+        id: ParticipantId(id),
+        name: name.into(),
+        role: Role::Generator,
+        province: Province::parse("ZJ").unwrap(),
+    }
+}
+
 fn sell(by: &Participant, mwh: i64) -> Command {
     Command::SubmitOrder {
         by: by.clone(),
@@ -568,12 +578,7 @@ async fn panic_in_one_session(h: Harness) {
     .await;
 
     // A job whose rendering panics inside A's sequencer, after its command was applied.
-    let by = Participant {
-        id: ParticipantId(g),
-        name: "G".into(),
-        role: Role::Generator,
-        province: Province::parse("ZJ").unwrap(),
-    };
+    let by = generator(g, "G");
     let handle = h.state.hub.session(SessionId(a)).unwrap();
     let failed = handle
         .submit(
@@ -679,12 +684,7 @@ async fn failed_commit_with_the_next_group_applied(h: Harness) {
     let (g, gen_token) = h.participant("G", "generator").await;
     let a = h.session("call_auction", None).await;
     h.actions(a, &["announce", "open"]).await;
-    let by = Participant {
-        id: ParticipantId(g),
-        name: "G".into(),
-        role: Role::Generator,
-        province: Province::parse("ZJ").unwrap(),
-    };
+    let by = generator(g, "G");
     let handle = h.state.hub.session(SessionId(a)).unwrap();
     let last = handle.read(|s| s.last_seq()).unwrap();
 

@@ -216,12 +216,5 @@ pub fn response(participant: u64, key: &str, status: u16, body: &str) -> StoredR
 
 /// A batch of `session` writing nothing yet.
 pub fn empty_batch(session: SessionId) -> Batch {
-    Batch {
-        session,
-        entries: Vec::new(),
-        state: None,
-        orders: Vec::new(),
-        contracts: Vec::new(),
-        responses: Vec::new(),
-    }
+    Batch::new(session)
 }
