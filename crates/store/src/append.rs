@@ -213,11 +213,10 @@ pub(crate) async fn append(store: &Store, batch: &Batch) -> Result<()> {
     let rows = BatchRows::encode(batch)?;
     let begin = store.begin_write();
     let written = match &store.pool {
-        Pool::Sqlite(pool) if rows.state.is_none() => {
-            let commits = store.sqlite_writer.as_ref().map_or(pool, |w| &w.commits);
-            write_sqlite_script(commits, &rows).await
+        Pool::Sqlite(_, writer) if rows.state.is_none() => {
+            write_sqlite_script(&writer.commits, &rows).await
         }
-        Pool::Sqlite(pool) => write_batch!(Sqlite, pool, begin, SQLITE_MAX_VARIABLES, &rows),
+        Pool::Sqlite(pool, _) => write_batch!(Sqlite, pool, begin, SQLITE_MAX_VARIABLES, &rows),
         Pool::Postgres(pool) => write_batch!(Postgres, pool, begin, POSTGRES_MAX_VARIABLES, &rows),
     };
     match written {

@@ -252,14 +252,13 @@ pub struct AccessRow {
 #[derive(Debug, Clone)]
 pub struct Store {
     pool: Pool,
-    /// On SQLite, the group commits' own connection and the WAL's checkpoints (`writer.rs`).
-    sqlite_writer: Option<Arc<SqliteWriter>>,
 }
 
-/// The connections behind a [`Store`].
+/// The connections behind a [`Store`]: on SQLite, the main pool and the group commits' own
+/// connection with the WAL's checkpoints (`writer.rs`).
 #[derive(Debug, Clone)]
 enum Pool {
-    Sqlite(SqlitePool),
+    Sqlite(SqlitePool, Arc<SqliteWriter>),
     Postgres(PgPool),
 }
 
@@ -269,7 +268,7 @@ enum Pool {
 macro_rules! on_pool {
     ($store:expr, $pool:ident => $body:expr) => {
         match &$store.pool {
-            Pool::Sqlite($pool) => $body,
+            Pool::Sqlite($pool, _) => $body,
             Pool::Postgres($pool) => $body,
         }
     };
@@ -339,8 +338,7 @@ impl Store {
                 .await?;
             let writer = SqliteWriter::start(options, &pool).await?;
             return Ok(Store {
-                pool: Pool::Sqlite(pool),
-                sqlite_writer: Some(Arc::new(writer)),
+                pool: Pool::Sqlite(pool, Arc::new(writer)),
             });
         }
         let options = postgres_options(url)?;
@@ -426,14 +424,13 @@ impl Store {
             .await?;
         Ok(Store {
             pool: Pool::Postgres(pool),
-            sqlite_writer: None,
         })
     }
 
     /// Which database this is.
     pub fn backend(&self) -> Backend {
         match self.pool {
-            Pool::Sqlite(_) => Backend::Sqlite,
+            Pool::Sqlite(_, _) => Backend::Sqlite,
             Pool::Postgres(_) => Backend::Postgres,
         }
     }
@@ -442,7 +439,7 @@ impl Store {
     /// already applied are skipped, so running it again (or at every start) is harmless.
     pub async fn migrate(&self) -> Result<()> {
         match &self.pool {
-            Pool::Sqlite(pool) => SQLITE_MIGRATIONS.run(pool).await?,
+            Pool::Sqlite(pool, _) => SQLITE_MIGRATIONS.run(pool).await?,
             Pool::Postgres(pool) => POSTGRES_MIGRATIONS.run(pool).await?,
         }
         Ok(())
@@ -453,7 +450,7 @@ impl Store {
     /// still commit what it last sent; a crash test waits until this is 0 before it reads.
     pub async fn other_connections(&self) -> Result<u64> {
         match &self.pool {
-            Pool::Sqlite(_) => Ok(0),
+            Pool::Sqlite(_, _) => Ok(0),
             Pool::Postgres(pool) => {
                 let (others,): (i64,) = sqlx::query_as(
                     "SELECT COUNT(*) FROM pg_stat_activity \
@@ -469,7 +466,7 @@ impl Store {
     /// Closes every connection, waiting for those in use to be returned. On SQLite this is what
     /// checkpoints the WAL into the database file. The store must not be used afterwards.
     pub async fn close(&self) {
-        if let Some(writer) = &self.sqlite_writer {
+        if let Pool::Sqlite(_, writer) = &self.pool {
             writer.close().await;
         }
         on_pool!(self, pool => pool.close().await)
@@ -536,7 +533,7 @@ impl Store {
             }};
         }
         match &self.pool {
-            Pool::Sqlite(pool) => write!(pool),
+            Pool::Sqlite(pool, _) => write!(pool),
             Pool::Postgres(pool) => write!(pool),
         }
     }
@@ -760,7 +757,7 @@ impl Store {
             }};
         }
         match &self.pool {
-            Pool::Sqlite(pool) => write!(pool),
+            Pool::Sqlite(pool, _) => write!(pool),
             Pool::Postgres(pool) => write!(pool),
         }
     }

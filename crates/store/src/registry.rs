@@ -311,7 +311,9 @@ impl Store {
             }};
         }
         match &self.pool {
-            Pool::Sqlite(pool) => write!(sqlx::Sqlite, pool, crate::append::SQLITE_MAX_VARIABLES),
+            Pool::Sqlite(pool, _) => {
+                write!(sqlx::Sqlite, pool, crate::append::SQLITE_MAX_VARIABLES)
+            }
             Pool::Postgres(pool) => {
                 write!(sqlx::Postgres, pool, crate::append::POSTGRES_MAX_VARIABLES)
             }
@@ -414,7 +416,9 @@ impl Store {
             }};
         }
         match &self.pool {
-            Pool::Sqlite(pool) => write!(sqlx::Sqlite, pool, crate::append::SQLITE_MAX_VARIABLES),
+            Pool::Sqlite(pool, _) => {
+                write!(sqlx::Sqlite, pool, crate::append::SQLITE_MAX_VARIABLES)
+            }
             Pool::Postgres(pool) => {
                 write!(sqlx::Postgres, pool, crate::append::POSTGRES_MAX_VARIABLES)
             }

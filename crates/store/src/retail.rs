@@ -51,7 +51,7 @@ impl Store {
             }};
         }
         match &self.pool {
-            Pool::Sqlite(pool) => write!(pool),
+            Pool::Sqlite(pool, _) => write!(pool),
             Pool::Postgres(pool) => write!(pool),
         }
     }

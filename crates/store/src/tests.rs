@@ -79,7 +79,7 @@ async fn both_unmigrated(test: &str) -> Vec<(Store, Cleanup)> {
 #[tokio::test]
 async fn sqlite_connections_are_durable_and_checked() {
     let (store, path) = sqlite("pragmas").await;
-    let Pool::Sqlite(pool) = &store.pool else {
+    let Pool::Sqlite(pool, _) = &store.pool else {
         unreachable!()
     };
     let mode: (String,) = sqlx::query_as("PRAGMA journal_mode")
@@ -112,10 +112,10 @@ async fn sqlite_connections_are_durable_and_checked() {
 #[tokio::test]
 async fn group_commits_leave_checkpoints_to_the_store_task() {
     let (store, path) = sqlite("checkpoints").await;
-    let Pool::Sqlite(pool) = &store.pool else {
+    let Pool::Sqlite(pool, writer) = &store.pool else {
         unreachable!()
     };
-    let commits = &store.sqlite_writer.as_ref().unwrap().commits;
+    let commits = &writer.commits;
     let pragma = |name: &'static str, pool: &SqlitePool| {
         let pool = pool.clone();
         async move {
@@ -326,7 +326,7 @@ async fn the_corridor_table_refuses_bad_values() {
 async fn meter_months_of_every_packing_come_through_migration_0010() {
     for (store, cleanup) in both_unmigrated("packings").await {
         match &store.pool {
-            Pool::Sqlite(pool) => SQLITE_MIGRATIONS.run_to(9, pool).await.unwrap(),
+            Pool::Sqlite(pool, _) => SQLITE_MIGRATIONS.run_to(9, pool).await.unwrap(),
             Pool::Postgres(pool) => POSTGRES_MIGRATIONS.run_to(9, pool).await.unwrap(),
         }
         const INSERT: &str = "INSERT INTO meter_months \
